@@ -1,0 +1,186 @@
+"""Service settings: the environment (AI_DIY_*) and an optional .env file.
+
+Every setting is validated at start-up; `load_settings` turns validation errors into
+one readable line per problem (`ConfigError`), never a traceback.
+"""
+from __future__ import annotations
+
+import ipaddress
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+from limits import parse_many
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "AI_DIY_"
+RATE_LIMIT_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "async+redis", "async+memory", "redis+sentinel")
+
+
+class AppEnv(str, Enum):
+    DEV = "DEV"
+    PRODUCTION = "PRODUCTION"
+
+
+class LogLevel(str, Enum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+    CRITICAL = "CRITICAL"
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _network(value: Any) -> Network:
+    try:
+        return ipaddress.ip_network(str(value).strip(), strict=False)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address or CIDR network") from None
+
+
+class Settings(BaseSettings):
+    """All configuration of one service instance."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        validate_default=True,
+    )
+
+    host: str = Field("127.0.0.1", description="Address hypercorn binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port of the API.")
+    workers: int = Field(1, ge=1, le=64, description="Hypercorn worker processes.")
+    log_level: LogLevel = Field(
+        LogLevel.INFO,
+        validation_alias=AliasChoices("AI_DIY_LOG_LEVEL", "LOG_LEVEL"),
+        description="Lowest level written to the logs (`LOG_LEVEL` is accepted too).",
+    )
+    log_dir: Path = Field(Path("logs"), description="Directory of the JSONL log files.")
+    data_dir: Path = Field(Path("data"), description="Data directory; documents live in `<data dir>/appdocs`.")
+    models_config: Path = Field(
+        Path("models_config.json"), description="Models configuration file; an embedded default is used when absent."
+    )
+    app_env: AppEnv = Field(AppEnv.DEV, description="Deployment environment.")
+    rate_limit: str = Field(
+        "100/minute", description="Per-client limit on `/api/*` in `limits` notation, e.g. `100/minute;1000/hour`."
+    )
+    rate_limit_storage: str = Field(
+        "memory://", description="Rate-limit storage URI: `memory://`, or `redis://host:port/db` to share across replicas."
+    )
+    rate_limit_fail_closed: bool = Field(
+        False, description="Refuse `/api/*` requests (503) while the rate-limit storage is unreachable, instead of allowing them."
+    )
+    trusted_proxies: Annotated[list[Network], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated IPs/CIDRs whose `X-Forwarded-For`/`Forwarded` headers are believed.",
+    )
+    max_request_bytes: int = Field(1_048_576, ge=1, description="Largest accepted request body in bytes (413 above).")
+    drain_timeout: float = Field(
+        10.0, gt=0, le=600, description="Seconds in-flight requests get to finish after SIGTERM/SIGINT."
+    )
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="Serve `/metrics` on this separate port instead of the API port."
+    )
+    metrics_host: str = Field("127.0.0.1", description="Address of the separate metrics listener.")
+    resource_log_interval: float = Field(
+        60.0, ge=0, description="Seconds between `resource_usage` log lines (0 disables them)."
+    )
+    admin_token: SecretStr | None = Field(
+        None, description="Bearer token for appdocs writes (PUT/DELETE); writes are disabled when unset."
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        return [_network(part) for part in value]
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("app_env", mode="before")
+    @classmethod
+    def _normalise_env(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().upper()
+            return {"DEVELOPMENT": "DEV", "PROD": "PRODUCTION"}.get(value, value)
+        return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _parse_rate_limit(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("expected `limits` notation such as 100/minute or 10/second;1000/hour") from None
+        return value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _storage_scheme(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme not in RATE_LIMIT_SCHEMES:
+            raise ValueError(f"expected a URI with scheme {', '.join(s + '://' for s in RATE_LIMIT_SCHEMES)}")
+        return value
+
+    @property
+    def appdocs_dir(self) -> Path:
+        return self.data_dir / "appdocs"
+
+    @property
+    def environment(self) -> str:
+        """The runbook's wording: DEVELOPMENT or PRODUCTION."""
+        return "PRODUCTION" if self.app_env is AppEnv.PRODUCTION else "DEVELOPMENT"
+
+
+class ConfigError(Exception):
+    """Invalid configuration: `problems` holds one human-readable line per problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    name = str(loc[0]).lower() if loc else "?"
+    return name.removeprefix(ENV_PREFIX.lower())
+
+
+def _allowed(field: str) -> str:
+    annotation = Settings.model_fields[field].annotation if field in Settings.model_fields else None
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return f" (allowed: {', '.join(m.value for m in annotation)})"
+    return ""
+
+
+def describe_errors(error: ValidationError) -> list[str]:
+    """One line per problem: `AI_DIY_PORT: <what is wrong> (got 'x')`."""
+    lines = []
+    for item in error.errors(include_url=False):
+        loc = item.get("loc", ())
+        field = _field_name(loc)
+        message = item["msg"].removeprefix("Value error, ")
+        got = item.get("input")
+        shown = "" if isinstance(got, dict) or got is None else f" (got {got!r})"
+        allowed = "" if "Input should be" in message or "expected" in message else _allowed(field)
+        lines.append(f"{(ENV_PREFIX + field).upper()}: {message}{allowed}{shown}")
+    return lines
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
+    """Settings from the environment (and env_file when it exists); raises ConfigError."""
+    if env_file is not None and not Path(env_file).is_file() and env_file != ".env":
+        raise ConfigError([f"--env-file: {env_file} does not exist"])
+    try:
+        return Settings(_env_file=env_file, **overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc)) from None
