@@ -1,0 +1,143 @@
+"""`ai-diy data export | validate-backup | import | validate`: backups and data checks."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from service.data.atomic import atomic_write
+from service.data.backup import BackupError, ImportPlan, decode_documents, export_backup, import_backup, load_backup
+from service.data.validate import validate_data_dir
+from service.settings import ConfigError, load_settings
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the `data` command group."""
+    data = subparsers.add_parser("data", help="export, validate and import the documents")
+    commands = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
+
+    export = commands.add_parser("export", help="write every document as one JSON backup")
+    export.add_argument("-o", "--output", type=Path, help="backup file (default: stdout)")
+    _data_dir_option(export)
+    export.set_defaults(func=cmd_export)
+
+    check = commands.add_parser("validate-backup", help="check a backup file without changing anything")
+    check.add_argument("file", type=Path)
+    check.set_defaults(func=cmd_validate_backup)
+
+    restore = commands.add_parser("import", help="replace the documents with a backup's (atomically)")
+    restore.add_argument("file", type=Path)
+    restore.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")
+    _data_dir_option(restore)
+    restore.set_defaults(func=cmd_import)
+
+    validate = commands.add_parser("validate", help="check the live documents directory")
+    _data_dir_option(validate)
+    validate.set_defaults(func=cmd_validate)
+
+
+def _data_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, help="data directory (default: AI_DIY_DATA_DIR)")
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    # An explicit --data-dir needs no settings, so a broken unrelated setting does not
+    # stand between an operator and a restore.
+    if args.data_dir is not None:
+        return Path(args.data_dir)
+    return load_settings().data_dir
+
+
+def _fail(lines: list[str], code: int) -> int:
+    for line in lines:
+        print(line, file=sys.stderr)
+    return code
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Print or write the backup; skipped entries are reported on stderr."""
+    try:
+        data_dir = _data_dir(args)
+    except ConfigError as exc:
+        return _fail(exc.problems, 2)
+    root = data_dir / "appdocs"
+    if not root.is_dir():
+        return _fail([f"{root}: documents directory does not exist"], 1)
+    backup, skipped = export_backup(root)
+    _fail([f"skipped {line}" for line in skipped], 0)
+    text = json.dumps(backup, ensure_ascii=False, indent=1) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        _write_file(args.output, text.encode("utf-8"))
+        print(f"exported {len(backup['documents'])} documents to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    # A backup file is written whole or not at all, like every other write here.
+    atomic_write(path.resolve(), data, mode=0o600)
+
+
+def cmd_validate_backup(args: argparse.Namespace) -> int:
+    """Check format, version, checksums, sizes and paths; exit 1 on any problem."""
+    try:
+        backup = load_backup(args.file)
+    except BackupError as exc:
+        return _fail(exc.problems, 1)
+    documents, problems = decode_documents(backup)
+    if problems:
+        return _fail([f"{args.file}: {problem}" for problem in problems] + [f"{len(problems)} problem(s)"], 1)
+    total = sum(len(data) for data in documents.values())
+    print(
+        f"{args.file}: valid backup, {len(documents)} documents, {total} bytes, "
+        f"created {backup.get('created_at')} by version {backup.get('service_version')}"
+    )
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Validate, then swap the documents in; report added, changed, removed."""
+    try:
+        data_dir = _data_dir(args)
+    except ConfigError as exc:
+        return _fail(exc.problems, 2)
+    try:
+        backup = load_backup(args.file)
+        plan = import_backup(data_dir, backup, dry_run=args.dry_run)
+    except BackupError as exc:
+        return _fail([f"{args.file}: {p}" for p in exc.problems] + ["nothing was changed"], 1)
+    except OSError as exc:
+        return _fail([f"import failed, nothing was changed: {exc}"], 1)
+    _print_plan(plan, dry_run=args.dry_run)
+    return 0
+
+
+def _print_plan(plan: ImportPlan, *, dry_run: bool) -> None:
+    verb = "would be " if dry_run else ""
+    for label, paths in (("added", plan.added), ("changed", plan.changed), ("removed", plan.removed)):
+        for rel in paths:
+            print(f"{verb}{label}: {rel}")
+    print(
+        f"{'dry run: ' if dry_run else ''}{len(plan.added)} added, {len(plan.changed)} changed, "
+        f"{len(plan.removed)} removed, {plan.unchanged} unchanged"
+    )
+    if plan.rollback is not None:
+        print(f"previous documents kept in {plan.rollback}")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """The runbook's validate_data: exit 1 when the live directory has problems."""
+    try:
+        data_dir = _data_dir(args)
+    except ConfigError as exc:
+        return _fail(exc.problems, 2)
+    problems = validate_data_dir(data_dir)
+    if problems:
+        return _fail(problems + [f"{len(problems)} problem(s) in {data_dir / 'appdocs'}"], 1)
+    count = sum(len(files) for _, _, files in os.walk(data_dir / "appdocs"))
+    print(f"{data_dir / 'appdocs'}: {count} documents, no problems")
+    return 0
+

@@ -1,0 +1,67 @@
+"""Crash-safe file writes: a reader sees the old document or the new one, never half of one.
+
+The new bytes go to a temporary file in the same directory (so the final rename never
+crosses a file system), are fsynced, renamed over the target with os.replace, and the
+directory is fsynced so the rename itself survives a power cut. A crash before the
+rename leaves only a temporary file whose name `is_temp_name` recognises; the store
+never serves it (hidden name) and `ai-diy data validate` reports it.
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+
+_TEMP_RE = re.compile(r"^\..+\.tmp-[0-9a-f]{12}$")
+
+
+def temp_name(target: Path) -> Path:
+    """A fresh temporary path beside target: `.<name>.tmp-<12 hex>`."""
+    return target.with_name(f".{target.name}.tmp-{secrets.token_hex(6)}")
+
+
+def is_temp_name(name: str) -> bool:
+    """True for names atomic writes use for their temporary files."""
+    return bool(_TEMP_RE.match(name))
+
+
+def fsync_dir(directory: Path) -> None:
+    """Flush a directory entry change (create, rename, unlink) to disk."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def atomic_write(target: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Replace target's content with data atomically (blocking: call off the event loop)."""
+    tmp = temp_name(target)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except BaseException:
+        # Whatever interrupted us, the target still holds the old content; only the
+        # temporary file needs to go.
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(target.parent)
+
+
+def atomic_delete(target: Path) -> None:
+    """Remove target and make the removal durable (blocking)."""
+    target.unlink()
+    fsync_dir(target.parent)

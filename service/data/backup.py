@@ -1,0 +1,255 @@
+"""Export, validation and atomic import of the documents directory as one JSON backup.
+
+A backup is self-describing and self-checking: every document carries its size and
+sha256, and `checksum` covers the canonical serialisation of the whole documents
+list, so a flipped byte, a truncated file or a hand-edited entry is caught before
+anything on disk changes. Import builds the new tree beside the live one and swaps
+the two with renames; the previous tree stays as `appdocs.rollback-<UTC time>`.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from service import __version__
+from service.data.atomic import fsync_dir, is_temp_name
+from service.data.validate import STAGING_PREFIX, json_problem, path_problem
+
+FORMAT = "ai-diy-appdocs-backup"
+FORMAT_VERSION = 1
+ROLLBACK_PREFIX = "appdocs.rollback-"
+
+
+class BackupError(Exception):
+    """The backup or the import cannot proceed; `problems` holds one line each."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def documents_checksum(documents: list[dict[str, Any]]) -> str:
+    """sha256 over the canonical JSON of the documents list (sorted keys, no spaces)."""
+    canonical = json.dumps(documents, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _document_entry(rel: str, data: bytes) -> dict[str, Any]:
+    entry: dict[str, Any] = {"path": rel, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    try:
+        entry["content"] = data.decode("utf-8")
+    except UnicodeDecodeError:
+        entry["content"] = base64.b64encode(data).decode("ascii")
+        entry["encoding"] = "base64"
+    return entry
+
+
+def read_tree(root: Path) -> tuple[dict[str, bytes], list[str]]:
+    """Documents under root by relative path, and what was skipped (with why)."""
+    documents: dict[str, bytes] = {}
+    skipped: list[str] = []
+    if not root.is_dir():
+        return documents, skipped
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            full = Path(dirpath) / name
+            rel = full.relative_to(root).as_posix()
+            problem = "interrupted write" if is_temp_name(name) else path_problem(rel)
+            if problem is None and (full.is_symlink() or not full.is_file()):
+                problem = "not a regular file"
+            if problem:
+                skipped.append(f"{rel}: {problem}")
+                continue
+            documents[rel] = full.read_bytes()
+    return documents, skipped
+
+
+def export_backup(root: Path, *, now: datetime | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The backup document of every document under root, and the skipped entries."""
+    tree, skipped = read_tree(root)
+    documents = [_document_entry(rel, data) for rel, data in sorted(tree.items())]
+    created = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    backup = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "created_at": created.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "service_version": __version__,
+        "documents": documents,
+        "checksum": documents_checksum(documents),
+    }
+    return backup, skipped
+
+
+def load_backup(path: Path) -> dict[str, Any]:
+    """Parse a backup file; raises BackupError when it is not a JSON object."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise BackupError([f"{path}: cannot read ({exc.strerror})"]) from None
+    try:
+        backup = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise BackupError([f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})"]) from None
+    except json.JSONDecodeError as exc:
+        raise BackupError(
+            [f"{path}: not valid JSON, truncated or corrupted? ({exc.msg} at line {exc.lineno} column {exc.colno})"]
+        ) from None
+    if not isinstance(backup, dict):
+        raise BackupError([f"{path}: expected a JSON object at the top level"])
+    return backup
+
+
+def decode_documents(backup: dict[str, Any]) -> tuple[dict[str, bytes], list[str]]:
+    """Documents of a parsed backup by path, and every problem found (empty when valid)."""
+    problems: list[str] = []
+    if backup.get("format") != FORMAT:
+        problems.append(f"format: expected {FORMAT!r}, got {backup.get('format')!r}")
+    if backup.get("format_version") != FORMAT_VERSION:
+        problems.append(f"format_version: expected {FORMAT_VERSION}, got {backup.get('format_version')!r}")
+    documents = backup.get("documents")
+    if not isinstance(documents, list):
+        return {}, [*problems, "documents: expected a list"]
+    if backup.get("checksum") != documents_checksum(documents):
+        problems.append("checksum: does not match the documents (the backup was altered or damaged)")
+    decoded: dict[str, bytes] = {}
+    for index, entry in enumerate(documents):
+        data, entry_problems = _decode_entry(entry)
+        label = f"documents[{index}]" + (f" {entry['path']!r}" if isinstance(entry, dict) and "path" in entry else "")
+        problems.extend(f"{label}: {problem}" for problem in entry_problems)
+        if data is None:
+            continue
+        if entry["path"] in decoded:
+            problems.append(f"{label}: duplicate path")
+            continue
+        decoded[entry["path"]] = data
+    return decoded, problems
+
+
+def _decode_entry(entry: Any) -> tuple[bytes | None, list[str]]:
+    if not isinstance(entry, dict):
+        return None, ["expected an object"]
+    problems = []
+    problem = path_problem(entry.get("path"))
+    if problem:
+        problems.append(problem)
+    content, encoding = entry.get("content"), entry.get("encoding", "utf-8")
+    if not isinstance(content, str):
+        return None, [*problems, "content: expected a string"]
+    if encoding == "base64":
+        try:
+            data = base64.b64decode(content, validate=True)
+        except (binascii.Error, ValueError):
+            return None, [*problems, "content: not valid base64"]
+    elif encoding == "utf-8":
+        try:
+            data = content.encode("utf-8")
+        except UnicodeEncodeError:
+            return None, [*problems, "content: not encodable as UTF-8 (lone surrogate)"]
+    else:
+        return None, [*problems, f"encoding: expected 'utf-8' or 'base64', got {encoding!r}"]
+    if entry.get("size") != len(data):
+        problems.append(f"size: expected {entry.get('size')!r}, content has {len(data)} bytes")
+    if entry.get("sha256") != hashlib.sha256(data).hexdigest():
+        problems.append("sha256: does not match the content")
+    if not problems and str(entry["path"]).lower().endswith(".json"):
+        problem = json_problem(data)
+        if problem:
+            problems.append(problem)
+    return (None if problems else data), problems
+
+
+@dataclass
+class ImportPlan:
+    """What an import changes, by relative path."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    rollback: Path | None = None
+
+
+def plan_import(current: dict[str, bytes], incoming: dict[str, bytes]) -> ImportPlan:
+    """Compare the live documents with the backup's."""
+    plan = ImportPlan()
+    for rel in sorted(incoming):
+        if rel not in current:
+            plan.added.append(rel)
+        elif current[rel] != incoming[rel]:
+            plan.changed.append(rel)
+        else:
+            plan.unchanged += 1
+    plan.removed = sorted(set(current) - set(incoming))
+    return plan
+
+
+def import_backup(data_dir: Path, backup: dict[str, Any], *, dry_run: bool = False, now: datetime | None = None) -> ImportPlan:
+    """Replace `<data_dir>/appdocs` with the backup's documents; raises BackupError, data untouched."""
+    incoming, problems = decode_documents(backup)
+    if problems:
+        raise BackupError(problems)
+    root = data_dir / "appdocs"
+    current, _ = read_tree(root)
+    plan = plan_import(current, incoming)
+    if dry_run:
+        return plan
+    data_dir.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=data_dir))
+    try:
+        _build_tree(staged, incoming)
+        plan.rollback = _swap_in(root, staged, now or datetime.now(timezone.utc))
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return plan
+
+
+def _build_tree(staged: Path, documents: dict[str, bytes]) -> None:
+    os.chmod(staged, 0o755)  # mkdtemp makes it 0700; the live tree must stay readable like before
+    directories = {staged}
+    for rel, data in documents.items():
+        target = staged / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        directories.add(target.parent)
+        with open(target, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    for directory in directories:
+        fsync_dir(directory)
+
+
+def _swap_in(root: Path, staged: Path, now: datetime) -> Path | None:
+    """Rename root away and staged into its place; on failure root is put back."""
+    rollback = None
+    if root.exists():
+        rollback = _rollback_path(root, now)
+        os.rename(root, rollback)
+    try:
+        os.rename(staged, root)
+    except BaseException:
+        if rollback is not None:
+            os.rename(rollback, root)
+        raise
+    fsync_dir(root.parent)
+    return rollback
+
+
+def _rollback_path(root: Path, now: datetime) -> Path:
+    stamp = now.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    candidate = root.with_name(ROLLBACK_PREFIX + stamp)
+    for suffix in range(1, 1000):  # two imports within one second
+        if not candidate.exists():
+            return candidate
+        candidate = root.with_name(f"{ROLLBACK_PREFIX}{stamp}-{suffix}")
+    raise BackupError([f"{root.parent}: too many rollback copies named {ROLLBACK_PREFIX}{stamp}*"])
