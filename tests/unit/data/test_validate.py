@@ -1,0 +1,84 @@
+"""`ai-diy data validate`: the live documents directory and its problems."""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import pytest
+
+from service.cli import data as data_cli
+from service.data.validate import path_problem, validate_data_dir
+
+
+def run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    data_cli.register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "data" / "appdocs"
+    (root / "sub").mkdir(parents=True)
+    (root / "ok.json").write_text('{"a": 1}')
+    (root / "sub" / "page.md").write_text("# hi")
+    return tmp_path / "data"
+
+
+def test_validate_healthy_directory_exits_0(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert validate_data_dir(data_dir) == []
+    assert run(["data", "validate", "--data-dir", str(data_dir)]) == 0
+    assert "2 documents, no problems" in capsys.readouterr().out
+
+
+def test_validate_reports_every_problem(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = data_dir / "appdocs"
+    (root / "broken.json").write_text('{"a": ')
+    (root / "tool.exe").write_bytes(b"MZ")
+    (root / ".ok.json.tmp-0123456789ab").write_text("{")
+    (tmp_path / "secret.txt").write_text("outside")
+    os.symlink(tmp_path / "secret.txt", root / "link.txt")
+    os.symlink(tmp_path, root / "sub" / "escape")
+    (data_dir / ".appdocs.import-abc").mkdir()
+    problems = validate_data_dir(data_dir)
+    assert any(p.startswith(".ok.json.tmp-0123456789ab: leftover of an interrupted write") for p in problems)
+    assert any(p.startswith("broken.json: not valid JSON") for p in problems)
+    assert "tool.exe: extension .exe not allowed" in problems
+    assert any(p.startswith("link.txt: symlink escapes the documents root") for p in problems)
+    assert any(p.startswith("sub/escape: directory symlink escapes") for p in problems)
+    assert any("leftover of an interrupted import" in p for p in problems)
+    assert len(problems) == 6
+    assert run(["data", "validate", "--data-dir", str(data_dir)]) == 1
+    assert "6 problem(s)" in capsys.readouterr().err
+
+
+def test_validate_missing_documents_directory_is_a_problem(tmp_path: Path) -> None:
+    assert validate_data_dir(tmp_path) == [f"{tmp_path / 'appdocs'}: documents directory does not exist"]
+
+
+def test_validate_symlink_inside_root_is_accepted(data_dir: Path) -> None:
+    os.symlink(data_dir / "appdocs" / "ok.json", data_dir / "appdocs" / "alias.json")
+    assert validate_data_dir(data_dir) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "fragment"),
+    [
+        ("../x.md", "'..'"),
+        ("/etc/passwd.txt", "absolute"),
+        ("a//b.md", "empty"),
+        ("a\\b.md", "backslash"),
+        ("run.sh", "extension not allowed"),
+        (".hidden.md", "hidden"),
+        ("", "non-empty"),
+    ],
+)
+def test_path_problem_rejects_unsafe_paths(path: str, fragment: str) -> None:
+    problem = path_problem(path)
+    assert problem is not None and fragment in problem
+
+
+def test_path_problem_accepts_nested_document() -> None:
+    assert path_problem("guides/deep/setup.JSON") is None
