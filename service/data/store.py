@@ -1,0 +1,91 @@
+"""The appdocs store: documents under `<data dir>/appdocs`, read through the path rules."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+# Extension -> media type of every document type the store serves.
+MEDIA_TYPES = {
+    ".json": "application/json",
+    ".csv": "text/csv; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+}
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    path: str  # relative to the appdocs root, with forward slashes
+    size: int
+    modified: float
+
+
+@dataclass(frozen=True)
+class StoreHealth:
+    ok: bool
+    detail: str
+
+
+class DocumentStore:
+    """Read access and health of the documents directory (writes live in service.data.atomic)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.root = data_dir / "appdocs"
+
+    def ensure(self) -> None:
+        """Create the directories on first start; an existing non-directory is left for health to report."""
+        if not self.data_dir.exists():
+            self.root.mkdir(parents=True, exist_ok=True)
+        elif self.data_dir.is_dir() and not self.root.exists():
+            self.root.mkdir(exist_ok=True)
+
+    def health(self) -> StoreHealth:
+        """Whether the store can be read and written (blocking: call off the event loop)."""
+        for path in (self.data_dir, self.root):
+            if not path.exists():
+                return StoreHealth(False, f"{path} does not exist")
+            if not path.is_dir():
+                return StoreHealth(False, f"{path} is not a directory")
+            # access() also reports a read-only file system for root, which plain
+            # permission bits would not.
+            if not os.access(path, os.R_OK | os.X_OK):
+                return StoreHealth(False, f"{path} is not readable")
+            if not os.access(path, os.W_OK):
+                return StoreHealth(False, f"{path} is not writable")
+        return StoreHealth(True, str(self.root))
+
+    def documents(self) -> list[DocumentInfo]:
+        """Every servable document, sorted by path (blocking)."""
+        found = []
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if name.startswith(".") or Path(name).suffix.lower() not in MEDIA_TYPES:
+                    continue
+                full = Path(dirpath) / name
+                if full.is_symlink():
+                    continue
+                stat = full.stat()
+                found.append(DocumentInfo(full.relative_to(self.root).as_posix(), stat.st_size, stat.st_mtime))
+        return found
+
+    def status(self) -> dict[str, object]:
+        """Summary for /api/data/status (blocking)."""
+        health = self.health()
+        if not health.ok:
+            return {"status": "unavailable", "detail": health.detail}
+        docs = self.documents()
+        by_type: dict[str, int] = {}
+        for doc in docs:
+            suffix = Path(doc.path).suffix.lower()
+            by_type[suffix] = by_type.get(suffix, 0) + 1
+        return {
+            "status": "ok",
+            "documents": len(docs),
+            "total_bytes": sum(d.size for d in docs),
+            "by_type": by_type,
+            "last_modified": max((d.modified for d in docs), default=None),
+        }

@@ -1,0 +1,83 @@
+"""The one error shape every 4xx/5xx answer uses: {"error": {"code", "message"}}."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from http import HTTPStatus
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("ai_diy.errors")
+
+
+def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """A JSON error body with the given HTTP status."""
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def _code_for(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "error"
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    """Starlette's HTTPException (404, 405, ...) as a JSON error."""
+    assert isinstance(exc, HTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if exc.status_code == 404 and message == "Not Found":
+        message = f"no route for {request.url.path}"
+    return error_response(exc.status_code, _code_for(exc.status_code), message, exc.headers)
+
+
+class ErrorBoundaryMiddleware:
+    """Turns an unhandled exception into the JSON 500, inside the middleware stack.
+
+    Starlette's own ServerErrorMiddleware sits outside every user middleware, so the
+    500 it sends would carry no security headers and no metrics; catching here keeps
+    the error an ordinary response for everything outside. The traceback goes to the
+    server log only. If the response had already started there is nothing to answer:
+    the exception propagates so the connection is aborted (and counted as such).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception as exc:
+            if started:
+                raise
+            log.exception(
+                "unhandled error on %s %s", scope.get("method"), scope.get("path"),
+                extra={"event": "unhandled_exception", "status": "error"},
+            )
+            _record_on_span(exc)
+            response = error_response(500, "internal_error", "internal server error")
+            await response(scope, receive, send)
+
+
+def _record_on_span(exc: BaseException) -> None:
+    # The server span lives outside this middleware; it learns of the exception here
+    # because the exception itself never reaches it.
+    from opentelemetry import trace
+
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.record_exception(exc)

@@ -1,0 +1,126 @@
+"""GET /openapi.json: the routes' docstrings (YAML after `---`) plus shared schemas."""
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.schemas import SchemaGenerator
+
+from service import __version__
+
+_STR = {"type": "string"}
+_INT = {"type": "integer"}
+_NUM = {"type": "number"}
+_CHECK = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {"status": {"type": "string", "enum": ["ok", "fail"]}},
+}
+
+COMPONENTS: dict[str, Any] = {
+    "schemas": {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {"type": "object", "required": ["code", "message"], "properties": {"code": _STR, "message": _STR}}
+            },
+        },
+        "Health": {
+            "type": "object",
+            "required": ["status", "version", "uptime_seconds", "checks"],
+            "properties": {
+                "status": {"type": "string", "enum": ["healthy", "unhealthy"]},
+                "version": _STR,
+                "uptime_seconds": _NUM,
+                "checks": {
+                    "type": "object",
+                    "required": ["config", "data_store", "security", "log_sink"],
+                    "additionalProperties": _CHECK,
+                },
+            },
+        },
+        "Env": {
+            "type": "object",
+            "required": ["environment", "app_env", "log_level", "features", "models"],
+            "properties": {
+                "environment": {"type": "string", "enum": ["DEVELOPMENT", "PRODUCTION"]},
+                "app_env": {"type": "string", "enum": ["DEV", "PRODUCTION"]},
+                "version": _STR,
+                "log_level": _STR,
+                "features": {"type": "object", "additionalProperties": {"type": "boolean"}},
+                "models": {
+                    "type": "object",
+                    "required": ["available", "default"],
+                    "properties": {"available": _INT, "default": _STR},
+                },
+            },
+        },
+        "ModelsConfig": {
+            "type": "object",
+            "required": ["favorites", "default", "last_used", "meta", "source"],
+            "properties": {
+                "favorites": {"type": "array", "items": _STR},
+                "default": _STR,
+                "last_used": {"type": ["string", "null"]},
+                "meta": {"type": "object"},
+                "source": {"type": "string", "enum": ["file", "embedded default"]},
+            },
+        },
+        "DataStatus": {
+            "type": "object",
+            "required": ["status", "documents", "total_bytes", "by_type"],
+            "properties": {
+                "status": {"type": "string", "enum": ["ok"]},
+                "documents": _INT,
+                "total_bytes": _INT,
+                "by_type": {"type": "object", "additionalProperties": _INT},
+                "last_modified": {"type": ["number", "null"]},
+            },
+        },
+        "DocumentList": {
+            "type": "object",
+            "required": ["documents"],
+            "properties": {
+                "documents": {
+                    "type": "array",
+                    "items": {"type": "object", "required": ["path", "size"], "properties": {"path": _STR, "size": _INT}},
+                }
+            },
+        },
+        "SecurityStatus": {
+            "type": "object",
+            "required": ["security_status", "report"],
+            "properties": {
+                "security_status": {"type": "string", "enum": ["active", "degraded"]},
+                "report": {
+                    "type": "object",
+                    "required": ["resource_usage"],
+                    "properties": {
+                        "resource_usage": {
+                            "type": "object",
+                            "required": ["memory_mb", "memory_percent", "cpu_percent", "threads", "open_files", "uptime_seconds"],
+                        }
+                    },
+                },
+            },
+        },
+    }
+}
+
+schemas = SchemaGenerator(
+    {
+        "openapi": "3.1.0",
+        "info": {"title": "AI-DIY API", "version": __version__},
+        "components": COMPONENTS,
+    }
+)
+
+
+async def openapi(request: Request) -> JSONResponse:
+    return JSONResponse(schemas.get_schema(routes=request.app.routes))
+
+
+routes = [Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False)]

@@ -1,0 +1,94 @@
+"""GET /api/appdocs and /api/appdocs/{path}: documents from `<data dir>/appdocs`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from service.data.store import MEDIA_TYPES
+from service.errors import error_response
+from service.security.paths import PathRejected, resolve_document
+
+
+async def list_documents(request: Request) -> JSONResponse:
+    """Document index.
+    ---
+    summary: List every document
+    responses:
+      200:
+        description: Paths and sizes of every document.
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/DocumentList"}
+      429:
+        description: Rate limit exceeded.
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Error"}
+      503:
+        description: The store is unavailable.
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Error"}
+    """
+    store = request.app.state.document_store
+    health = await run_in_threadpool(store.health)
+    if not health.ok:
+        return error_response(503, "data_store_unavailable", f"data store unavailable: {health.detail}")
+    docs = await run_in_threadpool(store.documents)
+    return JSONResponse({"documents": [{"path": d.path, "size": d.size} for d in docs]})
+
+
+async def get_document(request: Request) -> Response:
+    """One document.
+    ---
+    summary: Read a document (.json .csv .md .html .txt)
+    parameters:
+      - {name: path, in: path, required: true, schema: {type: string}}
+    responses:
+      200:
+        description: The document, with the media type of its extension.
+      400:
+        description: The path breaks the path rules.
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Error"}
+      404:
+        description: No such document.
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Error"}
+      429:
+        description: Rate limit exceeded.
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Error"}
+    """
+    store = request.app.state.document_store
+    requested = request.path_params["path"]
+    try:
+        path = await run_in_threadpool(
+            resolve_document, store.root, requested, raw_path=request.scope.get("raw_path")
+        )
+    except PathRejected as rejected:
+        request.app.state.security_events.record(
+            "path_traversal_attempt",
+            "warning",
+            request.client.host if request.client else "unknown",
+            path=requested[:256],
+            reason=rejected.reason,
+        )
+        return error_response(400, "invalid_path", f"path refused: {rejected.reason}")
+    exists = await run_in_threadpool(path.is_file)
+    if not exists:
+        return error_response(404, "document_not_found", f"no document {requested!r}")
+    return FileResponse(path, media_type=MEDIA_TYPES[Path(path).suffix.lower()])
+
+
+routes = [
+    Route("/api/appdocs", list_documents, methods=["GET"]),
+    Route("/api/appdocs/{path:path}", get_document, methods=["GET"]),
+]
