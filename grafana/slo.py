@@ -14,8 +14,10 @@ UID = "ai-diy-slo"
 OBJECTIVE = 0.999
 BURN_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 _SLO = f'{JOB_SEL}, slo="availability"'
-_ALL = f"{DURATION}_count{{{JOB_SEL}}}"
-_5XX = f'{DURATION}_count{{{JOB_SEL}, http_response_status_code=~"5.."}}'
+# Probe traffic (/health, /metrics) is left out, as in the recording rules.
+_USERS = f'{JOB_SEL}, http_route!~"/health|/metrics"'
+_ALL = f"{DURATION}_count{{{_USERS}}}"
+_5XX = f'{DURATION}_count{{{_USERS}, http_response_status_code=~"5.."}}'
 # `or ... * 0` keeps the `job` label when there has been no 5xx at all (the ratio reads 0, not "no data").
 _ERRORS_30D = f"(sum by (job) (increase({_5XX}[30d])) or sum by (job) (increase({_ALL}[30d])) * 0)"
 _ERROR_RATIO_30D = f"{_ERRORS_30D} / sum by (job) (increase({_ALL}[30d]))"
