@@ -1,0 +1,104 @@
+"""Request body size limit: 413 before reading a body announced too large, or as soon as one grows too large."""
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.errors import error_response
+from service.security.events import SecurityEvents
+
+
+class RequestTooLarge(HTTPException):
+    """Raised from `receive` when the body passes the limit.
+
+    It is an HTTPException so an app that does not catch it answers a plain 413
+    instead of logging an unhandled error; the middleware replaces that answer
+    with its own anyway.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"request body larger than {max_bytes} bytes")
+
+
+class RequestSizeMiddleware:
+    """Refuses request bodies over `max_bytes` with a JSON 413 (event `request_too_large`).
+
+    A `Content-Length` over the limit is refused before any body byte is read. A
+    body without one (chunked) is counted as the app reads it; when it passes the
+    limit the app's `receive` raises and whatever the app answers is replaced by
+    the 413. If the app had already started its response there is no status left
+    to change, so the exception propagates and the server aborts the connection.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, events: SecurityEvents) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.events = events
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await self._refuse(scope, receive, send, declared=declared)
+            return
+
+        received = 0
+        exceeded = False
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    exceeded = True
+                    raise RequestTooLarge(self.max_bytes)
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if exceeded and not started:
+                return  # the app's answer to the oversized body is replaced by the 413 below
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not exceeded or started:
+                raise
+        if exceeded and not started:
+            await self._refuse(scope, receive, send, declared=None, received=received)
+        elif exceeded:
+            raise RequestTooLarge(self.max_bytes)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, **details: int | None) -> None:
+        client = scope.get("client")
+        self.events.record(
+            "request_too_large",
+            "warning",
+            client[0] if client else "unknown",
+            method=scope.get("method"),
+            path=scope.get("path"),
+            max_bytes=self.max_bytes,
+            **{key: value for key, value in details.items() if value is not None},
+        )
+        response = error_response(
+            413, "request_too_large", f"request body larger than the limit of {self.max_bytes} bytes",
+            headers={"Connection": "close"},
+        )
+        await response(scope, receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None  # the server rejects malformed lengths before the app runs
+    return None

@@ -1,0 +1,91 @@
+"""The real client address: the socket peer, or what a trusted proxy says it is."""
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class ClientIPMiddleware:
+    """Rewrites `scope["client"]` to the real client, as uvicorn's ProxyHeadersMiddleware does.
+
+    The socket peer is the client unless it is one of `trusted_proxies`; only then
+    are `Forwarded` (RFC 7239) or `X-Forwarded-For` read, walking the hops from the
+    right and taking the first address that is not a trusted proxy. A header sent
+    by an untrusted peer is ignored, so it cannot change the client anyone sees.
+    """
+
+    def __init__(self, app: ASGIApp, *, trusted_proxies: Iterable[Network] = ()) -> None:
+        self.app = app
+        self.trusted: tuple[Network, ...] = tuple(trusted_proxies)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.trusted and scope["type"] in ("http", "websocket"):
+            client = scope.get("client")
+            if client and self._is_trusted(client[0]):
+                hops = _forwarded_hops(scope.get("headers", ()))
+                if hops:
+                    real = self._real_client(client[0], hops)
+                    if real != client[0]:
+                        # The port of the far client is unknown; 0 says so.
+                        scope["client"] = (real, 0)
+        await self.app(scope, receive, send)
+
+    def _is_trusted(self, host: str) -> bool:
+        address = _address(host)
+        return address is not None and any(address in network for network in self.trusted)
+
+    def _real_client(self, peer: str, hops: Sequence[str]) -> str:
+        real = peer
+        for hop in reversed(hops):
+            address = _address(hop)
+            if address is None:
+                # A trusted proxy relayed something that is not an address: believe no further.
+                return real
+            real = str(address)
+            if not any(address in network for network in self.trusted):
+                return real
+        return real
+
+
+def _address(value: str) -> Address | None:
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
+def _forwarded_hops(headers: Iterable[tuple[bytes, bytes]]) -> list[str]:
+    forwarded: list[str] = []
+    x_forwarded_for: list[str] = []
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"forwarded":
+            forwarded.extend(_parse_forwarded(value.decode("latin-1")))
+        elif lowered == b"x-forwarded-for":
+            x_forwarded_for.extend(part.strip() for part in value.decode("latin-1").split(","))
+    # Forwarded is the standard form; X-Forwarded-For is the common one.
+    return forwarded or x_forwarded_for
+
+
+def _parse_forwarded(value: str) -> list[str]:
+    hops = []
+    for element in value.split(","):
+        for pair in element.split(";"):
+            key, _, raw = pair.strip().partition("=")
+            if key.strip().lower() == "for":
+                hops.append(_strip_node(raw.strip().strip('"')))
+    return hops
+
+
+def _strip_node(node: str) -> str:
+    """`[2001:db8::1]:443` -> `2001:db8::1`, `192.0.2.1:80` -> `192.0.2.1`."""
+    if node.startswith("["):
+        return node[1:].split("]", 1)[0]
+    if node.count(":") == 1:
+        return node.split(":", 1)[0]
+    return node

@@ -1,0 +1,60 @@
+"""Security response headers for a JSON API."""
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Names are written in canonical case on purpose: h11 (hypercorn's HTTP/1.1) sends
+# header names exactly as given, and operators grep `curl -I` output case-sensitively.
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"X-Frame-Options", b"DENY"),
+    (b"X-Content-Type-Options", b"nosniff"),
+    (b"Strict-Transport-Security", b"max-age=31536000; includeSubDomains"),
+    (b"Referrer-Policy", b"no-referrer"),
+    (b"Content-Security-Policy", b"default-src 'none'; frame-ancestors 'none'"),
+    (b"Cross-Origin-Opener-Policy", b"same-origin"),
+    (b"Cross-Origin-Resource-Policy", b"same-origin"),
+)
+_REPLACED = frozenset(name.lower() for name, _ in SECURITY_HEADERS) | {b"server", b"x-powered-by"}
+_CACHE_CONTROL = (b"Cache-Control", b"no-store")
+
+
+class SecurityHeadersMiddleware:
+    """Adds the security headers to every HTTP response, errors and 429s included.
+
+    The policy is fixed, so any same-named header set by the app is replaced (this
+    also drops a `Server` header an app might add; hypercorn's own one is turned off
+    with its `include_server_header = False` setting). `Cache-Control: no-store`
+    is added only when the app chose no caching policy of its own.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = secure_headers(message.get("headers", ()))
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def secure_headers(headers: object) -> list[tuple[bytes, bytes]]:
+    """The response headers with the security headers set (one pass, no re-allocation per header)."""
+    result: list[tuple[bytes, bytes]] = []
+    has_cache_control = False
+    for name, value in headers:  # type: ignore[attr-defined]
+        lowered = name.lower()
+        if lowered in _REPLACED:
+            continue
+        if lowered == b"cache-control":
+            has_cache_control = True
+        result.append((name, value))
+    result.extend(SECURITY_HEADERS)
+    if not has_cache_control:
+        result.append(_CACHE_CONTROL)
+    return result

@@ -1,0 +1,113 @@
+"""Rate limiting of `/api/*`: one limit per client IP across every API route."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.errors import error_response
+from service.security.events import SecurityEvents
+from service.security.limiter import Decision, RateLimiter
+
+UNMATCHED = "_unmatched"
+
+
+class RateLimitMiddleware:
+    """Answers 429 (JSON, `Retry-After`, `RateLimit-*`) to a client over its limit.
+
+    Requests under `prefix` are counted per client IP (`scope["client"][0]`, as set by
+    ClientIPMiddleware); `exempt` paths and everything else pass untouched. Allowed
+    responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
+    When the storage cannot answer the request is allowed (or refused with 503 when
+    `fail_closed`). Pass `limiter` to share one RateLimiter with the status report;
+    otherwise one is built from `limit` and `storage_uri`.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: str = "100/minute",
+        storage_uri: str = "memory://",
+        fail_closed: bool = False,
+        events: SecurityEvents,
+        prefix: str = "/api/",
+        exempt: Iterable[str] = ("/health", "/metrics"),
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.app = app
+        self.limiter = limiter or RateLimiter(limit, storage_uri, events=events)
+        self.fail_closed = fail_closed
+        self.events = events
+        self.prefix = prefix
+        self.exempt = frozenset(exempt)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(self.prefix) or path in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        client_ip = client[0] if client else "unknown"
+        decision = await self.limiter.check(client_ip, client_ip)
+        if decision is None:
+            if self.fail_closed:
+                response = error_response(
+                    503, "rate_limiter_unavailable", "rate limiting is unavailable; try again shortly",
+                    headers={"Retry-After": str(max(int(self.limiter.retry_interval), 1))},
+                )
+                await response(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        if not decision.allowed:
+            await self._refuse(scope, receive, send, decision, client_ip)
+            return
+        extra = _rate_headers(decision)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, decision: Decision, client_ip: str) -> None:
+        route = route_template(scope)
+        self.events.rate_limit_violations.labels(http_route=route).inc()
+        self.events.record(
+            "rate_limit_exceeded", "warning", client_ip,
+            method=scope.get("method"), path=scope.get("path"), http_route=route, limit=self.limiter.limit,
+        )
+        response = error_response(
+            429,
+            "rate_limit_exceeded",
+            f"rate limit of {self.limiter.limit} exceeded; retry in {decision.reset_after} s",
+            headers={"Retry-After": str(decision.reset_after)},
+        )
+        # Appended raw so the names keep their canonical case on the wire.
+        response.raw_headers.extend(_rate_headers(decision))
+        await response(scope, receive, send)
+
+
+def _rate_headers(decision: Decision) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"RateLimit-Limit", b"%d" % decision.limit),
+        (b"RateLimit-Remaining", b"%d" % decision.remaining),
+        (b"RateLimit-Reset", b"%d" % decision.reset_after),
+    ]
+
+
+def route_template(scope: Scope) -> str:
+    """The route template the router would pick, or `_unmatched`.
+
+    Only refusals need it, so matching the app's routes here (rather than on every
+    request) keeps the hot path free of it. Starlette puts itself in `scope["app"]`.
+    """
+    routes = getattr(scope.get("app"), "routes", None) or ()
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return str(getattr(route, "path", UNMATCHED)) or UNMATCHED
+    return UNMATCHED
