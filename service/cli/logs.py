@@ -1,0 +1,108 @@
+"""`ai-diy logs rotate | archive`: the runbook's log-rotate.sh and log archive, as code."""
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+from service import retention
+from service.settings import ConfigError, load_settings
+
+
+def _day(value: str) -> date:
+    try:
+        return datetime.strptime(value, "%Y%m%d").date()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYYMMDD, got {value!r}") from None
+
+
+def _days(value: str) -> int:
+    try:
+        days = int(value)
+    except ValueError:
+        days = -1
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of days >= 0, got {value!r}")
+    return days
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the `logs` command group."""
+    logs = subparsers.add_parser("logs", help="log retention and archives")
+    commands = logs.add_subparsers(dest="logs_command", required=True, metavar="COMMAND")
+
+    rotate = commands.add_parser(
+        "rotate", help="compress old log files and delete expired ones (ages from the date in the file name)"
+    )
+    rotate.add_argument("--dry-run", action="store_true", help="print what would be done, change nothing")
+    rotate.add_argument("--compress-after", type=_days, default=retention.DEFAULT_COMPRESS_AFTER, metavar="DAYS")
+    defaults = retention.DEFAULT_KEEP_DAYS
+    rotate.add_argument("--app-days", type=_days, default=defaults["api"], metavar="DAYS", help="keep ai_diy_api_* logs")
+    rotate.add_argument("--security-days", type=_days, default=defaults["security"], metavar="DAYS")
+    rotate.add_argument("--audit-days", type=_days, default=defaults["audit"], metavar="DAYS")
+    rotate.add_argument("--backup-days", type=_days, default=defaults["backup"], metavar="DAYS")
+    rotate.add_argument("--today", type=_day, help="reference day YYYYMMDD (default: the local date)")
+    _log_dir_option(rotate)
+    rotate.set_defaults(func=cmd_rotate)
+
+    bundle = commands.add_parser("archive", help="bundle every log file into one .tar.gz")
+    bundle.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.tar.gz")
+    _log_dir_option(bundle)
+    bundle.set_defaults(func=cmd_archive)
+
+
+def _log_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-dir", type=Path, help="log directory (default: AI_DIY_LOG_DIR)")
+
+
+def _log_dir(args: argparse.Namespace) -> Path:
+    if args.log_dir is not None:
+        return Path(args.log_dir)
+    return load_settings().log_dir
+
+
+def cmd_rotate(args: argparse.Namespace) -> int:
+    """Apply (or print) the retention plan; idempotent."""
+    try:
+        log_dir = _log_dir(args)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return 2
+    if not log_dir.is_dir():
+        print(f"{log_dir}: log directory does not exist", file=sys.stderr)
+        return 1
+    keep = {"api": args.app_days, "security": args.security_days, "audit": args.audit_days, "backup": args.backup_days}
+    actions = retention.plan(log_dir, args.today or date.today(), compress_after=args.compress_after, keep_days=keep)
+    if args.dry_run:
+        for action in actions:
+            print(f"would {action.verb} {action.file.path.name} ({action.reason})")
+        print(f"dry run: {len(actions)} action(s) in {log_dir}")
+        return 0
+    try:
+        lines = retention.apply(actions)
+    except OSError as exc:
+        print(f"log rotation stopped: {exc}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line)
+    print(f"log rotation completed: {len(lines)} action(s) in {log_dir}")
+    return 0
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    """Write the .tar.gz and list what went in."""
+    try:
+        log_dir = _log_dir(args)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return 2
+    try:
+        names = retention.archive(log_dir, args.output)
+    except OSError as exc:
+        print(f"archive failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"archived {len(names)} log file(s) from {log_dir} to {args.output}")
+    return 0
