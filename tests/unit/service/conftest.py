@@ -1,14 +1,46 @@
 from __future__ import annotations
 
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import httpx
 import pytest
+from starlette.applications import Starlette
+
+from service.app import create_app
+from service.settings import load_settings
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    """No AI_DIY_/LOG_LEVEL variables from the caller's shell, and no stray .env."""
-    import os
-
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No AI_DIY_/OTEL_/LOG_LEVEL variables from the caller's shell, and no stray .env."""
     for name in list(os.environ):
         if name.startswith(("AI_DIY_", "OTEL_")) or name == "LOG_LEVEL":
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Callable[..., Starlette]:
+    """create_app() over a temporary data/log dir; keyword arguments override settings."""
+
+    def build(**overrides: object) -> Starlette:
+        values = {
+            "data_dir": tmp_path / "data",
+            "log_dir": tmp_path / "logs",
+            "models_config": tmp_path / "models_config.json",
+            **overrides,
+        }
+        return create_app(load_settings(env_file=None, **values))
+
+    return build
+
+
+@pytest.fixture
+async def client(make_app: Callable[..., Starlette]) -> AsyncIterator[httpx.AsyncClient]:
+    app = make_app()
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http

@@ -1,0 +1,105 @@
+"""`ai-diy serve` as a real process on a free loopback port, used over HTTP."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from tests.support.processes import ROOT, running_service, service_env
+
+pytestmark = pytest.mark.integration
+
+
+def _get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_serve_answers_the_runbook_endpoints_over_http(tmp_path) -> None:
+    with running_service(tmp_path) as (proc, base):
+        status, health = _get(f"{base}/health")
+        assert status == 200 and health["status"] == "healthy"
+        assert set(health["checks"]) == {"config", "data_store", "security", "log_sink"}
+        status, env = _get(f"{base}/api/env")
+        assert status == 200 and env["environment"] == "DEVELOPMENT"
+        assert env["models"]["available"] >= 1
+        status, missing = _get(f"{base}/no/such/route")
+        assert status == 404 and missing["error"]["code"] == "not_found"
+
+
+def test_serve_health_is_unhealthy_when_the_data_dir_breaks(tmp_path) -> None:
+    with running_service(tmp_path) as (proc, base):
+        assert _get(f"{base}/health")[0] == 200
+        data = tmp_path / "data"
+        (data / "appdocs").rmdir()
+        data.rmdir()
+        data.write_text("a file where the data directory was")
+        status, health = _get(f"{base}/health")
+        assert status == 503 and health["status"] == "unhealthy"
+        assert health["checks"]["data_store"]["status"] == "fail"
+        assert health["checks"]["config"]["status"] == "ok"
+
+
+def test_check_command_passes_against_a_healthy_instance(tmp_path) -> None:
+    with running_service(tmp_path) as (proc, base):
+        result = subprocess.run(
+            [sys.executable, "-m", "service.cli", "check", "--url", base],
+            capture_output=True, text=True, timeout=30, env=service_env(tmp_path), cwd=ROOT,
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "✅ Application is healthy" in result.stdout
+    assert "✅ Security systems active" in result.stdout
+
+
+def test_check_command_fails_when_nothing_listens(tmp_path) -> None:
+    from tests.support.net import free_port
+
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "check", "--url", f"http://127.0.0.1:{free_port()}"],
+        capture_output=True, text=True, timeout=30, env=service_env(tmp_path), cwd=ROOT,
+    )
+    assert result.returncode == 1
+    assert "❌ Application health check failed" in result.stdout
+
+
+def test_serve_exits_0_on_sigterm(tmp_path) -> None:
+    with running_service(tmp_path) as (proc, base):
+        assert _get(f"{base}/health")[0] == 200
+        proc.signal(signal.SIGTERM)
+        assert proc.popen.wait(timeout=20) == 0
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"AI_DIY_PORT": "eighty"}, "AI_DIY_PORT:"),
+        ({"AI_DIY_APP_ENV": "staging"}, "AI_DIY_APP_ENV:"),
+        ({"AI_DIY_RATE_LIMIT": "often"}, "AI_DIY_RATE_LIMIT:"),
+    ],
+)
+def test_serve_refuses_bad_settings_with_exit_code_2_and_no_traceback(tmp_path, env, expected) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "serve"],
+        capture_output=True, text=True, timeout=30, env=service_env(tmp_path, **env), cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_serve_refuses_a_malformed_models_config(tmp_path) -> None:
+    (tmp_path / "models_config.json").write_text('{"favorites": ["a"], "default": "zzz"}')
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "serve"],
+        capture_output=True, text=True, timeout=30, env=service_env(tmp_path), cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "default 'zzz' must be one of favorites" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.responses import PlainTextResponse, StreamingResponse
+from starlette.routing import Route
+
+from service.errors import ErrorBoundaryMiddleware
+
+pytestmark = pytest.mark.anyio
+
+
+async def _boom(request):
+    raise RuntimeError("secret internals: /etc/shadow")
+
+
+async def _broken_stream(request):
+    async def body():
+        yield b"partial"
+        raise RuntimeError("died mid-body")
+
+    return StreamingResponse(body())
+
+
+def _app() -> Starlette:
+    return Starlette(
+        routes=[Route("/boom", _boom), Route("/stream", _broken_stream), Route("/ok", lambda r: PlainTextResponse("ok"))],
+        middleware=[Middleware(ErrorBoundaryMiddleware)],
+    )
+
+
+async def test_error_boundary_answers_json_500_without_internals(caplog) -> None:
+    transport = httpx.ASGITransport(app=_app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        with caplog.at_level(logging.ERROR, logger="ai_diy.errors"):
+            response = await http.get("/boom")
+    assert response.status_code == 500
+    assert response.json() == {"error": {"code": "internal_error", "message": "internal server error"}}
+    assert "secret internals" not in response.text
+    record = next(r for r in caplog.records if r.name == "ai_diy.errors")
+    assert record.exc_info is not None and "secret internals" in str(record.exc_info[1])
+
+
+async def test_error_boundary_lets_a_started_response_abort() -> None:
+    transport = httpx.ASGITransport(app=_app(), raise_app_exceptions=True)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        with pytest.raises(RuntimeError, match="died mid-body"):
+            await http.get("/stream")

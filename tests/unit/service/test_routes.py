@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_health_reports_every_check_and_the_version(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "healthy"
+    assert body["version"] and body["uptime_seconds"] >= 0
+    assert {name: check["status"] for name, check in body["checks"].items()} == {
+        "config": "ok", "data_store": "ok", "security": "ok", "log_sink": "ok",
+    }
+
+
+async def test_health_is_503_unhealthy_when_the_data_store_is_unusable(client: httpx.AsyncClient, tmp_path) -> None:
+    (tmp_path / "data" / "appdocs").rmdir()
+    response = await client.get("/health")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unhealthy"
+    assert response.json()["checks"]["data_store"]["status"] == "fail"
+
+
+async def test_env_describes_the_environment_without_secrets(make_app, monkeypatch) -> None:
+    app = make_app(app_env="PRODUCTION", admin_token="s3cret-token-value")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        response = await http.get("/api/env")
+    body = response.json()
+    assert response.status_code == 200
+    assert body["environment"] == "PRODUCTION" and body["app_env"] == "PRODUCTION"
+    assert body["log_level"] == "INFO"
+    assert body["models"] == {"available": 3, "default": "meta-llama/llama-3.3-70b-instruct"}
+    assert body["features"]["document_writes"] is True
+    assert "s3cret-token-value" not in response.text
+
+
+async def test_models_config_serves_the_file_when_present(make_app, tmp_path) -> None:
+    (tmp_path / "models_config.json").write_text(json.dumps({"favorites": ["a", "b"], "default": "b", "last_used": "a"}))
+    app = make_app()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        body = (await http.get("/api/config/models")).json()
+    assert body == {"favorites": ["a", "b"], "default": "b", "last_used": "a", "meta": {}, "source": "file"}
+
+
+async def test_data_status_counts_documents_by_type(client: httpx.AsyncClient, tmp_path) -> None:
+    docs = tmp_path / "data" / "appdocs"
+    (docs / "guide.md").write_text("# Guide\n")
+    (docs / "sub").mkdir()
+    (docs / "sub" / "table.csv").write_text("a,b\n1,2\n")
+    body = (await client.get("/api/data/status")).json()
+    assert body["status"] == "ok" and body["documents"] == 2
+    assert body["by_type"] == {".md": 1, ".csv": 1}
+    assert body["total_bytes"] == len("# Guide\n") + len("a,b\n1,2\n")
+
+
+async def test_data_status_is_503_json_when_the_store_is_gone(client: httpx.AsyncClient, tmp_path) -> None:
+    (tmp_path / "data" / "appdocs").rmdir()
+    response = await client.get("/api/data/status")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "data_store_unavailable"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "media_type"),
+    [
+        ("doc.json", '{"k": 1}', "application/json"),
+        ("doc.csv", "a,b\n", "text/csv; charset=utf-8"),
+        ("doc.md", "# t\n", "text/markdown; charset=utf-8"),
+        ("doc.html", "<p>x</p>", "text/html; charset=utf-8"),
+        ("deep/er/doc.txt", "plain", "text/plain; charset=utf-8"),
+    ],
+)
+async def test_appdocs_serves_each_allowed_type(client, tmp_path, name, content, media_type) -> None:
+    target = tmp_path / "data" / "appdocs" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(content)
+    response = await client.get(f"/api/appdocs/{name}")
+    assert response.status_code == 200
+    assert response.text == content
+    assert response.headers["content-type"] == media_type
+
+
+async def test_appdocs_lists_documents(client, tmp_path) -> None:
+    (tmp_path / "data" / "appdocs" / "a.txt").write_text("hello")
+    assert (await client.get("/api/appdocs")).json() == {"documents": [{"path": "a.txt", "size": 5}]}
+
+
+async def test_appdocs_missing_document_is_a_json_404(client) -> None:
+    response = await client.get("/api/appdocs/absent.md")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "document_not_found"
+
+
+async def test_unknown_route_and_wrong_method_are_json_errors(client) -> None:
+    missing = await client.get("/nothing/here")
+    assert missing.status_code == 404 and missing.json()["error"] == {"code": "not_found", "message": "no route for /nothing/here"}
+    wrong = await client.post("/api/env")
+    assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_openapi_describes_every_route(client) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    assert spec["openapi"].startswith("3.")
+    for path in ("/health", "/api/env", "/api/config/models", "/api/data/status", "/api/appdocs", "/api/appdocs/{path}"):
+        assert "get" in spec["paths"][path], path
+    assert "Error" in spec["components"]["schemas"]
