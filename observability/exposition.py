@@ -1,0 +1,84 @@
+"""`GET /metrics` as a pure ASGI app, single- or multi-process.
+
+Prometheus text by default; OpenMetrics when the Accept header asks for it
+(`prometheus_client.exposition.choose_encoder`), which is the only format that
+carries exemplars to Prometheus.
+
+Several workers: call `prepare_multiprocess_dir(path)` in the parent before the
+workers start. It wipes the directory and sets `PROMETHEUS_MULTIPROC_DIR`, which
+prometheus-client reads when it is first imported in each (spawned) worker; every
+metric value then lives in a per-worker file and `/metrics` aggregates them with
+`MultiProcessCollector`. Process resources come from `WorkerProcessCollector`, one
+series per worker with a `pid` label. Exemplars are single-process only.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from .resources import WorkerProcessCollector, register_process_metrics, register_worker
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def prepare_multiprocess_dir(path: str | Path) -> None:
+    """Wipe `path` and point prometheus-client at it; call before workers start."""
+    path = Path(path)
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    os.environ[MULTIPROC_ENV] = str(path)
+
+
+def multiprocess_dir() -> str | None:
+    """The multiprocess directory when multiprocess mode is on, else None."""
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+class MetricsApp:
+    """ASGI app answering any request with the exposition of `registry`.
+
+    In multiprocess mode the app's registry is ignored for exposition (its metric
+    values are in the shared files) and this worker registers its pid for the
+    per-worker process metrics.
+    """
+
+    def __init__(self, registry: CollectorRegistry, *, namespace: str = "ai_diy", process_metrics: bool = True) -> None:
+        directory = multiprocess_dir()
+        if directory is None:
+            self.registry = registry
+            if process_metrics:
+                register_process_metrics(registry, namespace)
+        else:
+            self.registry = CollectorRegistry()
+            MultiProcessCollector(self.registry, path=directory)
+            if process_metrics:
+                register_worker(directory)
+                self.registry.register(WorkerProcessCollector(directory, namespace))
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        accept = ""
+        for name, value in scope["headers"]:
+            if name == b"accept":
+                accept = value.decode("latin-1")
+                break
+        encoder, content_type = choose_encoder(accept)
+        # Collection reads files and /proc in multiprocess mode: keep it off the loop.
+        body = await anyio.to_thread.run_sync(encoder, self.registry)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})

@@ -1,0 +1,90 @@
+"""One compact JSON object per log line, with secrets and personal data removed.
+
+Fields: `timestamp` (ISO 8601 UTC), `level`, `logger`, `message`, then every
+attribute passed with `extra={...}` as a top-level key. Values under secret-looking
+keys (Authorization, Cookie, tokens, passwords, ...) are replaced, e-mail addresses
+and phone numbers in strings are masked. `json.dumps` escapes control characters,
+so a client cannot start a new line; lone surrogates (undecodable request bytes)
+are written as `\\udcXX` escapes, which keeps every line valid UTF-8 JSON.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from typing import Any
+
+REDACTED = "[REDACTED]"
+_SECRET_KEY = re.compile(
+    r"authorization|cookie|token|passw|secret|api[-_]?key|access[-_]?key|private[-_]?key|credential|session[-_]?id",
+    re.IGNORECASE,
+)
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# Digit groups separated by spaces, dashes or parentheses, optionally with +country.
+# Dots are not separators so IP addresses and versions survive; the digit count
+# (checked in _mask_phone) keeps dates and short numbers.
+_PHONE = re.compile(r"(?<![\w./:-])\+?(?:\(?\d{1,4}\)?[ -]?){2,6}\d{2,4}(?![\w./:-])")
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+
+
+def _mask_phone(match: re.Match[str]) -> str:
+    text = match.group(0)
+    digits = sum(ch.isdigit() for ch in text)
+    return "[PHONE]" if 9 <= digits <= 15 else text
+
+
+def scrub_text(text: str) -> str:
+    """Mask e-mail addresses and phone numbers."""
+    if "@" in text:
+        text = _EMAIL.sub("[EMAIL]", text)
+    return _PHONE.sub(_mask_phone, text)
+
+
+def scrub(value: Any, depth: int = 0) -> Any:
+    """Copy of value with secret keys redacted and strings masked."""
+    if isinstance(value, str):
+        return scrub_text(value)
+    if depth > 8:
+        return value
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if isinstance(key, str) and _SECRET_KEY.search(key) else scrub(item, depth + 1)
+            for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [scrub(item, depth + 1) for item in value]
+    return value
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    return str(value)
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a LogRecord as one compact JSON line (see the module docstring)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        created = record.created
+        timestamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{int(created % 1 * 1000):03d}Z"
+        entry: dict[str, Any] = {
+            "timestamp": timestamp,
+            "level": record.levelname,
+            "logger": record.name,
+            "message": scrub_text(record.getMessage()),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD_ATTRS and key not in entry:
+                entry[key] = REDACTED if _SECRET_KEY.search(key) else scrub(value)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = scrub_text(record.exc_text)
+        return json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=_default)
+
+
+def encode_line(line: str) -> bytes:
+    """UTF-8 bytes of a formatted line; surrogates become JSON `\\uXXXX` escapes."""
+    return line.encode("utf-8", "backslashreplace") + b"\n"

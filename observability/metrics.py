@@ -1,0 +1,161 @@
+"""HTTP server and service metric definitions (prometheus-client).
+
+Every factory takes the `CollectorRegistry` to register on; nothing here touches the
+global registry. Names, labels and buckets follow docs/metrics.md.
+
+With several worker processes (prometheus-client multiprocess mode, see
+`observability.exposition`) the gauges below aggregate as their `multiprocess_mode`
+says. Exemplars are single-process only: prometheus-client's multiprocess value store
+discards them, so with several workers the latency histogram carries none.
+"""
+from __future__ import annotations
+
+import platform
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
+SIZE_BUCKETS = (100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0, 10_000_000.0)
+
+
+class HttpMetrics:
+    """HTTP server metrics (OpenTelemetry semantic-convention names) for one registry."""
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        *,
+        namespace: str = "ai_diy",
+        duration_buckets: tuple[float, ...] = DURATION_BUCKETS,
+        size_buckets: tuple[float, ...] = SIZE_BUCKETS,
+    ) -> None:
+        self.duration = Histogram(
+            "http_server_request_duration_seconds",
+            "Time from request start to the last response body byte.",
+            ["http_request_method", "http_route", "http_response_status_code"],
+            buckets=duration_buckets,
+            registry=registry,
+        )
+        self.active = Gauge(
+            "http_server_active_requests",
+            "Requests in flight.",
+            ["http_request_method"],
+            multiprocess_mode="livesum",
+            registry=registry,
+        )
+        self.request_size = Histogram(
+            "http_server_request_body_size_bytes",
+            "Request body size in bytes.",
+            ["http_request_method", "http_route"],
+            buckets=size_buckets,
+            registry=registry,
+        )
+        self.response_size = Histogram(
+            "http_server_response_body_size_bytes",
+            "Response body size in bytes.",
+            ["http_request_method", "http_route", "http_response_status_code"],
+            buckets=size_buckets,
+            registry=registry,
+        )
+        self.aborted = Counter(
+            f"{namespace}_http_responses_aborted",
+            "Responses that broke after their headers were sent.",
+            ["http_route"],
+            registry=registry,
+        )
+        # Label children cached by label values: `.labels()` takes a lock and builds
+        # a tuple every call; the label sets are bounded, so the caches are too.
+        self._active: dict[str, Gauge] = {}
+        self._finished: dict[tuple[str, str, int], tuple[Histogram, Histogram]] = {}
+        self._request_size: dict[tuple[str, str], Histogram] = {}
+        self._aborted: dict[str, Counter] = {}
+
+    def active_gauge(self, method: str) -> Gauge:
+        """The in-flight gauge child for a (bounded) method label."""
+        child = self._active.get(method)
+        if child is None:
+            child = self._active[method] = self.active.labels(method)
+        return child
+
+    def observe(
+        self,
+        method: str,
+        route: str,
+        status: int,
+        duration: float,
+        request_bytes: int,
+        response_bytes: int,
+        trace_id: str | None = None,
+    ) -> None:
+        """Record one finished request; `trace_id` becomes the latency exemplar."""
+        key = (method, route, status)
+        children = self._finished.get(key)
+        if children is None:
+            status_label = str(status)
+            children = self._finished[key] = (
+                self.duration.labels(method, route, status_label),
+                self.response_size.labels(method, route, status_label),
+            )
+        if trace_id is None:
+            children[0].observe(duration)
+        else:
+            children[0].observe(duration, {"trace_id": trace_id})
+        children[1].observe(response_bytes)
+        size_key = (method, route)
+        size_child = self._request_size.get(size_key)
+        if size_child is None:
+            size_child = self._request_size[size_key] = self.request_size.labels(method, route)
+        size_child.observe(request_bytes)
+
+    def response_aborted(self, route: str) -> None:
+        """Count a response that broke after its headers were sent."""
+        child = self._aborted.get(route)
+        if child is None:
+            child = self._aborted[route] = self.aborted.labels(route)
+        child.inc()
+
+
+class ServiceMetrics:
+    """Service state: build info, health checks, security state, dropped log lines."""
+
+    def __init__(self, registry: CollectorRegistry, *, namespace: str, version: str) -> None:
+        self.build_info = Gauge(
+            f"{namespace}_build_info",
+            "Build information (always 1).",
+            ["version", "python"],
+            multiprocess_mode="max",
+            registry=registry,
+        )
+        self.build_info.labels(version, platform.python_version()).set(1)
+        # Worst worker wins: one failing worker makes the check fail.
+        self.health_status = Gauge(
+            f"{namespace}_health_status",
+            "1 when the health check passes, 0 when it fails.",
+            ["check"],
+            multiprocess_mode="livemin",
+            registry=registry,
+        )
+        self.security_active = Gauge(
+            f"{namespace}_security_active",
+            "1 when every security component works, 0 when degraded.",
+            multiprocess_mode="livemin",
+            registry=registry,
+        )
+        self.log_lines_dropped = Counter(
+            f"{namespace}_log_lines_dropped",
+            "Log lines that could not be written (queue full, sink failing).",
+            ["reason"],
+            registry=registry,
+        )
+
+    def set_health(self, check: str, ok: bool) -> None:
+        """Record the outcome of one health check."""
+        self.health_status.labels(check).set(1 if ok else 0)
+
+    def set_security_active(self, ok: bool) -> None:
+        """Record whether every security component works."""
+        self.security_active.set(1 if ok else 0)
+
+    def log_line_dropped(self, reason: str) -> None:
+        """`on_drop` callback for `configure_logging`."""
+        self.log_lines_dropped.labels(reason).inc()

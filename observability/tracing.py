@@ -1,0 +1,87 @@
+"""A TracerProvider configured from the standard OTEL_* variables.
+
+Honoured: OTEL_SDK_DISABLED, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES,
+OTEL_TRACES_SAMPLER (+ OTEL_TRACES_SAMPLER_ARG), OTEL_EXPORTER_OTLP_ENDPOINT,
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL,
+OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT and OTEL_EXPORTER_OTLP_(TRACES_)HEADERS.
+
+Protocols: `http/protobuf` (the default, always available) and `grpc` when
+opentelemetry-exporter-otlp-proto-grpc is installed; `http/json` has no Python
+exporter and is refused with a clear error.
+
+Without an endpoint there is no exporter, but spans are still created and sampled,
+so trace ids reach the logs and the latency exemplars from the first run. Export
+runs on the BatchSpanProcessor's thread with a bounded queue (spans are dropped
+when it is full) and a short timeout: an unreachable collector never slows or fails
+a request.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+
+SUPPORTED_PROTOCOLS = ("http/protobuf", "grpc")
+# The SDK default (10 s) would hold spans in memory for long against a dead collector.
+DEFAULT_EXPORT_TIMEOUT = 2.0
+MAX_QUEUE_SIZE = 2048
+
+
+class TracingConfigError(ValueError):
+    """An OTEL_* variable asks for something this service cannot do."""
+
+
+def _env(environ: Mapping[str, str], *names: str) -> str | None:
+    for name in names:
+        value = environ.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def _exporter(environ: Mapping[str, str]) -> SpanExporter | None:
+    endpoint = _env(environ, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+    if endpoint is None:
+        return None
+    protocol = _env(environ, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf"
+    timeout = None if _env(environ, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT") else DEFAULT_EXPORT_TIMEOUT
+    if protocol == "http/protobuf":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        # The exporter reads the endpoint (adding /v1/traces to the generic one),
+        # headers and compression from the environment itself.
+        return OTLPSpanExporter(timeout=timeout)
+    if protocol == "grpc":
+        try:
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+        except ImportError:
+            raise TracingConfigError(
+                "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs opentelemetry-exporter-otlp-proto-grpc; use http/protobuf"
+            ) from None
+        return GrpcExporter(timeout=timeout)
+    raise TracingConfigError(f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: supported are {', '.join(SUPPORTED_PROTOCOLS)}")
+
+
+def configure_tracer_provider(
+    service_name_default: str = "ai-diy",
+    service_version: str | None = None,
+) -> TracerProvider:
+    """A TracerProvider from the OTEL_* variables; the caller decides whether it is global."""
+    # The SDK itself reads os.environ (sampler, resource, exporter), so this does too.
+    environ = os.environ
+    attributes: dict[str, str] = {"service.name": service_name_default}
+    if service_version:
+        attributes["service.version"] = service_version
+    # Explicit attributes would win over the environment's; the environment must win.
+    for key in OTELResourceDetector().detect().attributes:
+        attributes.pop(key, None)
+    provider = TracerProvider(resource=Resource.create(attributes))
+    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return provider  # the SDK hands out no-op tracers
+    exporter = _exporter(environ)
+    if exporter is not None:
+        provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=MAX_QUEUE_SIZE))
+    return provider
