@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import Message, Receive, Scope, Send
+
+from service.security.body_limit import RequestSizeMiddleware, RequestTooLarge
+from service.security.events import SecurityEvents
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_body_limit_content_length_over_limit_refused_before_reading(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = client._transport.app.state.registry  # type: ignore[attr-defined]
+    with caplog.at_level(logging.WARNING, logger="ai_diy.security"):
+        response = await client.post("/api/echo", content=b"[" + b"1," * 600 + b"1]")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
+    assert registry.get_sample_value("ai_diy_security_events_total", {"event": "request_too_large", "severity": "warning"}) == 1
+    assert registry.get_sample_value("ai_diy_input_validation_failures_total", {"reason": "request_too_large"}) == 1
+    (record,) = [r for r in caplog.records if getattr(r, "event", None) == "request_too_large"]
+    assert record.details["client_ip"] == "203.0.113.7"  # type: ignore[attr-defined]
+
+
+async def test_body_limit_body_at_limit_passes(client: httpx.AsyncClient) -> None:
+    body = json.dumps("a" * 1000).encode()
+    body += b" " * (1024 - len(body))
+    response = await client.post("/api/echo", content=body)
+    assert response.status_code == 200
+
+
+def _app_reading_body() -> tuple[list[str], object]:
+    calls: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        calls.append("called")
+        body = await Request(scope, receive).body()
+        await JSONResponse({"bytes": len(body)})(scope, receive, send)
+
+    return calls, app
+
+
+async def _drive(middleware: RequestSizeMiddleware, chunks: list[bytes], headers: list[tuple[bytes, bytes]]) -> list[Message]:
+    pending = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/upload", "headers": headers, "client": ("192.0.2.1", 1)}
+    await middleware(scope, receive, send)
+    return sent
+
+
+async def test_body_limit_declared_length_never_reaches_app() -> None:
+    calls, app = _app_reading_body()
+    middleware = RequestSizeMiddleware(app, max_bytes=10, events=SecurityEvents(CollectorRegistry()))  # type: ignore[arg-type]
+    sent = await _drive(middleware, [b"x" * 11], [(b"content-length", b"11")])
+    assert calls == []
+    assert sent[0]["status"] == 413
+
+
+async def test_body_limit_chunked_body_growing_past_limit_gets_413() -> None:
+    registry = CollectorRegistry()
+    calls, app = _app_reading_body()
+    middleware = RequestSizeMiddleware(app, max_bytes=10, events=SecurityEvents(registry))  # type: ignore[arg-type]
+    sent = await _drive(middleware, [b"x" * 6, b"x" * 6, b"x" * 6], [(b"transfer-encoding", b"chunked")])
+    assert calls == ["called"]
+    starts = [m for m in sent if m["type"] == "http.response.start"]
+    assert [m["status"] for m in starts] == [413]
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    assert json.loads(body)["error"]["code"] == "request_too_large"
+    assert registry.get_sample_value("ai_diy_input_validation_failures_total", {"reason": "request_too_large"}) == 1
+
+
+async def test_body_limit_chunked_body_under_limit_passes() -> None:
+    _, app = _app_reading_body()
+    middleware = RequestSizeMiddleware(app, max_bytes=10, events=SecurityEvents(CollectorRegistry()))  # type: ignore[arg-type]
+    sent = await _drive(middleware, [b"x" * 5, b"x" * 5], [])
+    assert sent[0]["status"] == 200
+    assert json.loads(sent[1]["body"]) == {"bytes": 10}
+
+
+async def test_body_limit_after_response_started_aborts() -> None:
+    async def streaming_app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        while (await receive()).get("more_body"):
+            await send({"type": "http.response.body", "body": b".", "more_body": True})
+
+    middleware = RequestSizeMiddleware(streaming_app, max_bytes=10, events=SecurityEvents(CollectorRegistry()))
+    with pytest.raises(RequestTooLarge):
+        await _drive(middleware, [b"x" * 6, b"x" * 6, b"x"], [])

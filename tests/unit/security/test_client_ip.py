@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from starlette.types import Message, Receive, Scope, Send
+
+from service.security.client_ip import ClientIPMiddleware
+
+pytestmark = pytest.mark.anyio
+
+
+async def _client_seen(
+    peer: str, headers: list[tuple[bytes, bytes]], trusted: list[str]
+) -> tuple[str, int]:
+    seen: list[tuple[str, int]] = []
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope["client"])
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        return None
+
+    middleware = ClientIPMiddleware(inner, trusted_proxies=[ipaddress.ip_network(n) for n in trusted])
+    scope = {"type": "http", "path": "/api/env", "headers": headers, "client": (peer, 40000)}
+    await middleware(scope, receive, send)
+    return seen[0]
+
+
+async def test_client_ip_spoofed_header_from_untrusted_peer_is_ignored() -> None:
+    spoofed = [(b"x-forwarded-for", b"1.2.3.4"), (b"forwarded", b"for=5.6.7.8")]
+    assert await _client_seen("198.51.100.9", spoofed, trusted=["10.0.0.0/8"]) == ("198.51.100.9", 40000)
+
+
+async def test_client_ip_without_trusted_proxies_keeps_peer() -> None:
+    assert await _client_seen("10.0.0.1", [(b"x-forwarded-for", b"1.2.3.4")], trusted=[]) == ("10.0.0.1", 40000)
+
+
+async def test_client_ip_trusted_peer_gives_rightmost_untrusted_hop() -> None:
+    # The client forged the first entry; the trusted proxies appended the real ones.
+    headers = [(b"x-forwarded-for", b"6.6.6.6, 203.0.113.5, 10.0.0.2")]
+    assert await _client_seen("10.0.0.1", headers, trusted=["10.0.0.0/8"]) == ("203.0.113.5", 0)
+
+
+async def test_client_ip_multiple_forwarded_for_headers_are_joined() -> None:
+    headers = [(b"x-forwarded-for", b"6.6.6.6"), (b"x-forwarded-for", b"203.0.113.5")]
+    assert (await _client_seen("10.0.0.1", headers, trusted=["10.0.0.0/8"]))[0] == "203.0.113.5"
+
+
+async def test_client_ip_forwarded_header_with_ipv6_and_port() -> None:
+    headers = [(b"forwarded", b'for=192.0.2.60;proto=http, for="[2001:db8:cafe::17]:4711"')]
+    assert (await _client_seen("127.0.0.1", headers, trusted=["127.0.0.1/32"]))[0] == "2001:db8:cafe::17"
+
+
+async def test_client_ip_all_hops_trusted_gives_leftmost() -> None:
+    headers = [(b"x-forwarded-for", b"10.0.0.5, 10.0.0.6")]
+    assert (await _client_seen("10.0.0.1", headers, trusted=["10.0.0.0/8"]))[0] == "10.0.0.5"
+
+
+async def test_client_ip_garbage_hop_stops_at_last_trusted_address() -> None:
+    headers = [(b"x-forwarded-for", b"1.2.3.4, not-an-ip, 10.0.0.2")]
+    assert (await _client_seen("10.0.0.1", headers, trusted=["10.0.0.0/8"]))[0] == "10.0.0.2"
+
+
+async def test_client_ip_trusted_peer_without_header_keeps_peer() -> None:
+    assert await _client_seen("10.0.0.1", [], trusted=["10.0.0.0/8"]) == ("10.0.0.1", 40000)

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import httpx
+import pytest
+from starlette.types import Message, Receive, Scope, Send
+
+from service.security.headers import SECURITY_HEADERS, SecurityHeadersMiddleware
+
+pytestmark = pytest.mark.anyio
+
+EXPECTED = {
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "strict-transport-security": "max-age=31536000; includeSubDomains",
+    "referrer-policy": "no-referrer",
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+}
+
+
+def _assert_secured(response: httpx.Response) -> None:
+    for name, value in EXPECTED.items():
+        assert response.headers.get(name) == value, name
+    assert "server" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/api/env", 200), ("GET", "/health", 200), ("GET", "/", 404), ("GET", "/api/fail", 500),
+     ("POST", "/api/echo", 400), ("DELETE", "/api/env", 405)],
+)
+async def test_security_headers_on_every_status(client: httpx.AsyncClient, method: str, path: str, status: int) -> None:
+    response = await client.request(method, path, content=b"{" if method == "POST" else None)
+    assert response.status_code == status
+    _assert_secured(response)
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_security_headers_on_429_and_413(client: httpx.AsyncClient) -> None:
+    big = await client.post("/api/echo", content=b"x" * 5000)
+    assert big.status_code == 413
+    _assert_secured(big)
+    for _ in range(100):
+        assert (await client.get("/api/env")).status_code == 200
+    limited = await client.get("/api/env")
+    assert limited.status_code == 429
+    _assert_secured(limited)
+
+
+async def _sent_headers(inner_headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    sent: list[Message] = []
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": inner_headers})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await SecurityHeadersMiddleware(inner)({"type": "http", "path": "/", "headers": []}, receive, send)
+    return sent[0]["headers"]
+
+
+async def test_security_headers_names_sent_in_canonical_case() -> None:
+    headers = await _sent_headers([(b"content-type", b"application/json")])
+    names = [name for name, _ in headers]
+    for canonical, _ in SECURITY_HEADERS:
+        assert canonical in names
+    assert b"X-Frame-Options" in names and b"x-frame-options" not in names
+
+
+async def test_security_headers_replace_app_values_and_keep_app_cache_policy() -> None:
+    headers = await _sent_headers(
+        [(b"x-frame-options", b"SAMEORIGIN"), (b"server", b"leaky/1.2"), (b"cache-control", b"max-age=60")]
+    )
+    assert (b"X-Frame-Options", b"DENY") in headers
+    assert all(name.lower() != b"server" for name, _ in headers)
+    assert [value for name, value in headers if name.lower() == b"x-frame-options"] == [b"DENY"]
+    assert [value for name, value in headers if name.lower() == b"cache-control"] == [b"max-age=60"]
+
+
+async def test_security_headers_pass_non_http_scopes_untouched() -> None:
+    seen: list[str] = []
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope["type"])
+
+    async def noop_receive() -> Message:
+        return {"type": "lifespan.startup"}
+
+    async def noop_send(message: Message) -> None:
+        raise AssertionError("nothing should be sent")
+
+    await SecurityHeadersMiddleware(inner)({"type": "lifespan"}, noop_receive, noop_send)
+    assert seen == ["lifespan"]
