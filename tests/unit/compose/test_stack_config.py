@@ -1,0 +1,61 @@
+"""`ai-diy stack`: the compose Prometheus config rewritten for loopback, and the command's wiring."""
+from __future__ import annotations
+
+import argparse
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from service.cli import build_parser
+from service.cli.stack import find_source, local_prometheus_config
+from tests.support.binaries import require
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _config(alertmanager_port: int | None = 19093) -> dict:
+    return local_prometheus_config(
+        ROOT, service_target="127.0.0.1:18000", prometheus_port=19090, alertmanager_port=alertmanager_port, interval="1s"
+    )
+
+
+def test_stack_config_scrapes_service_statically_on_loopback() -> None:
+    jobs = {job["job_name"]: job for job in _config()["scrape_configs"]}
+    assert jobs["ai-diy"]["static_configs"] == [{"targets": ["127.0.0.1:18000"]}]
+    assert "dns_sd_configs" not in jobs["ai-diy"]
+    assert jobs["prometheus"]["static_configs"] == [{"targets": ["127.0.0.1:19090"]}]
+    assert jobs["alertmanager"]["static_configs"] == [{"targets": ["127.0.0.1:19093"]}]
+
+
+def test_stack_config_loads_the_checkout_rules_and_local_alertmanager() -> None:
+    config = _config()
+    assert config["rule_files"] == [str(ROOT / "alerts" / "*.rules.yml")]
+    assert config["alerting"]["alertmanagers"] == [{"static_configs": [{"targets": ["127.0.0.1:19093"]}]}]
+    assert config["global"]["scrape_interval"] == config["global"]["evaluation_interval"] == "1s"
+
+
+def test_stack_config_without_alertmanager_drops_it() -> None:
+    config = _config(alertmanager_port=None)
+    assert "alerting" not in config
+    assert "alertmanager" not in {job["job_name"] for job in config["scrape_configs"]}
+
+
+def test_stack_config_passes_promtool(tmp_path: Path) -> None:
+    promtool = require("promtool")
+    path = tmp_path / "prometheus.yml"
+    path.write_text(yaml.safe_dump(_config()))
+    result = subprocess.run([promtool, "check", "config", str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_stack_find_source_finds_this_checkout(tmp_path: Path) -> None:
+    assert find_source(ROOT) == ROOT
+    assert find_source(tmp_path) is None
+
+
+def test_stack_command_is_registered() -> None:
+    args = build_parser().parse_args(["stack", "--prometheus-port", "1", "--alertmanager-port", "2", "--scrape-interval", "1s"])
+    assert isinstance(args, argparse.Namespace)
+    assert (args.prometheus_port, args.alertmanager_port, args.scrape_interval) == (1, 2, "1s")
+    assert args.func.__module__ == "service.cli.stack"
