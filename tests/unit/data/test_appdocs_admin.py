@@ -1,0 +1,193 @@
+"""PUT/DELETE /api/appdocs/{path}: bearer auth, path rules, JSON check, audit, atomicity."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from observability.logformat import JsonFormatter
+from service.data import atomic
+from service.data.store import DocumentStore
+from service.errors import ErrorBoundaryMiddleware
+from service.routes import appdocs
+from service.routes.appdocs_admin import admin_routes
+from service.security.events import SecurityEvents
+from service.settings import Settings
+
+TOKEN = "correct-horse-battery-staple"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+pytestmark = pytest.mark.anyio
+
+
+class Client(httpx.AsyncClient):
+    """An httpx client bound to one app (kept for inspecting its state)."""
+
+    app: Starlette
+
+
+@pytest.fixture
+def make_client(tmp_path: Path) -> Callable[..., Client]:
+    def build(**overrides: object) -> Client:
+        settings = Settings(_env_file=None, data_dir=tmp_path / "data", **{"admin_token": TOKEN, **overrides})
+        app = Starlette(routes=[*appdocs.routes, *admin_routes()], middleware=[Middleware(ErrorBoundaryMiddleware)])
+        app.state.settings = settings
+        app.state.registry = CollectorRegistry()
+        app.state.document_store = DocumentStore(settings.data_dir)
+        app.state.document_store.ensure()
+        app.state.security_events = SecurityEvents(app.state.registry)
+        client = Client(transport=httpx.ASGITransport(app=app, client=("198.51.100.7", 50000)), base_url="http://testserver")
+        client.app = app
+        return client
+
+    return build
+
+
+@pytest.fixture
+async def client(make_client: Callable[..., Client]) -> AsyncIterator[Client]:
+    async with make_client() as http:
+        yield http
+
+
+def root_of(client: Client) -> Path:
+    return client.app.state.document_store.root
+
+
+def sample(client: Client, name: str, **labels: str) -> float:
+    value = client.app.state.registry.get_sample_value(name, labels)
+    return value or 0.0
+
+
+def audit_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "ai_diy.audit"]
+
+
+async def test_put_creates_document_and_writes_audit_line(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="ai_diy.audit")
+    body = b'{"title": "Setup"}'
+    response = await client.put("/api/appdocs/guides/setup.json", content=body, headers=AUTH)
+    assert response.status_code == 201
+    assert response.json() == {"path": "guides/setup.json", "size": len(body), "sha256": hashlib.sha256(body).hexdigest(), "created": True}
+    assert (root_of(client) / "guides" / "setup.json").read_bytes() == body
+    assert (await client.get("/api/appdocs/guides/setup.json")).content == body
+    [record] = audit_records(caplog)
+    assert record.getMessage() == "document written"
+    assert record.event == "document_put"  # type: ignore[attr-defined]
+    assert record.details == {  # type: ignore[attr-defined]
+        "client_ip": "198.51.100.7", "path": "guides/setup.json", "size": len(body), "sha256": hashlib.sha256(body).hexdigest()
+    }
+
+
+async def test_put_replaces_existing_document_with_200(client: Client) -> None:
+    assert (await client.put("/api/appdocs/a.md", content=b"one", headers=AUTH)).status_code == 201
+    response = await client.put("/api/appdocs/a.md", content=b"two", headers=AUTH)
+    assert response.status_code == 200 and response.json()["created"] is False
+    assert (root_of(client) / "a.md").read_bytes() == b"two"
+    assert os.listdir(root_of(client)) == ["a.md"]
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}, {"Authorization": "Bearer"}]
+)
+async def test_put_without_valid_token_is_401_and_counted(
+    client: Client, caplog: pytest.LogCaptureFixture, headers: dict[str, str]
+) -> None:
+    caplog.set_level(logging.INFO)
+    response = await client.put("/api/appdocs/a.md", content=b"x", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.json()["error"]["code"] == "unauthorized"
+    assert sample(client, "ai_diy_auth_failures_total") == 1
+    assert sample(client, "ai_diy_security_events_total", event="auth_failure", severity="warning") == 1
+    [line] = [r for r in caplog.records if r.name == "ai_diy.security"]
+    assert line.getMessage().startswith("SECURITY_AUDIT") and line.details["client_ip"] == "198.51.100.7"  # type: ignore[attr-defined]
+    assert not (root_of(client) / "a.md").exists() and audit_records(caplog) == []
+
+
+async def test_delete_without_valid_token_is_401_and_keeps_document(client: Client) -> None:
+    (root_of(client) / "keep.md").write_bytes(b"keep")
+    assert (await client.delete("/api/appdocs/keep.md", headers={"Authorization": "Bearer nope"})).status_code == 401
+    assert (root_of(client) / "keep.md").read_bytes() == b"keep"
+
+
+async def test_writes_disabled_without_configured_token(make_client: Callable[..., Client]) -> None:
+    async with make_client(admin_token=None) as client:
+        response = await client.put("/api/appdocs/a.md", content=b"x", headers=AUTH)
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "writes_disabled" and "no admin token" in response.json()["error"]["message"]
+        assert (await client.delete("/api/appdocs/a.md", headers=AUTH)).status_code == 403
+        assert sample(client, "ai_diy_auth_failures_total") == 0
+
+
+@pytest.mark.parametrize("path", ["..%2Fescape.md", "a/%2e%2e/%2e%2e/escape.md", "script.sh", ".hidden.md"])
+async def test_put_refuses_paths_outside_the_rules(client: Client, tmp_path: Path, path: str) -> None:
+    response = await client.put(f"/api/appdocs/{path}", content=b"x", headers=AUTH)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_path"
+    assert sample(client, "ai_diy_security_events_total", event="path_traversal_attempt", severity="warning") == 1
+    assert not (tmp_path / "escape.md").exists() and not (tmp_path / "data" / "escape.md").exists()
+    assert os.listdir(root_of(client)) == []
+
+
+async def test_put_invalid_json_is_400_and_keeps_old_content(client: Client) -> None:
+    (root_of(client) / "c.json").write_bytes(b'{"ok": true}')
+    response = await client.put("/api/appdocs/c.json", content=b'{"ok": ', headers=AUTH)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_json"
+    assert (root_of(client) / "c.json").read_bytes() == b'{"ok": true}'
+
+
+async def test_put_larger_than_limit_is_413(make_client: Callable[..., Client]) -> None:
+    async with make_client(max_request_bytes=8) as client:
+        response = await client.put("/api/appdocs/big.txt", content=b"x" * 9, headers=AUTH)
+        assert response.status_code == 413 and response.json()["error"]["code"] == "request_too_large"
+        assert not (root_of(client) / "big.txt").exists()
+
+
+async def test_put_onto_directory_is_409(client: Client) -> None:
+    (root_of(client) / "dir.md").mkdir()
+    assert (await client.put("/api/appdocs/dir.md", content=b"x", headers=AUTH)).status_code == 409
+
+
+async def test_put_failing_before_rename_keeps_old_document(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    (root_of(client) / "d.txt").write_bytes(b"old")
+
+    def broken(src: object, dst: object) -> None:
+        raise OSError(5, "simulated I/O error")
+
+    monkeypatch.setattr(atomic.os, "replace", broken)
+    response = await client.put("/api/appdocs/d.txt", content=b"new", headers=AUTH)
+    assert response.status_code == 503 and response.json()["error"]["code"] == "data_store_unavailable"
+    assert (root_of(client) / "d.txt").read_bytes() == b"old"
+    assert os.listdir(root_of(client)) == ["d.txt"]
+
+
+async def test_delete_removes_document_and_audits(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="ai_diy.audit")
+    (root_of(client) / "gone.csv").write_bytes(b"a,b\n")
+    response = await client.delete("/api/appdocs/gone.csv", headers=AUTH)
+    assert response.status_code == 200 and response.json()["deleted"] is True
+    assert not (root_of(client) / "gone.csv").exists()
+    [record] = audit_records(caplog)
+    assert record.event == "document_delete"  # type: ignore[attr-defined]
+    assert record.details["sha256"] == hashlib.sha256(b"a,b\n").hexdigest()  # type: ignore[attr-defined]
+    second = await client.delete("/api/appdocs/gone.csv", headers=AUTH)
+    assert second.status_code == 404 and second.json()["error"]["code"] == "document_not_found"
+
+
+async def test_audit_line_as_jsonl_carries_event_and_details(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="ai_diy.audit")
+    await client.put("/api/appdocs/x.txt", content=b"x", headers=AUTH)
+    [record] = audit_records(caplog)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["logger"] == "ai_diy.audit" and line["event"] == "document_put" and line["status"] == "success"
+    assert line["details"]["path"] == "x.txt" and line["details"]["size"] == 1
+    assert line["details"]["sha256"] == hashlib.sha256(b"x").hexdigest()
