@@ -50,6 +50,7 @@ class TelemetryMiddleware:
         route_resolver: Callable[[Scope], str] | None = None,
         exclude_tracing: Iterable[str] = ("/health", "/metrics"),
         propagator: TextMapPropagator | None = None,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.app = app
         self.metrics = metrics
@@ -61,12 +62,14 @@ class TelemetryMiddleware:
         self.resolve_route = route_resolver or RouteResolver()
         self.exclude_tracing = frozenset(exclude_tracing)
         self.propagator = propagator
+        self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        start = time.perf_counter()
+        clock = self.clock
+        start = clock()
         method = method_label(scope["method"])
         metrics = self.metrics
         # Only what the layers need is decoded from the raw header list.
@@ -109,7 +112,7 @@ class TelemetryMiddleware:
                     await send(message)
                     # The request ends with the last body byte; background tasks
                     # that run afterwards are not part of its duration.
-                    state.end = time.perf_counter()
+                    state.end = clock()
                     state.finished = True
                     return
             await send(message)
@@ -124,7 +127,7 @@ class TelemetryMiddleware:
             error = exc
             raise
         finally:
-            end = state.end or time.perf_counter()
+            end = state.end if state.finished else clock()
             duration = end - start
             status = state.status if state.started else 500
             route = self.resolve_route(scope)

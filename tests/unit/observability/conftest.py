@@ -1,0 +1,84 @@
+"""Fixtures for the observability unit tests: a fresh registry, an in-memory tracer, tiny apps."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import httpx
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
+
+from observability import HttpMetrics, RouteResolver, TelemetryMiddleware
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+@pytest.fixture
+def spans() -> InMemorySpanExporter:
+    return InMemorySpanExporter()
+
+
+@pytest.fixture
+def tracer_provider(spans: InMemorySpanExporter) -> Iterator[TracerProvider]:
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    yield provider
+    provider.shutdown()
+
+
+class ListHandler(logging.Handler):
+    """Keeps the records of one logger for assertions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def access_records() -> Iterator[ListHandler]:
+    logger = logging.getLogger("test.access")
+    handler = ListHandler()
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    yield handler
+    logger.removeHandler(handler)
+
+
+AppFactory = Callable[..., Starlette]
+
+
+@pytest.fixture
+def make_app(registry: CollectorRegistry, tracer_provider: TracerProvider, access_records: ListHandler) -> AppFactory:
+    """Starlette app with TelemetryMiddleware; keyword arguments override the layers."""
+
+    def build(routes: Sequence[BaseRoute], *, inner: Sequence[Middleware] = (), **options: Any) -> Starlette:
+        settings: dict[str, Any] = {
+            "tracer": tracer_provider.get_tracer("test"),
+            "access_log": logging.getLogger("test.access"),
+            "route_resolver": RouteResolver(routes),
+        }
+        settings.update(options)
+        if "metrics" not in settings:
+            settings["metrics"] = HttpMetrics(registry)
+        return Starlette(routes=list(routes), middleware=[Middleware(TelemetryMiddleware, **settings), *inner])
+
+    return build
+
+
+def client(app: Any) -> httpx.AsyncClient:
+    """httpx client driving the app in-process (app exceptions become 500s)."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://testserver")
