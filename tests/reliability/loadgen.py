@@ -1,0 +1,153 @@
+"""A small HTTP/1.1 keep-alive load generator on raw asyncio streams.
+
+One asyncio task per connection; each sends a request, reads the whole response,
+records it and sends the next one until the deadline or its request budget. On
+two cores this drives 64 concurrent connections where an httpx client would spend
+most of the CPU on itself, and it counts exactly what was sent and what came back.
+"""
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# (method, target, extra headers, body) for connection `conn`, request number `seq`.
+Request = tuple[str, str, dict[str, str], bytes]
+Planner = Callable[[int, int], Request]
+
+
+@dataclass
+class Result:
+    """What one load run saw: counts per status and per label, errors and latencies."""
+
+    sent: int = 0
+    answered: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    by_label: Counter[tuple[str, int]] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 500)
+
+    def median_latency(self) -> float:
+        return statistics.median(self.latencies)
+
+    def merge(self, other: Result) -> None:
+        self.sent += other.sent
+        self.answered += other.answered
+        self.statuses.update(other.statuses)
+        self.by_label.update(other.by_label)
+        self.errors.extend(other.errors)
+        self.latencies.extend(other.latencies)
+
+
+def encode(method: str, target: str, headers: dict[str, str], body: bytes, host: str) -> bytes:
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    if body or method in ("PUT", "POST"):
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (lower-case names) and body of one response (Content-Length or chunked)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    status = int(status_line.split(" ", 2)[1])
+    headers: dict[str, str] = {}
+    for line in header_lines:
+        if line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    if "content-length" in headers:
+        body = await reader.readexactly(int(headers["content-length"]))
+    elif headers.get("transfer-encoding", "").lower() == "chunked":
+        chunks = []
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).strip().split(b";")[0], 16)
+            chunk = await reader.readexactly(size + 2)
+            if size == 0:
+                break
+            chunks.append(chunk[:-2])
+        body = b"".join(chunks)
+    else:
+        body = await reader.read()
+    return status, headers, body
+
+
+def label_of(target: str) -> str:
+    """The first path segments of a target: a bounded name to count answers by."""
+    path = target.split("?", 1)[0]
+    parts = [p for p in path.split("/") if p]
+    return "/" + "/".join(parts[:2])
+
+
+async def _connection(
+    host: str,
+    port: int,
+    conn: int,
+    plan: Planner,
+    deadline: float,
+    budget: int | None,
+    result: Result,
+    response_timeout: float,
+) -> None:
+    reader = writer = None
+    seq = 0
+    try:
+        while time.monotonic() < deadline and (budget is None or seq < budget):
+            if writer is None:
+                reader, writer = await asyncio.open_connection(host, port)
+            method, target, headers, body = plan(conn, seq)
+            seq += 1
+            started = time.perf_counter()
+            writer.write(encode(method, target, headers, body, f"{host}:{port}"))
+            result.sent += 1
+            await writer.drain()
+            assert reader is not None
+            async with asyncio.timeout(response_timeout):
+                status, response_headers, _ = await read_response(reader)
+            result.latencies.append(time.perf_counter() - started)
+            result.answered += 1
+            result.statuses[status] += 1
+            result.by_label[(label_of(target), status)] += 1
+            if response_headers.get("connection", "").lower() == "close":
+                writer.close()
+                reader = writer = None
+    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+        result.errors.append(f"connection {conn} request {seq}: {type(exc).__name__}: {exc}")
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+async def run_load(
+    port: int,
+    plan: Planner,
+    *,
+    connections: int,
+    duration: float,
+    per_connection: int | None = None,
+    host: str = "127.0.0.1",
+    response_timeout: float = 10.0,
+) -> Result:
+    """Drive `connections` keep-alive connections for `duration` seconds (or `per_connection` requests each)."""
+    deadline = time.monotonic() + duration
+    results = [Result() for _ in range(connections)]
+    await asyncio.gather(
+        *(_connection(host, port, i, plan, deadline, per_connection, results[i], response_timeout) for i in range(connections))
+    )
+    total = Result()
+    for item in results:
+        total.merge(item)
+    return total
+
+
+def load(port: int, plan: Planner, **kwargs: object) -> Result:
+    """run_load on a fresh event loop (tests are synchronous)."""
+    return asyncio.run(run_load(port, plan, **kwargs))  # type: ignore[arg-type]
