@@ -1,0 +1,62 @@
+"""MetricsApp: Prometheus text or OpenMetrics, and the multiprocess directory."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+from starlette.routing import Route
+
+from observability import HttpMetrics, MetricsApp, prepare_multiprocess_dir
+from observability.exposition import MULTIPROC_ENV
+
+from .conftest import AppFactory, client
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(autouse=True)
+def single_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(MULTIPROC_ENV, raising=False)
+
+
+async def test_metrics_app_serves_prometheus_text_by_default(registry: CollectorRegistry) -> None:
+    HttpMetrics(registry).observe("GET", "/", 200, 0.01, 0, 5)
+    async with client(MetricsApp(registry)) as http:
+        response = await http.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert 'http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="/"} 1.0' in response.text
+    assert "process_resident_memory_bytes" in response.text
+    assert "ai_diy_process_memory_limit_bytes" in response.text
+    assert "ai_diy_process_threads" in response.text
+
+
+async def test_metrics_app_serves_openmetrics_with_exemplars_when_asked(
+    make_app: AppFactory, registry: CollectorRegistry
+) -> None:
+    app = make_app([Route("/metrics", MetricsApp(registry)), Route("/ping", MetricsApp(CollectorRegistry(), process_metrics=False))])
+    async with client(app) as http:
+        ping = await http.get("/ping", headers={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
+        response = await http.get("/metrics", headers={"accept": "application/openmetrics-text; version=1.0.0"})
+    assert ping.status_code == 200
+    assert response.headers["content-type"].startswith("application/openmetrics-text")
+    assert response.text.endswith("# EOF\n")
+    exemplars = [
+        sample.exemplar.labels
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+        if sample.exemplar is not None and sample.labels.get("http_route") == "/ping"
+    ]
+    assert exemplars == [{"trace_id": "0af7651916cd43dd8448eb211c80319c"}]
+
+
+def test_prepare_multiprocess_dir_wipes_and_points_client_at_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "prom"
+    target.mkdir()
+    (target / "counter_123.db").write_bytes(b"stale")
+    prepare_multiprocess_dir(target)
+    assert list(target.iterdir()) == []
+    assert os.environ[MULTIPROC_ENV] == str(target)
