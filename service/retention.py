@@ -1,6 +1,6 @@
 """Log retention: compress old JSONL files, delete expired ones, bundle the rest.
 
-Ages come from the date in the file name (`ai_diy_<kind>_YYYYMMDD[_tag].jsonl[.gz]`),
+Ages come from the (UTC) date in the file name (`ai_diy_<kind>_YYYYMMDD[_tag].jsonl[.gz]`),
 never from mtime: copying, restoring or touching a file must not change when it
 expires. Today's (and any future-dated) file is never touched, nor is any file whose
 name this module does not recognise.

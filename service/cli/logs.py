@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from service import retention
@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     rotate.add_argument("--security-days", type=_days, default=defaults["security"], metavar="DAYS")
     rotate.add_argument("--audit-days", type=_days, default=defaults["audit"], metavar="DAYS")
     rotate.add_argument("--backup-days", type=_days, default=defaults["backup"], metavar="DAYS")
-    rotate.add_argument("--today", type=_day, help="reference day YYYYMMDD (default: the local date)")
+    rotate.add_argument("--today", type=_day, help="reference day YYYYMMDD (default: today in UTC, as the log file names)")
     _log_dir_option(rotate)
     rotate.set_defaults(func=cmd_rotate)
 
@@ -74,7 +74,7 @@ def cmd_rotate(args: argparse.Namespace) -> int:
         print(f"{log_dir}: log directory does not exist", file=sys.stderr)
         return 1
     keep = {"api": args.app_days, "security": args.security_days, "audit": args.audit_days, "backup": args.backup_days}
-    actions = retention.plan(log_dir, args.today or date.today(), compress_after=args.compress_after, keep_days=keep)
+    actions = retention.plan(log_dir, args.today or datetime.now(timezone.utc).date(), compress_after=args.compress_after, keep_days=keep)
     if args.dry_run:
         for action in actions:
             print(f"would {action.verb} {action.file.path.name} ({action.reason})")
