@@ -1,0 +1,195 @@
+"""Each variant under hypercorn (1 process, uvloop) on 127.0.0.1, loaded by wrk.
+
+`python -m bench.server` is the server process itself: the service's own hypercorn
+configuration (`service.server.hypercorn_config`, which selects the uvloop worker),
+with the application swapped for the benchmark variant.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from .driver import Probe
+from .workspace import Workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+LUA = Path(__file__).with_name("wrk.lua")
+_RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
+_TOTAL = re.compile(r"(\d+) requests in")
+_NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+_SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Server:
+    """One variant's hypercorn process, started here and stopped by its PID."""
+
+    def __init__(self, variant: str, space: Workspace, *, timeout: float = 60.0) -> None:
+        self.variant = variant
+        self.port = free_port()
+        self.log = space.root / f"server-{variant}.out"
+        env = space.env(
+            BENCH_VARIANT=variant,
+            BENCH_ROOT=str(space.root),
+            AI_DIY_HOST="127.0.0.1",
+            AI_DIY_PORT=str(self.port),
+            PYTHONPATH=str(ROOT),
+        )
+        with open(self.log, "wb") as out:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", "bench.server"], env=env, cwd=space.root,
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while not _port_open(self.port):
+            if self.popen.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"server {variant} did not start:\n{self.log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.1)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def rss_bytes(self) -> int:
+        return int(psutil.Process(self.popen.pid).memory_info().rss)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.popen.poll() is None:
+            os.kill(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout)
+
+
+@dataclass
+class Loaded:
+    """wrk results of one variant over the rounds."""
+
+    name: str
+    rps: list[float] = field(default_factory=list)
+    requests: int = 0
+    failed: int = 0  # non-2xx answers (a 429 would count here) and socket errors
+    rss_bytes: int = 0
+
+    @property
+    def median_rps(self) -> float:
+        return statistics.median(self.rps)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "median_rps": round(self.median_rps, 1),
+            "min_rps": round(min(self.rps), 1),
+            "max_rps": round(max(self.rps), 1),
+            "rounds_rps": [round(r, 1) for r in self.rps],
+            "requests": self.requests,
+            "failed": self.failed,
+            "rss_mib": round(self.rss_bytes / 2**20, 1),
+        }
+
+
+def wrk(
+    wrk_path: str, url: str, paths: Sequence[str], *, offset: int, duration: float, threads: int, connections: int
+) -> tuple[float, int, int]:
+    """One wrk run: (requests/s, requests, failed requests)."""
+    argv = [
+        wrk_path, f"-t{threads}", f"-c{connections}", f"-d{max(int(round(duration)), 1)}s",
+        "-s", str(LUA), url, "--", str(offset), *paths,
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    out = done.stdout
+    rps = _RPS.search(out)
+    total = _TOTAL.search(out)
+    if rps is None or total is None:
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
+    failed = int(m.group(1)) if (m := _NON_2XX.search(out)) else 0
+    if m := _SOCKET_ERRORS.search(out):
+        failed += sum(int(g) for g in m.groups())
+    return float(rps.group(1)), int(total.group(1)), failed
+
+
+def run_servers(
+    names: Sequence[str],
+    space: Workspace,
+    mix: Sequence[Probe],
+    *,
+    wrk_path: str,
+    rounds: int,
+    duration: float,
+    warmup: float,
+    threads: int,
+    connections: int,
+) -> dict[str, Loaded]:
+    """Median req/s per variant over interleaved wrk rounds, and RSS afterwards."""
+    paths = [p.path for p in mix]
+    servers: list[Server] = []
+    results = {name: Loaded(name) for name in names}
+    offset = 0
+    try:
+        for name in names:
+            servers.append(Server(name, space))
+        for server in servers:
+            wrk(wrk_path, server.url, paths, offset=offset, duration=warmup, threads=threads, connections=connections)
+        for rnd in range(rounds):
+            # Each round starts further into the address range: no client repeats within a minute.
+            offset = (rnd + 1) * 8192
+            shift = rnd % len(servers)
+            for server in servers[shift:] + servers[:shift]:
+                rps, total, failed = wrk(
+                    wrk_path, server.url, paths, offset=offset, duration=duration, threads=threads, connections=connections
+                )
+                loaded = results[server.variant]
+                loaded.rps.append(rps)
+                loaded.requests += total
+                loaded.failed += failed
+        for server in servers:
+            results[server.variant].rss_bytes = server.rss_bytes()
+    finally:
+        for server in servers:
+            server.stop()
+    return results
+
+
+def main() -> int:
+    """Serve variant BENCH_VARIANT with the service's hypercorn configuration."""
+    from hypercorn.run import run
+
+    from service.server import hypercorn_config
+    from service.settings import load_settings
+
+    config = hypercorn_config(load_settings(env_file=None))
+    config.application_path = "bench.asgi:app"
+    config.worker_class = "uvloop"
+    return int(run(config) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""The apps being compared, each built the same way in process and under hypercorn.
+
+`bare` is a Starlette app with the service's own routes, state and error handler and
+no middleware; every other variant is the bare app plus one layer, except `full`,
+which is the service exactly as `create_app` builds it. Tracing variants export
+through a BatchSpanProcessor whose exporter encodes each batch to OTLP protobuf and
+discards the bytes: the work of a real export minus the network.
+"""
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from prometheus_client import CollectorRegistry, generate_latest
+from starlette.applications import Starlette
+from starlette.datastructures import State
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from service.app import create_app
+from service.errors import http_exception_handler
+from service.settings import Settings, load_settings
+
+from .workspace import Workspace
+
+CORE = ("bare", "full", "metrics", "tracing", "access_log", "security")
+EXTRAS = ("starlette_exporter", "instrumentator", "otel_asgi")
+EXTRA_PACKAGES = {
+    "starlette_exporter": "starlette-exporter>=0.23",
+    "instrumentator": "prometheus-fastapi-instrumentator>=7.1",
+    "otel_asgi": "opentelemetry-instrumentation-asgi>=0.51b0",
+}
+TRACE_EXCLUDED = ("/health", "/metrics")
+
+
+class EncodingExporter(SpanExporter):
+    """Encodes spans to OTLP protobuf like the OTLP exporters, then drops the bytes."""
+
+    def __init__(self) -> None:
+        self.spans = 0
+        self.bytes = 0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.bytes += len(encode_spans(spans).SerializeToString())
+        self.spans += len(spans)
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        """Nothing to release."""
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
+
+
+@dataclass
+class Built:
+    """One variant's app and how to account for its background work."""
+
+    name: str
+    app: Any
+    has_metrics_endpoint: bool = False
+    flushers: list[Callable[[], None]] = field(default_factory=list)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def flush(self) -> None:
+        """Finish the background work (span export, log writes) the requests left behind."""
+        for flush in self.flushers:
+            flush()
+
+    def close(self) -> None:
+        for close in self.closers:
+            close()
+
+
+def flush_log_queues(timeout: float = 30.0) -> None:
+    """Wait until the writer thread of every queue handler on the root logger is idle."""
+    queues = [h.queue for h in logging.getLogger().handlers if isinstance(h, logging.handlers.QueueHandler)]
+    deadline = time.monotonic() + timeout
+    for q in queues:
+        # QueueListener calls task_done() per record, so unfinished_tasks reaches 0 when written.
+        while getattr(q, "unfinished_tasks", 0):
+            if time.monotonic() > deadline:
+                raise TimeoutError("log queue did not drain")
+            time.sleep(0.0002)
+
+
+def ensure_logging(space: Workspace) -> None:
+    """JSONL logging to the workspace unless the app already configured it."""
+    if any(isinstance(h, logging.handlers.QueueHandler) for h in logging.getLogger().handlers):
+        return
+    from observability.logging import configure_logging
+
+    # Only the files: stderr of a benchmark process goes nowhere useful.
+    configure_logging(space.log_dir, "INFO", stderr=False)
+
+
+def bench_settings(space: Workspace) -> Settings:
+    return load_settings(
+        env_file=None,
+        data_dir=space.data_dir,
+        log_dir=space.log_dir,
+        models_config=space.models_config,
+        trusted_proxies="127.0.0.1",
+        resource_log_interval=0,
+    )
+
+
+def _tracer_provider(built: Built) -> TracerProvider:
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(EncodingExporter()))
+    built.flushers.append(provider.force_flush)
+    built.closers.append(provider.shutdown)
+    return provider
+
+
+def _bare(name: str, settings: Settings, middleware: Sequence[Middleware] = (), extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    service = create_app(settings)
+    routes = [r for r in service.routes if getattr(r, "path", None) != "/metrics"]
+    app = Starlette(
+        routes=[*routes, *extra_routes],
+        middleware=list(middleware),
+        exception_handlers={HTTPException: http_exception_handler},
+    )
+    # The routes read their dependencies (store, health checks, events) from app.state.
+    app.state = State(dict(vars(service.state)["_state"]))
+    return app
+
+
+def build(name: str, space: Workspace) -> Built:
+    """Build variant `name` (one of CORE or EXTRAS); raises ImportError for a missing extra."""
+    settings = bench_settings(space)
+    built = Built(name, None)
+    if name == "bare":
+        built.app = _bare(name, settings)
+    elif name == "full":
+        built.app = create_app(settings)
+        provider = getattr(built.app.state, "tracer_provider", None) or trace.get_tracer_provider()
+        if isinstance(provider, TracerProvider):
+            provider.add_span_processor(BatchSpanProcessor(EncodingExporter()))
+            built.flushers.append(provider.force_flush)
+        built.has_metrics_endpoint = any(getattr(r, "path", None) == "/metrics" for r in built.app.routes)
+        ensure_logging(space)
+        built.flushers.append(flush_log_queues)
+    elif name == "metrics":
+        from observability.exposition import MetricsApp
+        from observability.metrics import HttpMetrics
+        from observability.middleware import TelemetryMiddleware
+
+        registry = CollectorRegistry(auto_describe=True)
+        built.app = _bare(
+            name,
+            settings,
+            [Middleware(TelemetryMiddleware, metrics=HttpMetrics(registry), tracer=None, access_log=False)],
+            [Route("/metrics", MetricsApp(registry), methods=["GET"])],
+        )
+        built.has_metrics_endpoint = True
+    elif name == "tracing":
+        from observability.middleware import TelemetryMiddleware
+
+        tracer = _tracer_provider(built).get_tracer("bench")
+        built.app = _bare(
+            name,
+            settings,
+            [Middleware(TelemetryMiddleware, metrics=None, tracer=tracer, access_log=False, exclude_tracing=TRACE_EXCLUDED)],
+        )
+    elif name == "access_log":
+        from observability.middleware import TelemetryMiddleware
+
+        ensure_logging(space)
+        built.app = _bare(name, settings, [Middleware(TelemetryMiddleware, metrics=None, tracer=None, access_log=True)])
+        built.flushers.append(flush_log_queues)
+    elif name == "security":
+        from service.security.client_ip import ClientIPMiddleware
+        from service.security.events import SecurityEvents
+        from service.security.headers import SecurityHeadersMiddleware
+        from service.security.rate_limit import RateLimitMiddleware
+
+        ensure_logging(space)  # refusals would log; none are expected
+        events = SecurityEvents(CollectorRegistry())
+        built.app = _bare(
+            name,
+            settings,
+            [
+                Middleware(ClientIPMiddleware, trusted_proxies=settings.trusted_proxies),
+                Middleware(SecurityHeadersMiddleware),
+                Middleware(
+                    RateLimitMiddleware,
+                    limit=settings.rate_limit,
+                    storage_uri=settings.rate_limit_storage,
+                    fail_closed=settings.rate_limit_fail_closed,
+                    events=events,
+                ),
+            ],
+        )
+        built.flushers.append(flush_log_queues)
+    elif name == "starlette_exporter":
+        from starlette_exporter import PrometheusMiddleware, handle_metrics
+
+        # starlette-exporter registers on the process-global registry (one instance per process).
+        built.app = _bare(
+            name, settings, [Middleware(PrometheusMiddleware, app_name="ai-diy", group_paths=True)],
+            [Route("/metrics", handle_metrics, methods=["GET"])],
+        )
+        built.has_metrics_endpoint = True
+    elif name == "instrumentator":
+        from prometheus_fastapi_instrumentator.middleware import PrometheusInstrumentatorMiddleware
+
+        registry = CollectorRegistry(auto_describe=True)
+
+        async def metrics_endpoint(request: Request) -> Response:
+            return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
+
+        built.app = _bare(
+            name, settings, [Middleware(PrometheusInstrumentatorMiddleware, registry=registry)],
+            [Route("/metrics", metrics_endpoint, methods=["GET"])],
+        )
+        built.has_metrics_endpoint = True
+    elif name == "otel_asgi":
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+        provider = _tracer_provider(built)
+        built.app = _bare(
+            name, settings,
+            [Middleware(OpenTelemetryMiddleware, tracer_provider=provider, excluded_urls=",".join(TRACE_EXCLUDED))],
+        )
+    else:
+        raise ValueError(f"unknown variant {name!r}; known: {', '.join(CORE + EXTRAS)}")
+    return built
+
+
+def available(names: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """The variants whose packages import, and why each other one is missing."""
+    modules = {
+        "starlette_exporter": "starlette_exporter",
+        "instrumentator": "prometheus_fastapi_instrumentator",
+        "otel_asgi": "opentelemetry.instrumentation.asgi",
+    }
+    ok: list[str] = []
+    missing: dict[str, str] = {}
+    for name in names:
+        module = modules.get(name)
+        if module is not None:
+            try:
+                __import__(module)
+            except ImportError:
+                missing[name] = f"not installed: pip install '{EXTRA_PACKAGES[name]}'"
+                continue
+        ok.append(name)
+    return ok, missing
