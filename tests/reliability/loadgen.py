@@ -28,6 +28,9 @@ class Result:
     statuses: Counter[int] = field(default_factory=Counter)
     by_label: Counter[tuple[str, int]] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    # Connections the server closed before the first byte of an answer: allowed while
+    # it shuts down (the request was never taken), unlike a truncated answer.
+    closed_before_answer: int = 0
     latencies: list[float] = field(default_factory=list)
 
     @property
@@ -43,6 +46,7 @@ class Result:
         self.statuses.update(other.statuses)
         self.by_label.update(other.by_label)
         self.errors.extend(other.errors)
+        self.closed_before_answer += other.closed_before_answer
         self.latencies.extend(other.latencies)
 
 
@@ -64,6 +68,20 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, st
         if line:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
+    try:
+        body = await _read_body(reader, headers)
+    except asyncio.IncompleteReadError as exc:
+        raise Truncated(f"status {status}: body cut after {len(exc.partial)} bytes") from None
+    except ConnectionResetError:
+        raise Truncated(f"status {status}: connection reset in the body") from None
+    return status, headers, body
+
+
+class Truncated(ValueError):
+    """The answer started but did not end."""
+
+
+async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
     if "content-length" in headers:
         body = await reader.readexactly(int(headers["content-length"]))
     elif headers.get("transfer-encoding", "").lower() == "chunked":
@@ -77,7 +95,7 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, st
         body = b"".join(chunks)
     else:
         body = await reader.read()
-    return status, headers, body
+    return body
 
 
 def label_of(target: str) -> str:
@@ -96,6 +114,7 @@ async def _connection(
     budget: int | None,
     result: Result,
     response_timeout: float,
+    closed_ok: bool,
 ) -> None:
     reader = writer = None
     seq = 0
@@ -119,7 +138,17 @@ async def _connection(
             if response_headers.get("connection", "").lower() == "close":
                 writer.close()
                 reader = writer = None
-    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+    except asyncio.IncompleteReadError as exc:
+        if not exc.partial and closed_ok:
+            result.closed_before_answer += 1
+        else:
+            result.errors.append(f"connection {conn} request {seq}: truncated answer after {len(exc.partial)} bytes")
+    except (ConnectionRefusedError, ConnectionResetError) as exc:
+        if closed_ok:
+            result.closed_before_answer += 1
+        else:
+            result.errors.append(f"connection {conn} request {seq}: {type(exc).__name__}")
+    except (OSError, ValueError) as exc:
         result.errors.append(f"connection {conn} request {seq}: {type(exc).__name__}: {exc}")
     finally:
         if writer is not None:
@@ -135,12 +164,13 @@ async def run_load(
     per_connection: int | None = None,
     host: str = "127.0.0.1",
     response_timeout: float = 10.0,
+    closed_ok: bool = False,
 ) -> Result:
     """Drive `connections` keep-alive connections for `duration` seconds (or `per_connection` requests each)."""
     deadline = time.monotonic() + duration
     results = [Result() for _ in range(connections)]
     await asyncio.gather(
-        *(_connection(host, port, i, plan, deadline, per_connection, results[i], response_timeout) for i in range(connections))
+        *(_connection(host, port, i, plan, deadline, per_connection, results[i], response_timeout, closed_ok) for i in range(connections))
     )
     total = Result()
     for item in results:
