@@ -173,6 +173,7 @@ class LogSink:
         self._queue_handler = queue_handler
         self._listener = listener
         self._lock = threading.Lock()
+        self._stopped = False
 
     @property
     def healthy(self) -> bool:
@@ -191,6 +192,12 @@ class LogSink:
 
     def stop(self) -> None:
         """Write everything queued, close the files and detach from the root logger."""
+        global _active
+        if self._stopped:
+            return
+        self._stopped = True
+        if _active is self:
+            _active = None
         logging.getLogger().removeHandler(self._queue_handler)
         self._listener.stop()
         for handler in self.handlers:
