@@ -1,0 +1,46 @@
+"""The realistic request mix the load and fault tests drive.
+
+Most connections are ordinary clients behind the trusted proxy: each request names
+its client in X-Forwarded-For, and no client address is used often enough to reach
+the limit. The first `abusers` connections are one client each that hammers
+/api/config/models and must be refused with 429 once over the limit.
+"""
+from __future__ import annotations
+
+from .loadgen import Request
+
+ABUSED_PATH = "/api/config/models"
+ORDINARY_PATHS = (
+    "/health",
+    "/health",
+    "/api/env",
+    "/api/env",
+    "/api/appdocs/doc.json",
+    "/api/appdocs",
+    "/no/such/route",
+    "/api/appdocs/missing.txt",
+)
+DOCUMENT = b'{"title": "reliability", "items": [1, 2, 3]}'
+
+
+def abuser_ip(conn: int) -> str:
+    return f"203.0.113.{conn + 1}"
+
+
+class Mix:
+    """A request planner: `mix(conn, seq) -> (method, target, headers, body)`."""
+
+    def __init__(self, *, abusers: int = 4, round_number: int = 0, uses_per_ip: int = 10) -> None:
+        self.abusers = abusers
+        self.round_number = round_number
+        self.uses_per_ip = uses_per_ip
+
+    def client_ip(self, conn: int, seq: int) -> str:
+        block = seq // self.uses_per_ip
+        return f"10.{self.round_number % 256}.{conn % 256}.{block % 256}" if block < 256 else f"10.{128 + self.round_number % 128}.{conn % 256}.{block % 256}"
+
+    def __call__(self, conn: int, seq: int) -> Request:
+        if conn < self.abusers:
+            return "GET", ABUSED_PATH, {"X-Forwarded-For": abuser_ip(conn)}, b""
+        path = ORDINARY_PATHS[seq % len(ORDINARY_PATHS)]
+        return "GET", path, {"X-Forwarded-For": self.client_ip(conn, seq), "User-Agent": "reliability-load"}, b""
