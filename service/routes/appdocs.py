@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from service.data.store import MEDIA_TYPES
 from service.errors import error_response
-from service.security.paths import PathRejected, resolve_document
+from service.security.paths import PathRejected, path_rejection, resolve_document
 
 
 async def list_documents(request: Request) -> JSONResponse:
@@ -74,14 +74,8 @@ async def get_document(request: Request) -> Response:
             resolve_document, store.root, requested, raw_path=request.scope.get("raw_path")
         )
     except PathRejected as rejected:
-        request.app.state.security_events.record(
-            "path_traversal_attempt",
-            "warning",
-            request.client.host if request.client else "unknown",
-            path=requested[:256],
-            reason=rejected.reason,
-        )
-        return error_response(400, "invalid_path", f"path refused: {rejected.reason}")
+        client_ip = request.client.host if request.client else "unknown"
+        return path_rejection(request.app.state.security_events, rejected, client_ip=client_ip, requested=requested)
     exists = await run_in_threadpool(path.is_file)
     if not exists:
         return error_response(404, "document_not_found", f"no document {requested!r}")

@@ -1,0 +1,31 @@
+"""GET /api/security/status: the runbook's `.security_status` and `.report.resource_usage`."""
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+async def security_status(request: Request) -> JSONResponse:
+    """Security status.
+    ---
+    summary: State of the security components, recent events and resource usage
+    responses:
+      200:
+        description: The report; security_status is "active" or "degraded".
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/SecurityStatus"}
+      429:
+        description: Rate limit exceeded.
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Error"}
+    """
+    state = request.app.state
+    usage = await run_in_threadpool(state.resource_usage)
+    return JSONResponse(await state.security_status.report(usage))
+
+
+routes = [Route("/api/security/status", security_status, methods=["GET"])]
