@@ -9,6 +9,7 @@ from grafana_foundation_sdk.builders import table as table_b
 from grafana_foundation_sdk.builders import timeseries as ts_b
 from grafana_foundation_sdk.models import common as common_m
 from grafana_foundation_sdk.models import dashboard as dash_m
+from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 JOB = "ai-diy"
 # Fixed datasource uids: provisioning (grafana/provisioning/datasources) uses the same ones.
@@ -116,17 +117,11 @@ def table(title: str, target: prom_b.Dataquery, *, description: str, width: int 
         .title(title)
         .description(description)
         .datasource(PROM_DS)
-        .targets([target.format(_table_format())])
+        .targets([target.format(PromQueryFormat.TABLE)])
         .span(width)
         .height(height)
         .no_value("none")
     )
-
-
-def _table_format():  # type: ignore[no-untyped-def]
-    from grafana_foundation_sdk.models.prometheus import PromQueryFormat
-
-    return PromQueryFormat.TABLE
 
 
 def value_text(mapping: dict[str, tuple[str, str]]) -> dash_m.ValueMap:
