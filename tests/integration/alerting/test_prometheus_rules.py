@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-import yaml
 import pytest
+import yaml
 
 from tests.support.net import free_port, wait_for
 
