@@ -24,7 +24,10 @@ def _get(url: str) -> tuple[int, bytes]:
 def _ai_diy_target_up(prometheus: str) -> bool:
     _, body = _get(f"{prometheus}/api/v1/targets?state=active")
     targets = json.loads(body)["data"]["activeTargets"]
-    return any(t["labels"]["job"] == "ai-diy" and t["health"] == "up" for t in targets)
+    service = [t for t in targets if t["labels"]["job"] == "ai-diy"]
+    if service and service[0]["lastError"]:
+        raise RuntimeError(f"scrape of the service: {service[0]['lastError']}")  # kept by wait_for for its message
+    return bool(service) and service[0]["health"] == "up"
 
 
 def test_stack_starts_three_components_and_stops_them_on_sigterm(tmp_path: Path) -> None:
