@@ -1,0 +1,133 @@
+"""Raw-socket abuse: malformed requests, huge headers, slowloris, clients that vanish mid-body.
+
+The server answers each with a 4xx or closes the connection, keeps serving everyone
+else, and logs none of it as a server error.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.support.processes import running_service
+
+from .probes import get, log_records
+from .rawhttp import exchange, status_of
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "reliability-token"
+# Refused outright: a 4xx from hypercorn, or the connection closed.
+MALFORMED = {
+    "garbage-request-line": b"GARBAGE\r\n\r\n",
+    "no-host": b"GET /health HTTP/1.1\r\n\r\n",
+    "space-in-header-name": b"GET /health HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n",
+    "bare-lf-and-cr": b"GET /health HTTP/1.1\rHost: x\r\n\n\r\n",
+    "nul-in-target": b"GET /he\x00alth HTTP/1.1\r\nHost: x\r\n\r\n",
+    "negative-content-length": b"POST /api/env HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+    "two-content-lengths": b"POST /api/env HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+    "bad-chunk-size": b"POST /api/env HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    "huge-header": b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 64 * 1024 + b"\r\n\r\n",
+    "huge-request-line": b"GET /" + b"a" * 64 * 1024 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+}
+# Odd but parseable for h11 (it is lenient with versions, control bytes in values, and a
+# header block that arrives in one read even when over its 16 KiB incomplete-event limit):
+# answered normally, never with a 5xx.
+TOLERATED = {
+    "unknown-http-version": b"GET /health HTTP/9.9\r\nHost: x\r\n\r\n",
+    "control-in-header-value": b"GET /health HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n",
+    "many-headers": b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(3000)) + b"\r\n",
+}
+
+
+def _port(base: str) -> int:
+    return int(base.rsplit(":", 1)[1])
+
+
+def _server_errors(output: str, log_dir) -> list[str]:
+    """ERROR/CRITICAL lines or tracebacks in the server's stderr and JSONL log."""
+    found = [line for line in output.splitlines() if "Traceback" in line]
+    for line in output.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("level") in ("ERROR", "CRITICAL"):
+            found.append(line)
+    found += [json.dumps(r) for r in log_records(log_dir) if r.get("level") in ("ERROR", "CRITICAL")]
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED) + sorted(TOLERATED))
+def test_raw_socket_malformed_request_is_refused_and_others_still_served(tmp_path, name) -> None:
+    with running_service(tmp_path) as (proc, base):
+        answer = exchange(_port(base), MALFORMED.get(name) or TOLERATED[name], timeout=10)
+        status = status_of(answer)
+        # Never a 5xx, never a hang; the malformed ones get a 4xx or a closed connection.
+        if name in MALFORMED:
+            assert status is None or 400 <= status < 500, answer[:300]
+        else:
+            assert status is not None and status < 500, answer[:300]
+        assert get(f"{base}/health")[0] == 200
+        time.sleep(0.3)  # let the log writer flush
+        output = proc.output()
+    assert _server_errors(output, tmp_path / "logs") == []
+
+
+def test_raw_socket_slowloris_is_cut_and_others_still_served(tmp_path) -> None:
+    with running_service(tmp_path) as (proc, base):
+        port = _port(base)
+        slow = []
+        for _ in range(50):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=1)
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+            slow.append(sock)
+        closed = [False] * len(slow)
+        deadline = time.monotonic() + 20
+        # Trickle a header line every half second, as slowloris does, while others are served.
+        while not all(closed) and time.monotonic() < deadline:
+            assert get(f"{base}/health", timeout=5)[0] == 200
+            for i, sock in enumerate(slow):
+                if closed[i]:
+                    continue
+                try:
+                    sock.sendall(b"X-Slow: 1\r\n")
+                    sock.settimeout(0.01)
+                    closed[i] = sock.recv(1024) == b""
+                except TimeoutError:
+                    pass
+                except OSError:
+                    closed[i] = True
+            time.sleep(0.5)
+        for sock in slow:
+            sock.close()
+        output = proc.output()
+    # Hypercorn's keep-alive timeout ends a connection that never completes its request.
+    assert all(closed), f"{closed.count(False)} slow connections still open"
+    assert _server_errors(output, tmp_path / "logs") == []
+
+
+def test_raw_socket_client_vanishing_mid_body_is_no_server_error(tmp_path) -> None:
+    with running_service(tmp_path, AI_DIY_ADMIN_TOKEN=TOKEN) as (proc, base):
+        port = _port(base)
+
+        def vanish(i: int) -> None:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                sock.sendall(
+                    f"PUT /api/appdocs/gone{i}.json HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+                    f"Content-Length: 100000\r\n\r\n".encode() + b'{"partial": "' + b"z" * 1000
+                )
+                time.sleep(0.2)
+                if i % 2:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # RST
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(vanish, range(16)))
+        assert get(f"{base}/health")[0] == 200
+        time.sleep(0.5)
+        output = proc.output()
+    assert _server_errors(output, tmp_path / "logs") == []
+    assert not list((tmp_path / "data" / "appdocs").glob("gone*")), "a half-received document was written"
