@@ -21,11 +21,25 @@ _SECRET_KEY = re.compile(
     re.IGNORECASE,
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-# Digit groups separated by spaces, dashes or parentheses, optionally with +country.
+# Digits with spaces, dashes or parentheses between them, optionally after + or (.
 # Dots are not separators so IP addresses and versions survive; the digit count
-# (checked in _mask_phone) keeps dates and short numbers.
-_PHONE = re.compile(r"(?<![\w./:-])\+?(?:\(?\d{1,4}\)?[ -]?){2,6}\d{2,4}(?![\w./:-])")
+# (checked in _mask_phone) keeps dates and short numbers. One greedy character
+# class keeps the match linear.
+_PHONE = re.compile(r"(?<![\w./:+-])[+(]?\d[\d ()-]{6,}\d(?![\w./:-])")
+_secret_keys: dict[str, bool] = {}
+# Values of these keys are produced by the telemetry itself, never by a client.
+_TRUSTED_KEYS = frozenset({"event", "status", "severity", "route", "method", "trace_id", "span_id", "status_code", "duration_ms"})
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether values under this key must never be logged (cached: keys repeat)."""
+    known = _secret_keys.get(key)
+    if known is None:
+        known = _SECRET_KEY.search(key) is not None
+        if len(_secret_keys) < 4096:
+            _secret_keys[key] = known
+    return known
 
 
 def _mask_phone(match: re.Match[str]) -> str:
@@ -38,6 +52,8 @@ def scrub_text(text: str) -> str:
     """Mask e-mail addresses and phone numbers."""
     if "@" in text:
         text = _EMAIL.sub("[EMAIL]", text)
+    if len(text) < 9:
+        return text
     return _PHONE.sub(_mask_phone, text)
 
 
@@ -49,7 +65,7 @@ def scrub(value: Any, depth: int = 0) -> Any:
         return value
     if isinstance(value, dict):
         return {
-            key: REDACTED if isinstance(key, str) and _SECRET_KEY.search(key) else scrub(item, depth + 1)
+            key: REDACTED if isinstance(key, str) and is_secret_key(key) else scrub(item, depth + 1)
             for key, item in value.items()
         }
     if isinstance(value, (list, tuple)):
@@ -66,9 +82,19 @@ def _default(value: Any) -> Any:
 class JsonFormatter(logging.Formatter):
     """Formats a LogRecord as one compact JSON line (see the module docstring)."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._second = -1
+        self._prefix = ""
+
+    def _timestamp(self, created: float) -> str:
+        second = int(created)
+        if second != self._second:  # strftime once per second, not once per line
+            self._second, self._prefix = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._prefix}.{int((created - second) * 1000):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
-        created = record.created
-        timestamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{int(created % 1 * 1000):03d}Z"
+        timestamp = self._timestamp(record.created)
         entry: dict[str, Any] = {
             "timestamp": timestamp,
             "level": record.levelname,
@@ -76,8 +102,12 @@ class JsonFormatter(logging.Formatter):
             "message": scrub_text(record.getMessage()),
         }
         for key, value in record.__dict__.items():
-            if key not in _STANDARD_ATTRS and key not in entry:
-                entry[key] = REDACTED if _SECRET_KEY.search(key) else scrub(value)
+            if key in _STANDARD_ATTRS or key in entry:
+                continue
+            if key in _TRUSTED_KEYS:
+                entry[key] = value
+            else:
+                entry[key] = REDACTED if is_secret_key(key) else scrub(value)
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
