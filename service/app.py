@@ -15,6 +15,7 @@ from service.models_config import load_models_config
 from observability import ResourceSampler
 from service import openapi
 from service.routes import appdocs, data, env, health, models, security_status
+from service.routes.appdocs_admin import admin_routes
 from service.security.body_limit import RequestSizeMiddleware
 from service.security.client_ip import ClientIPMiddleware
 from service.security.events import SecurityEvents
@@ -46,7 +47,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=[
             *health.routes, *env.routes, *security_status.routes, *models.routes,
-            *data.routes, *appdocs.routes, *openapi.routes,
+            *data.routes, *appdocs.routes, *admin_routes(), *openapi.routes,
         ],
         middleware=[
             Middleware(ClientIPMiddleware, trusted_proxies=settings.trusted_proxies),

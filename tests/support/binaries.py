@@ -43,4 +43,5 @@ def _debian_package(name: str) -> str:
         "promtool": "prometheus",
         "amtool": "prometheus-alertmanager",
         "alertmanager": "prometheus-alertmanager",
+        "systemd-analyze": "systemd",
     }.get(name, name)
