@@ -37,9 +37,18 @@ def _scraped(prometheus_url: str) -> bool:
     return bool(result["data"]["result"])
 
 
-def _await(sink: WebhookSink, path: str, alertname: str, *, status: str = "firing", severity: str | None = None) -> list[dict]:
+def _await(
+    sink: WebhookSink, path: str, alertname: str, *, status: str = "firing", severity: str | None = None, probe: str | None = None
+) -> list[dict]:
+    """Wait for a notification; `probe` is GET every poll, as a load balancer's health check would."""
+
+    def received() -> list[dict]:
+        if probe is not None:
+            httpx.get(probe, timeout=5)
+        return sink.received(path, alertname, status=status, severity=severity)
+
     return wait_for(
-        lambda: sink.received(path, alertname, status=status, severity=severity),
+        received,
         timeout=NOTIFY_TIMEOUT,
         interval=0.5,
         what=f"{status} {alertname} on {path}",
@@ -72,7 +81,7 @@ def test_faults_page_and_resolve_through_prometheus_and_alertmanager(tmp_path: P
                 error_page = _await(sink, "/page", "AiDiyHighErrorRate", severity="critical")
                 assert error_page[0]["annotations"]["runbook_url"].endswith("#aidiyhigherrorrate")
                 _await(sink, "/page", "AiDiyRateLimitViolations", severity="critical")
-                health_page = _await(sink, "/page", "AiDiyHealthCheckFailing")
+                health_page = _await(sink, "/page", "AiDiyHealthCheckFailing", probe=f"{base}/health")
                 assert health_page[0]["labels"]["check"] == "data_store"
                 # The error-rate warning crossed its line together with the critical: inhibited.
                 assert sink.received("/ticket", "AiDiyHighErrorRate") == []
@@ -81,7 +90,7 @@ def test_faults_page_and_resolve_through_prometheus_and_alertmanager(tmp_path: P
                 data_dir.unlink()
                 (data_dir / "appdocs").mkdir(parents=True)
                 wait_for(lambda: httpx.get(f"{base}/health", timeout=5).status_code == 200, timeout=30, what="healthy")
-                _await(sink, "/page", "AiDiyHealthCheckFailing", status="resolved")
+                _await(sink, "/page", "AiDiyHealthCheckFailing", status="resolved", probe=f"{base}/health")
 
                 # Kill the service outright, as the OOM killer would.
                 service.signal(signal.SIGKILL)
