@@ -60,3 +60,11 @@ def test_prepare_multiprocess_dir_wipes_and_points_client_at_it(tmp_path: Path, 
     prepare_multiprocess_dir(target)
     assert list(target.iterdir()) == []
     assert os.environ[MULTIPROC_ENV] == str(target)
+
+
+async def test_metrics_app_head_has_headers_but_no_body(registry: CollectorRegistry) -> None:
+    HttpMetrics(registry)
+    async with client(MetricsApp(registry, process_metrics=False)) as http:
+        response = await http.head("/metrics")
+    assert response.status_code == 200 and response.content == b""
+    assert int(response.headers["content-length"]) > 0

@@ -259,3 +259,18 @@ async def test_telemetry_correlates_span_log_and_exemplar(
     ]
     assert line.trace_id == trace_id
     assert [exemplar.labels for exemplar in exemplars] == [{"trace_id": trace_id}]
+
+
+async def test_telemetry_passes_non_http_scopes_through(registry: CollectorRegistry) -> None:
+    from observability import HttpMetrics, TelemetryMiddleware
+
+    seen: list[str] = []
+
+    async def inner(scope, receive, send):  # type: ignore[no-untyped-def]
+        seen.append(scope["type"])
+
+    middleware = TelemetryMiddleware(inner, metrics=HttpMetrics(registry), access_log=False)
+    for kind in ("lifespan", "websocket"):
+        await middleware({"type": kind}, None, None)
+    assert seen == ["lifespan", "websocket"]
+    assert series_count(registry) == 0
