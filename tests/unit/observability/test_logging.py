@@ -185,6 +185,33 @@ def test_unwritable_log_dir_drops_counts_and_recovers(configure: Configure, tmp_
     assert messages[-1] == "resumed" and "before" not in messages
 
 
+def test_full_disk_drops_counts_and_recovers(configure: Configure, tmp_path: Path) -> None:
+    # /dev/full answers every write with ENOSPC: a real "disk full" without privileges.
+    if not Path("/dev/full").exists():
+        pytest.fail("/dev/full is missing: this test needs Linux")
+    sink = configure(check_interval=0.05)
+    log = logging.getLogger("ai_diy.x")
+    current = tmp_path / "logs" / today()
+    log.info("before")
+    wait_for(current.exists, timeout=5, what="first line written")
+    current.unlink()
+    current.symlink_to("/dev/full")
+    deadline = time.monotonic() + 10
+    while sink.healthy and time.monotonic() < deadline:
+        log.info("during")
+        time.sleep(0.01)
+    assert not sink.healthy and "No space left on device" in (sink.last_error or "")
+    assert sink.dropped["write_error"] >= 1
+    current.unlink()  # space is back
+    deadline = time.monotonic() + 10
+    while not sink.healthy and time.monotonic() < deadline:
+        log.info("after")
+        time.sleep(0.01)
+    log.info("resumed")
+    sink.stop()
+    assert sink.healthy and lines(current)[-1]["message"] == "resumed"
+
+
 def test_daily_file_switches_at_utc_midnight(configure: Configure, tmp_path: Path) -> None:
     sink = configure()
     log = logging.getLogger("ai_diy.x")
