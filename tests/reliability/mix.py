@@ -30,7 +30,17 @@ def abuser_ip(conn: int) -> str:
 class Mix:
     """A request planner: `mix(conn, seq) -> (method, target, headers, body)`."""
 
-    def __init__(self, *, abusers: int = 4, round_number: int = 0, uses_per_ip: int = 10) -> None:
+    def __init__(
+        self,
+        *,
+        abusers: int = 4,
+        round_number: int = 0,
+        uses_per_ip: int = 10,
+        paths: tuple[str, ...] = ORDINARY_PATHS,
+        user_agent: str = "reliability-load",
+    ) -> None:
+        self.paths = paths
+        self.user_agent = user_agent
         self.abusers = abusers
         self.round_number = round_number
         self.uses_per_ip = uses_per_ip
@@ -42,5 +52,5 @@ class Mix:
     def __call__(self, conn: int, seq: int) -> Request:
         if conn < self.abusers:
             return "GET", ABUSED_PATH, {"X-Forwarded-For": abuser_ip(conn)}, b""
-        path = ORDINARY_PATHS[seq % len(ORDINARY_PATHS)]
-        return "GET", path, {"X-Forwarded-For": self.client_ip(conn, seq), "User-Agent": "reliability-load"}, b""
+        path = self.paths[seq % len(self.paths)]
+        return "GET", path, {"X-Forwarded-For": self.client_ip(conn, seq), "User-Agent": self.user_agent}, b""

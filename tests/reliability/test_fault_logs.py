@@ -1,0 +1,139 @@
+"""The log directory vanishes or the disk fills: requests succeed, /health and metrics say so, logging resumes."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.support.net import wait_for
+from tests.support.processes import running_service
+
+from .loadgen import Result, load
+from .mix import DOCUMENT, ORDINARY_PATHS, Mix
+from .probes import access_records, get, get_json, log_records, metric_sum, samples
+
+pytestmark = pytest.mark.integration
+
+# /health answers 503 on purpose while the sink fails; the load leaves it to the probes.
+API_PATHS = tuple(p for p in ORDINARY_PATHS if p != "/health")
+ENV = {"AI_DIY_TRUSTED_PROXIES": "127.0.0.1", "AI_DIY_RATE_LIMIT": "100000/minute", "AI_DIY_RESOURCE_LOG_INTERVAL": "0"}
+
+
+def _log_sink(base: str) -> str:
+    return get_json(f"{base}/health")[1]["checks"]["log_sink"]["status"]
+
+
+def _dropped(base: str) -> float:
+    return metric_sum(samples(base), "ai_diy_log_lines_dropped_total")
+
+
+@contextmanager
+def _background_load(port: int, user_agent: str) -> Iterator[Result]:
+    """Short load rounds on a thread until the block ends."""
+    result = Result()
+    stop = threading.Event()
+
+    def drive() -> None:
+        for round_number in range(200):
+            if stop.is_set():
+                return
+            mix = Mix(abusers=0, round_number=round_number, paths=API_PATHS, user_agent=user_agent)
+            result.merge(load(port, mix, connections=8, duration=0.3))
+
+    thread = threading.Thread(target=drive)
+    thread.start()
+    try:
+        yield result
+    finally:
+        stop.set()
+        thread.join(60)
+    assert not thread.is_alive()
+
+
+def _marked(log_dir: Path, marker: str) -> int:
+    return sum(1 for r in access_records(log_dir) if (r.get("details") or {}).get("user_agent") == marker)
+
+
+def _exercise(tmp_path: Path, base: str, break_it: Callable[[], None], repair: Callable[[], None]) -> dict[str, float]:
+    log_dir = tmp_path / "logs"
+    port = int(base.rsplit(":", 1)[1])
+    for _ in range(5):
+        assert get(f"{base}/api/env", {"User-Agent": "before"})[0] == 200
+    wait_for(lambda: _marked(log_dir, "before") == 5, timeout=5, what="access lines written")
+    assert _log_sink(base) == "ok"
+    dropped_before = _dropped(base)
+    with _background_load(port, "during") as during:
+        break_it()
+        wait_for(lambda: _log_sink(base) == "fail", timeout=10, what="log_sink failing in /health")
+        wait_for(lambda: _dropped(base) > dropped_before, timeout=10, what="dropped lines counted")
+        health_status = get(f"{base}/health")[0]
+        repair()
+        wait_for(lambda: _log_sink(base) == "ok", timeout=10, what="log_sink ok again")
+    for _ in range(5):
+        assert get(f"{base}/api/env", {"User-Agent": "after"})[0] == 200
+    wait_for(lambda: _marked(log_dir, "after") == 5, timeout=10, what="logging resumed")
+    assert during.errors == [], during.errors[:5]
+    assert during.server_errors == 0, during.statuses
+    assert during.sent == during.answered > 0
+    assert health_status == 503
+    # Every line that did reach the file is whole: no fragment of a dropped line.
+    log_records(log_dir)
+    return {"requests": during.sent, "dropped": _dropped(base) - dropped_before}
+
+
+def test_fault_logs_directory_replaced_by_a_file(tmp_path) -> None:
+    log_dir = tmp_path / "logs"
+    moved = tmp_path / "logs.away"
+
+    def break_it() -> None:
+        log_dir.rename(moved)
+        log_dir.write_text("a file where the log directory was\n")
+
+    def repair() -> None:
+        log_dir.unlink()
+        moved.rename(log_dir)
+
+    with running_service(tmp_path, **ENV) as (_, base):
+        seen = _exercise(tmp_path, base, break_it, repair)
+    print(f"\nlog dir replaced: {seen}")
+
+
+def _mount_tmpfs(path: Path, size: str) -> None:
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root and mount(8)")
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+
+
+def test_fault_logs_disk_full(tmp_path) -> None:
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    _mount_tmpfs(log_dir, "2m")
+    filler = log_dir / "filler"
+    try:
+
+        def break_it() -> None:
+            with open(filler, "wb") as out:
+                try:
+                    for _ in range(4096):
+                        out.write(b"\0" * 4096)
+                        out.flush()
+                except OSError:
+                    pass  # ENOSPC is the point
+            assert shutil.disk_usage(log_dir).free < 4096 * 4
+
+        def repair() -> None:
+            filler.unlink()
+
+        with running_service(tmp_path, **ENV) as (_, base):
+            seen = _exercise(tmp_path, base, break_it, repair)
+    finally:
+        subprocess.run(["umount", str(log_dir)], check=True)
+    print(f"\ndisk full: {seen}")
