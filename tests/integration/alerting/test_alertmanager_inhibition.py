@@ -39,17 +39,17 @@ def _inhibited_by(url: str, alertname: str, severity: str, instance: str) -> lis
 
 def test_alertmanager_pages_critical_tickets_warning_and_inhibits_the_shadowed_warning(tmp_path: Path) -> None:
     with webhook_sink() as sink, alertmanager(tmp_path, render_alertmanager_config(sink)) as url:
+        # The critical is firing (and paged) before the warnings arrive.
+        _post(url, [_alert("AiDiyHighErrorRate", "critical", "api-1:8000")])
+        wait_for(lambda: sink.received("/page", "AiDiyHighErrorRate", severity="critical"), timeout=30, what="page")
         _post(
             url,
             [
-                _alert("AiDiyHighErrorRate", "critical", "api-1:8000"),
                 _alert("AiDiyHighErrorRate", "warning", "api-1:8000"),  # same alert and instance: inhibited
                 _alert("AiDiyHighErrorRate", "warning", "api-2:8000"),  # other instance: delivered
                 _alert("AiDiyHighMemoryUsage", "warning", "api-1:8000"),  # other alert: delivered
             ],
         )
-
-        wait_for(lambda: sink.received("/page", "AiDiyHighErrorRate", severity="critical"), timeout=30, what="page")
         wait_for(
             lambda: sink.received("/ticket", "AiDiyHighMemoryUsage")
             and [a for a in sink.received("/ticket", "AiDiyHighErrorRate") if a["labels"]["instance"] == "api-2:8000"],
@@ -57,7 +57,8 @@ def test_alertmanager_pages_critical_tickets_warning_and_inhibits_the_shadowed_w
             what="tickets",
         )
 
-        assert _inhibited_by(url, "AiDiyHighErrorRate", "warning", "api-1:8000") != []
+        # Alertmanager marks an alert inhibited when its group is processed: wait for it.
+        wait_for(lambda: _inhibited_by(url, "AiDiyHighErrorRate", "warning", "api-1:8000"), timeout=30, what="inhibited")
         assert _inhibited_by(url, "AiDiyHighErrorRate", "warning", "api-2:8000") == []
         shadowed = [a for a in sink.received("/ticket", "AiDiyHighErrorRate") if a["labels"]["instance"] == "api-1:8000"]
         assert shadowed == []
@@ -69,7 +70,7 @@ def test_alertmanager_releases_the_warning_once_the_critical_resolves(tmp_path: 
     with webhook_sink() as sink, alertmanager(tmp_path, render_alertmanager_config(sink)) as url:
         _post(url, [_alert("AiDiyHighMemoryUsage", "critical", "api-1:8000"), _alert("AiDiyHighMemoryUsage", "warning", "api-1:8000")])
         wait_for(lambda: sink.received("/page", "AiDiyHighMemoryUsage", severity="critical"), timeout=30, what="page")
-        assert _inhibited_by(url, "AiDiyHighMemoryUsage", "warning", "api-1:8000") != []
+        wait_for(lambda: _inhibited_by(url, "AiDiyHighMemoryUsage", "warning", "api-1:8000"), timeout=30, what="inhibited")
 
         # Memory falls from 96 % to 85 %: Prometheus resolves the critical, the warning stays.
         _post(url, [_alert("AiDiyHighMemoryUsage", "critical", "api-1:8000", ends_in=timedelta(seconds=-1))])
@@ -81,3 +82,4 @@ def test_alertmanager_releases_the_warning_once_the_critical_resolves(tmp_path: 
             what="resolved page",
         )
         assert _inhibited_by(url, "AiDiyHighMemoryUsage", "warning", "api-1:8000") == []
+        assert sink.received("/ticket", "AiDiyHighMemoryUsage", severity="critical") == []
