@@ -85,3 +85,11 @@ def configure_tracer_provider(
     if exporter is not None:
         provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=MAX_QUEUE_SIZE))
     return provider
+
+
+def export_endpoint(environ: Mapping[str, str] | None = None) -> str | None:
+    """The OTLP endpoint spans go to, or None when they are not exported."""
+    environ = os.environ if environ is None else environ
+    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return None
+    return _env(environ, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")

@@ -1,19 +1,35 @@
 """create_app(settings) -> Starlette: the routes and the middleware stack, nothing else."""
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
+from collections.abc import AsyncIterator
 
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Route
 
+from observability import (
+    HttpMetrics,
+    MetricsApp,
+    ResourceLogger,
+    ResourceSampler,
+    RouteResolver,
+    ServiceMetrics,
+    TelemetryMiddleware,
+    configure_logging,
+    configure_tracer_provider,
+)
+from observability.tracing import export_endpoint
+from service import __version__, openapi
 from service.data.store import DocumentStore
 from service.errors import ErrorBoundaryMiddleware, http_exception_handler
 from service.health import CheckResult, HealthChecker
+from service.metrics_port import MetricsPortMiddleware, RefreshingMetricsApp
 from service.models_config import load_models_config
-from observability import ResourceSampler
-from service import openapi
 from service.routes import appdocs, data, env, health, models, security_status
 from service.routes.appdocs_admin import admin_routes
 from service.security.body_limit import RequestSizeMiddleware
@@ -25,11 +41,21 @@ from service.security.rate_limit import RateLimitMiddleware
 from service.security.status import SecurityStatus
 from service.settings import Settings
 
+NAMESPACE = "ai_diy"
+UNTRACED = ("/health", "/metrics")
 
-def create_app(settings: Settings) -> Starlette:
-    """The AI-DIY application for these settings (raises ModelsConfigError on a bad models file)."""
+
+def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
+    """The AI-DIY application for these settings (raises ModelsConfigError on a bad models file).
+
+    Logging, the resource logger and the span exporter start with the lifespan and
+    stop with it; `configure_logs=False` leaves the process's logging alone (tests,
+    embedding).
+    """
     models_config, models_source = load_models_config(settings.models_config)
     registry = CollectorRegistry(auto_describe=True)
+    service_metrics = ServiceMetrics(registry, namespace=NAMESPACE, version=__version__)
+    tracer_provider = configure_tracer_provider("ai-diy", __version__)
     store = DocumentStore(settings.data_dir)
     store.ensure()
 
@@ -38,19 +64,34 @@ def create_app(settings: Settings) -> Starlette:
     security = SecurityStatus(
         limiter=limiter,
         events=events,
-        registry=registry,
+        gauge=service_metrics.security_active,
         trusted_proxies=len(settings.trusted_proxies),
         max_request_bytes=settings.max_request_bytes,
         fail_closed=settings.rate_limit_fail_closed,
     )
 
+    routes: list[BaseRoute] = [
+        *health.routes, *env.routes, *security_status.routes, *models.routes,
+        *data.routes, *appdocs.routes, *admin_routes(), *openapi.routes,
+    ]
+    health_checker = HealthChecker({}, on_result=service_metrics.set_health)
+    metrics_app = RefreshingMetricsApp(MetricsApp(registry, namespace=NAMESPACE), health_checker)
+    if settings.metrics_port is None:
+        routes.append(Route("/metrics", metrics_app, include_in_schema=False))
+
     app = Starlette(
-        routes=[
-            *health.routes, *env.routes, *security_status.routes, *models.routes,
-            *data.routes, *appdocs.routes, *admin_routes(), *openapi.routes,
-        ],
+        routes=routes,
         middleware=[
+            Middleware(MetricsPortMiddleware, metrics_app=metrics_app, metrics_port=settings.metrics_port),
             Middleware(ClientIPMiddleware, trusted_proxies=settings.trusted_proxies),
+            Middleware(
+                TelemetryMiddleware,
+                metrics=HttpMetrics(registry, namespace=NAMESPACE),
+                tracer=tracer_provider.get_tracer("ai_diy", __version__),
+                access_log=logging.getLogger("ai_diy.api"),
+                route_resolver=RouteResolver(routes),
+                exclude_tracing=UNTRACED,
+            ),
             Middleware(SecurityHeadersMiddleware),
             Middleware(RequestSizeMiddleware, max_bytes=settings.max_request_bytes, events=events),
             Middleware(
@@ -60,14 +101,17 @@ def create_app(settings: Settings) -> Starlette:
                 fail_closed=settings.rate_limit_fail_closed,
                 events=events,
                 limiter=limiter,
+                exempt=UNTRACED,
             ),
             Middleware(ErrorBoundaryMiddleware),
         ],
         exception_handlers={HTTPException: http_exception_handler},
+        lifespan=_lifespan(settings, service_metrics, tracer_provider, configure_logs),
     )
     state = app.state
     state.settings = settings
     state.registry = registry
+    state.service_metrics = service_metrics
     state.models_config = models_config
     state.models_config_source = models_source
     state.document_store = store
@@ -76,18 +120,55 @@ def create_app(settings: Settings) -> Starlette:
     state.security_status = security
     state.resource_usage = ResourceSampler().snapshot
     state.started_monotonic = time.monotonic()
-    state.tracing_exporting = False
-    state.health = HealthChecker(
-        {
-            "config": lambda: CheckResult(True, {"models_config": models_source}),
-            "data_store": lambda: _store_check(store),
-            "security": lambda: CheckResult(security.active, {"rate_limit_storage_healthy": limiter.storage_healthy}),
-            "log_sink": lambda: CheckResult(True, {}),
-        }
+    state.tracing_exporting = export_endpoint() is not None
+    state.log_sink = None
+    health_checker.checks.update(
+        config=lambda: CheckResult(True, {"models_config": models_source}),
+        data_store=lambda: _store_check(store),
+        security=lambda: CheckResult(security.active, {"rate_limit_storage_healthy": limiter.storage_healthy}),
+        log_sink=lambda: _sink_check(state.log_sink),
     )
+    state.health = health_checker
     return app
+
+
+def _lifespan(settings: Settings, service_metrics: ServiceMetrics, tracer_provider, configure_logs: bool):  # noqa: ANN001
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        sink = None
+        if configure_logs:
+            sink = configure_logging(
+                settings.log_dir, settings.log_level.value, on_drop=service_metrics.log_line_dropped
+            )
+        app.state.log_sink = sink
+        resource_logger = ResourceLogger(logging.getLogger("ai_diy.resources"), settings.resource_log_interval)
+        resource_logger.start()
+        logging.getLogger("ai_diy.api").info(
+            "AI-DIY %s started", __version__,
+            extra={"event": "startup", "environment": settings.environment, "log_level": settings.log_level.value},
+        )
+        try:
+            yield
+        finally:
+            logging.getLogger("ai_diy.api").info("AI-DIY stopping", extra={"event": "shutdown"})
+            resource_logger.stop()
+            tracer_provider.shutdown()
+            if sink is not None:
+                sink.stop()
+
+    return lifespan
 
 
 def _store_check(store: DocumentStore) -> CheckResult:
     result = store.health()
     return CheckResult(result.ok, {"detail": result.detail})
+
+
+def _sink_check(sink: object) -> CheckResult:
+    if sink is None:
+        return CheckResult(True, {"detail": "logging not managed by this app"})
+    healthy = sink.healthy  # type: ignore[attr-defined]
+    detail = {"dropped": dict(sink.dropped)}  # type: ignore[attr-defined]
+    if not healthy:
+        detail["error"] = sink.last_error  # type: ignore[attr-defined]
+    return CheckResult(healthy, detail)

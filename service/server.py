@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.run import run as hypercorn_run
 
+from observability import prepare_multiprocess_dir
 from service.settings import Settings
 
 APPLICATION_PATH = "service.asgi:app"
@@ -20,6 +23,8 @@ def hypercorn_config(settings: Settings) -> HypercornConfig:
     config = HypercornConfig()
     config.application_path = APPLICATION_PATH
     config.bind = [_bind(settings.host, settings.port)]
+    if settings.metrics_port is not None:
+        config.bind.append(_bind(settings.metrics_host, settings.metrics_port))
     # workers=0 serves in this very process (one PID to signal and watch); more
     # workers are spawned children sharing the listening socket.
     config.workers = 0 if settings.workers == 1 else settings.workers
@@ -34,5 +39,17 @@ def hypercorn_config(settings: Settings) -> HypercornConfig:
 
 
 def serve(settings: Settings) -> int:
-    """Serve until a signal arrives; returns the exit code."""
-    return hypercorn_run(hypercorn_config(settings))
+    """Serve until a signal arrives; returns the exit code.
+
+    Several workers share their metrics through prometheus-client's multiprocess
+    files, in a directory made fresh for this start (stale files from an earlier
+    run would otherwise be summed in) and removed at exit.
+    """
+    if settings.workers == 1:
+        return hypercorn_run(hypercorn_config(settings))
+    directory = tempfile.mkdtemp(prefix="ai-diy-metrics-")
+    try:
+        prepare_multiprocess_dir(directory)
+        return hypercorn_run(hypercorn_config(settings))
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -23,6 +23,13 @@ def run(args: argparse.Namespace) -> int:
         for line in exc.problems:
             print(f"configuration error: {line}", file=sys.stderr)
         return EXIT_CONFIG
+    from observability.tracing import TracingConfigError, configure_tracer_provider
+
+    try:
+        configure_tracer_provider().shutdown()
+    except TracingConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     from service.server import serve
 
     return serve(settings)
