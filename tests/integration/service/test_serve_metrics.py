@@ -1,0 +1,71 @@
+"""/metrics of the real server: several workers, a separate port, the trace-id correlation."""
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.net import free_port
+from tests.support.processes import running_service
+
+pytestmark = pytest.mark.integration
+
+
+def _fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read().decode()
+
+
+def _request_count(metrics_text: str, route: str) -> float:
+    total = 0.0
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if sample.name == "http_server_request_duration_seconds_count" and sample.labels["http_route"] == route:
+                total += sample.value
+    return total
+
+
+def test_metrics_of_two_workers_count_every_request_and_both_pids(tmp_path) -> None:
+    with running_service(tmp_path, AI_DIY_WORKERS="2", timeout=40) as (proc, base):
+        served_by: set[int] = set()
+        for _ in range(60):
+            assert _fetch(f"{base}/health")[0] == 200
+        text = _fetch(f"{base}/metrics")[2]
+        assert _request_count(text, "/health") == 60
+        for family in text_string_to_metric_families(text):
+            if family.name == "process_resident_memory_bytes":
+                served_by = {int(s.labels["pid"]) for s in family.samples}
+        assert len(served_by) == 2, f"expected one series per worker, got pids {served_by}"
+
+
+def test_metrics_on_a_separate_port_leave_the_api_port_without_them(tmp_path) -> None:
+    metrics_port = free_port()
+    with running_service(tmp_path, AI_DIY_METRICS_PORT=str(metrics_port)) as (proc, base):
+        assert _fetch(f"{base}/api/env")[0] == 200
+        status, _, body = _fetch(f"{base}/metrics")
+        assert status == 404 and json.loads(body)["error"]["code"] == "not_found"
+        status, _, text = _fetch(f"http://127.0.0.1:{metrics_port}/metrics")
+        assert status == 200 and _request_count(text, "/api/env") == 1
+        assert _fetch(f"http://127.0.0.1:{metrics_port}/api/env")[0] == 404
+
+
+def test_one_request_carries_the_same_trace_id_in_log_and_exemplar(tmp_path) -> None:
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    traceparent = f"00-{trace_id}-00f067aa0ba902b7-01"
+    with running_service(tmp_path) as (proc, base):
+        assert _fetch(f"{base}/api/env", {"traceparent": traceparent})[0] == 200
+        status, headers, text = _fetch(f"{base}/metrics", {"Accept": "application/openmetrics-text; version=1.0.0"})
+        assert headers["content-type"].startswith("application/openmetrics-text")
+    assert f'{{trace_id="{trace_id}"}}' in "\n".join(
+        line for line in text.splitlines() if 'http_route="/api/env"' in line and "_bucket" in line
+    )
+    log_file = next((tmp_path / "logs").glob("ai_diy_api_*.jsonl"))
+    access = [json.loads(line) for line in log_file.read_text().splitlines()]
+    env_lines = [line for line in access if line.get("route") == "/api/env"]
+    assert len(env_lines) == 1 and env_lines[0]["trace_id"] == trace_id
