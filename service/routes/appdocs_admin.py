@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from service.data.atomic import atomic_delete, atomic_write
-from service.data.validate import json_problem
+from service.security.inspection import SuspiciousInput, input_rejection, parse_json_body
 from service.errors import error_response
 from service.security.paths import PathRejected, path_rejection, resolve_document
 
@@ -120,9 +119,15 @@ async def put_document(request: Request) -> Response:
     if len(body) > settings.max_request_bytes:  # the body-size middleware normally answers first
         return error_response(413, "request_too_large", f"document larger than {settings.max_request_bytes} bytes")
     if target.suffix.lower() == ".json":
-        problem = await run_in_threadpool(json_problem, body)
-        if problem:
-            return error_response(400, "invalid_json", f"a .json document must be valid JSON: {problem}")
+        # Through the security layer's inspection: malformed JSON, hostile nesting,
+        # oversized strings or arrays and NUL bytes are security events, not just typos.
+        try:
+            await run_in_threadpool(parse_json_body, body)
+        except SuspiciousInput as suspicious:
+            client_ip = request.client.host if request.client else "unknown"
+            return input_rejection(
+                request.app.state.security_events, suspicious, client_ip=client_ip, path=request.url.path
+            )
     relative = target.relative_to(request.app.state.document_store.root.resolve()).as_posix()
     try:
         created = await run_in_threadpool(_write, target, body)

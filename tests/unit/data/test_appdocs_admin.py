@@ -141,8 +141,25 @@ async def test_put_refuses_paths_outside_the_rules(client: Client, tmp_path: Pat
 async def test_put_invalid_json_is_400_and_keeps_old_content(client: Client) -> None:
     (root_of(client) / "c.json").write_bytes(b'{"ok": true}')
     response = await client.put("/api/appdocs/c.json", content=b'{"ok": ', headers=AUTH)
-    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_json"
+    assert response.status_code == 400 and response.json()["error"]["code"] == "malformed_json"
     assert (root_of(client) / "c.json").read_bytes() == b'{"ok": true}'
+    assert sample(client, "ai_diy_input_validation_failures_total", reason="malformed_json") == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[" * 50 + b"]" * 50, "too_deep"),
+        (b'{"k": "' + b"x" * 20_000 + b'"}', "string_too_long"),
+        (b"[" + b",".join([b"1"] * 2_000) + b"]", "too_many_items"),
+        (rb'{"k": "a\u0000b"}', "nul_byte"),
+    ],
+)
+async def test_put_hostile_json_is_a_suspicious_input_event(client: Client, body: bytes, reason: str) -> None:
+    response = await client.put("/api/appdocs/hostile.json", content=body, headers=AUTH)
+    assert response.status_code == 400 and response.json()["error"]["code"] == reason
+    assert sample(client, "ai_diy_security_events_total", event="suspicious_input", severity="warning") == 1
+    assert not (root_of(client) / "hostile.json").exists()
 
 
 async def test_put_larger_than_limit_is_413(make_client: Callable[..., Client]) -> None:
