@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -58,7 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     space = create_workspace(args.workspace)
     apply_env(space)
     results: dict[str, Any] = {"mode": "smoke" if args.smoke else "full", "settings": {
-        k: getattr(args, k) for k in FULL}, "missing": missing}
+        k: getattr(args, k) for k in FULL}, "missing": missing, "cpus": os.cpu_count(),
+        # Other work on the machine widens the ranges; the load shows how much there was.
+        "load_before": [round(x, 2) for x in os.getloadavg()]}
     try:
         mix = request_mix(build("bare", space).app.routes)
         results["mix"] = [p.path for p in mix]
@@ -83,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if args.workspace is None:
             shutil.rmtree(space.root, ignore_errors=True)
+    results["load_after"] = [round(x, 2) for x in os.getloadavg()]
     annotate(results)
     print(render(results))
     if args.json:

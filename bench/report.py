@@ -58,7 +58,10 @@ def _budget(what: str, value: float, op: str, limit: float) -> dict[str, Any]:
 
 def render(results: dict[str, Any]) -> str:
     """The results as plain-text tables."""
-    lines: list[str] = [f"mode: {results['mode']}   request mix: {', '.join(results['mix'])}"]
+    lines: list[str] = [
+        f"mode: {results['mode']}   request mix: {', '.join(results.get('mix', []))}",
+        f"cpus: {results.get('cpus')}   load average before {results.get('load_before')} after {results.get('load_after')}",
+    ]
     inproc = results.get("inprocess")
     if inproc:
         lines += ["", "In process (µs per request, flush included)",

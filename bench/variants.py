@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -137,6 +136,29 @@ def _bare(name: str, settings: Settings, middleware: Sequence[Middleware] = (), 
     return app
 
 
+def _full_app(settings: Settings, built: Built) -> Starlette:
+    """create_app(settings), its tracer provider given the same encoding exporter as the other tracing variants.
+
+    Without OTEL_EXPORTER_OTLP_ENDPOINT the service's provider has no exporter; the
+    benchmark charges the full stack the export work it does in production.
+    """
+    import service.app as service_app
+
+    original = service_app.configure_tracer_provider
+
+    def with_export(*args: Any, **kwargs: Any) -> TracerProvider:
+        provider = original(*args, **kwargs)
+        provider.add_span_processor(BatchSpanProcessor(EncodingExporter()))
+        built.flushers.append(provider.force_flush)
+        return provider
+
+    service_app.configure_tracer_provider = with_export  # type: ignore[assignment]
+    try:
+        return create_app(settings)
+    finally:
+        service_app.configure_tracer_provider = original  # type: ignore[assignment]
+
+
 def build(name: str, space: Workspace) -> Built:
     """Build variant `name` (one of CORE or EXTRAS); raises ImportError for a missing extra."""
     settings = bench_settings(space)
@@ -144,11 +166,7 @@ def build(name: str, space: Workspace) -> Built:
     if name == "bare":
         built.app = _bare(name, settings)
     elif name == "full":
-        built.app = create_app(settings)
-        provider = getattr(built.app.state, "tracer_provider", None) or trace.get_tracer_provider()
-        if isinstance(provider, TracerProvider):
-            provider.add_span_processor(BatchSpanProcessor(EncodingExporter()))
-            built.flushers.append(provider.force_flush)
+        built.app = _full_app(settings, built)
         built.has_metrics_endpoint = any(getattr(r, "path", None) == "/metrics" for r in built.app.routes)
         ensure_logging(space)
         built.flushers.append(flush_log_queues)
