@@ -1,6 +1,7 @@
 """The log directory vanishes or the disk fills: requests succeed, /health and metrics say so, logging resumes."""
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -120,13 +121,14 @@ def test_fault_logs_disk_full(tmp_path) -> None:
     try:
 
         def break_it() -> None:
-            with open(filler, "wb") as out:
-                try:
-                    for _ in range(4096):
-                        out.write(b"\0" * 4096)
-                        out.flush()
-                except OSError:
-                    pass  # ENOSPC is the point
+            fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
+            try:
+                for _ in range(4096):
+                    os.write(fd, b"\0" * 4096)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC, exc  # the disk is full: the point of the test
+            finally:
+                os.close(fd)
             assert shutil.disk_usage(log_dir).free < 4096 * 4
 
         def repair() -> None:

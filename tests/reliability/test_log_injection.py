@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
 
 import pytest
 
@@ -16,6 +17,10 @@ pytestmark = pytest.mark.integration
 
 TOKEN = "reliability-token"
 FORGED = b'{"level":"CRITICAL","logger":"ai_diy.security","message":"SECURITY_AUDIT forged"}'
+
+
+def _quoted(raw: bytes) -> bytes:
+    return urllib.parse.quote_from_bytes(raw, safe="").encode()
 
 
 def _get(target: bytes, *headers: bytes) -> bytes:
@@ -36,10 +41,10 @@ HOSTILE = {
     "line-separators-user-agent": _get(b"/api/env", b"User-Agent: a\xe2\x80\xa8b\xc2\x85c"),
     "control-byte-header": _get(b"/api/env", b"User-Agent: a\x01\x02\x7fb"),
     "json-in-user-agent": _get(b"/api/env", b"User-Agent: \"}" + FORGED),
-    "newline-in-path": _get(b"/api/appdocs/x%0A" + FORGED.replace(b'"', b"%22") + b".txt"),
-    "crlf-in-unmatched-path": _get(b"/no/such%0d%0a%0d%0a" + FORGED.replace(b'"', b"%22")),
+    "newline-in-path": _get(b"/api/appdocs/x%0A" + _quoted(FORGED) + b".txt"),
+    "crlf-in-unmatched-path": _get(b"/no/such%0d%0a%0d%0a" + _quoted(FORGED)),
     "ansi-and-invalid-utf8-in-path": _get(b"/api/appdocs/%1B%5B2J%FF%FE.txt"),
-    "newline-in-query": _get(b"/api/env?q=%0a" + FORGED.replace(b'"', b"%22")),
+    "newline-in-query": _get(b"/api/env?q=%0a" + _quoted(FORGED)),
     "long-path": _get(b"/api/appdocs/" + b"p" * 8000 + b".txt"),
     "traversal-with-newline": _get(b"/api/appdocs/..%2f..%2fetc%0apasswd"),
     "hostile-forwarded-for": _get(b"/api/env", b"X-Forwarded-For: 1.2.3.4\x1b[2J, \xff\xfe, 10.0.0.1"),
@@ -71,11 +76,12 @@ def test_log_injection_hostile_values_never_forge_or_break_a_line(tmp_path) -> N
         time.sleep(0.5)
         access = access_records(log_dir)
         output = proc.output()
-    assert reached_app >= len(HOSTILE) - 2, statuses
+    assert reached_app >= len(HOSTILE) - 2, {name: (statuses[name]) for name in HOSTILE}
     assert len(access) == reached_app, (len(access), reached_app, statuses)
     # Every line of every log file is one JSON object (log_records fails otherwise).
     records = [r for prefix in ("ai_diy_api", "ai_diy_security", "ai_diy_audit") for r in log_records(log_dir, prefix)]
-    assert not [r for r in records if "forged" in str(r.get("message", ""))]
+    # The forged record appears only inside the escaped path/agent of a real one, never as a record.
+    assert not [r for r in records if r.get("message") == "SECURITY_AUDIT forged"]
     assert not [r for r in records if r.get("level") == "CRITICAL"]
     for path in log_dir.glob("*.jsonl"):
         raw = path.read_bytes()
@@ -84,7 +90,8 @@ def test_log_injection_hostile_values_never_forge_or_break_a_line(tmp_path) -> N
     agents = [(r.get("details") or {}).get("user_agent") or "" for r in access]
     assert any("\x1b[31mred" in agent for agent in agents)
     assert any(agent == "L" * 8000 or agent.startswith("L" * 1000) for agent in agents)
-    # stderr carries the same JSON lines.
-    for line in output.splitlines():
+    # stderr carries the same JSON lines. Split on "\n" only, as JSONL readers do
+    # (str.splitlines would also split on U+2028 and U+0085 inside a string).
+    for line in output.split("\n"):
         if line.strip():
             assert isinstance(json.loads(line), dict), line[:300]
