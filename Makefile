@@ -33,7 +33,7 @@ stack: $(STAMP) system-deps
 
 ## dashboards: regenerate grafana/dashboards/*.json
 dashboards: $(STAMP)
-	$(BIN)/python grafana/generate.py
+	$(BIN)/python -m grafana.generate
 
 ## bench: the benchmark (see docs/performance.md)
 bench: $(STAMP) system-deps
