@@ -74,6 +74,11 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
         *health.routes, *env.routes, *security_status.routes, *models.routes,
         *data.routes, *appdocs.routes, *admin_routes(), *openapi.routes,
     ]
+    # Every /api route's violation series exists from the start at 0, so the first
+    # refusal shows in increase() instead of being the series' first sample.
+    for route in routes:
+        if isinstance(route, Route) and route.path.startswith("/api/"):
+            events.rate_limit_violations.labels(route.path)
     health_checker = HealthChecker({}, on_result=service_metrics.set_health)
     metrics_app = RefreshingMetricsApp(MetricsApp(registry, namespace=NAMESPACE), health_checker)
     if settings.metrics_port is None:

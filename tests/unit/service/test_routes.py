@@ -110,3 +110,9 @@ async def test_openapi_describes_every_route(client) -> None:
     for path in ("/health", "/api/env", "/api/config/models", "/api/data/status", "/api/appdocs", "/api/appdocs/{path}"):
         assert "get" in spec["paths"][path], path
     assert "Error" in spec["components"]["schemas"]
+
+
+async def test_metrics_expose_zeroed_violation_series_for_every_api_route(client) -> None:
+    text = (await client.get("/metrics")).text
+    for route in ("/api/env", "/api/security/status", "/api/appdocs/{path:path}"):
+        assert f'ai_diy_rate_limit_violations_total{{http_route="{route}"}} 0.0' in text
