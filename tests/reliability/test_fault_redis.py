@@ -74,7 +74,9 @@ def test_fault_redis_killed_and_restarted_under_load(tmp_path) -> None:
     finally:
         redis.stop()
     assert results.errors == [], results.errors[:5]
-    assert results.server_errors == 0, results.statuses
+    # Fail-open means every endpoint keeps answering, /health included: a shared Redis
+    # outage must not take every replica out of a load balancer at once.
+    assert results.server_errors == 0, {k: n for k, n in results.by_label.items() if k[1] >= 500}
     assert results.sent == results.answered > 0
     assert errors_during >= 1
     assert health["checks"]["security"]["rate_limit_storage_healthy"] is False
