@@ -10,6 +10,8 @@ itself once the directory or the disk is back.
 """
 from __future__ import annotations
 
+import contextlib
+
 import logging
 import logging.handlers
 import os
@@ -79,7 +81,7 @@ class DailyJsonlHandler(logging.Handler):
     def _open(self, path: Path) -> None:
         self._close()
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "ab")
+        self._file = open(path, "ab", buffering=0)  # every write goes straight to the file
         self._path = path
 
     def _still_current(self) -> bool:
@@ -108,8 +110,7 @@ class DailyJsonlHandler(logging.Handler):
                 if not self._still_current():
                     self._open(path)
             assert self._file is not None
-            self._file.write(encode_line(self.format(record)))
-            self._file.flush()
+            self._write_whole_line(encode_line(self.format(record)))
         except (OSError, ValueError) as exc:
             self._close()
             self._next_check = now + self._interval
@@ -118,6 +119,23 @@ class DailyJsonlHandler(logging.Handler):
             self._on_error(exc)
             return
         self.healthy = True
+
+    def _write_whole_line(self, line: bytes) -> None:
+        """Append one line, or nothing: a disk that fills mid-line must not leave half
+        a record for the next line to be glued to (every line must stay valid JSON)."""
+        assert self._file is not None
+        fd = self._file.fileno()
+        before = os.fstat(fd).st_size
+        try:
+            written = 0
+            while written < len(line):
+                written += os.write(fd, line[written:])
+        except OSError:
+            # Cut our partial bytes off again. Another worker appending at the very
+            # same moment could lose its line too; only when the disk is already full.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, before)
+            raise
 
     def close(self) -> None:
         self._close()
