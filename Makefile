@@ -37,7 +37,8 @@ dashboards: $(STAMP)
 
 ## bench: the benchmark (see docs/performance.md)
 bench: $(STAMP) system-deps
-	$(BIN)/python -m bench
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m bench --json bench/results.json 2>/dev/null
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
