@@ -119,8 +119,33 @@ schemas = SchemaGenerator(
 )
 
 
+# Answers the middleware gives on every /api/* route, whatever the endpoint: listed
+# here once instead of in every docstring.
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+API_RESPONSES = {
+    "413": {"description": "Request body larger than AI_DIY_MAX_REQUEST_BYTES.", "content": _ERROR_CONTENT},
+    "429": {
+        "description": "Rate limit exceeded (see the Retry-After and RateLimit-* headers).",
+        "content": _ERROR_CONTENT,
+    },
+    "500": {"description": "Unexpected server error.", "content": _ERROR_CONTENT},
+}
+
+
+def build_schema(routes: list) -> dict[str, Any]:
+    """The OpenAPI document for these routes."""
+    schema = schemas.get_schema(routes=routes)
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            extra = API_RESPONSES if path.startswith("/api/") else {"500": API_RESPONSES["500"]}
+            for status, response in extra.items():
+                responses.setdefault(status, response)
+    return schema
+
+
 async def openapi(request: Request) -> JSONResponse:
-    return JSONResponse(schemas.get_schema(routes=request.app.routes))
+    return JSONResponse(build_schema(request.app.routes))
 
 
 routes = [Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False)]

@@ -23,11 +23,6 @@ async def list_documents(request: Request) -> JSONResponse:
         content:
           application/json:
             schema: {$ref: "#/components/schemas/DocumentList"}
-      429:
-        description: Rate limit exceeded.
-        content:
-          application/json:
-            schema: {$ref: "#/components/schemas/Error"}
       503:
         description: The store is unavailable.
         content:
@@ -58,11 +53,6 @@ async def get_document(request: Request) -> Response:
             schema: {$ref: "#/components/schemas/Error"}
       404:
         description: No such document.
-        content:
-          application/json:
-            schema: {$ref: "#/components/schemas/Error"}
-      429:
-        description: Rate limit exceeded.
         content:
           application/json:
             schema: {$ref: "#/components/schemas/Error"}

@@ -19,11 +19,6 @@ async def data_status(request: Request) -> JSONResponse:
         content:
           application/json:
             schema: {$ref: "#/components/schemas/DataStatus"}
-      429:
-        description: Rate limit exceeded.
-        content:
-          application/json:
-            schema: {$ref: "#/components/schemas/Error"}
       503:
         description: The store is unavailable.
         content:

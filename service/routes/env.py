@@ -18,11 +18,6 @@ async def env(request: Request) -> JSONResponse:
         content:
           application/json:
             schema: {$ref: "#/components/schemas/Env"}
-      429:
-        description: Rate limit exceeded.
-        content:
-          application/json:
-            schema: {$ref: "#/components/schemas/Error"}
     """
     settings = request.app.state.settings
     models = request.app.state.models_config

@@ -16,11 +16,6 @@ async def models_config(request: Request) -> JSONResponse:
         content:
           application/json:
             schema: {$ref: "#/components/schemas/ModelsConfig"}
-      429:
-        description: Rate limit exceeded.
-        content:
-          application/json:
-            schema: {$ref: "#/components/schemas/Error"}
     """
     state = request.app.state
     return JSONResponse({**state.models_config.model_dump(), "source": state.models_config_source})

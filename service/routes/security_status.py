@@ -17,11 +17,6 @@ async def security_status(request: Request) -> JSONResponse:
         content:
           application/json:
             schema: {$ref: "#/components/schemas/SecurityStatus"}
-      429:
-        description: Rate limit exceeded.
-        content:
-          application/json:
-            schema: {$ref: "#/components/schemas/Error"}
     """
     state = request.app.state
     usage = await run_in_threadpool(state.resource_usage)

@@ -116,3 +116,12 @@ async def test_metrics_expose_zeroed_violation_series_for_every_api_route(client
     text = (await client.get("/metrics")).text
     for route in ("/api/env", "/api/security/status", "/api/appdocs/{path:path}"):
         assert f'ai_diy_rate_limit_violations_total{{http_route="{route}"}} 0.0' in text
+
+
+async def test_openapi_lists_the_middleware_answers_on_every_api_route(client) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            assert "500" in operation["responses"], (method, path)
+            if path.startswith("/api/"):
+                assert {"413", "429"} <= set(operation["responses"]), (method, path)
