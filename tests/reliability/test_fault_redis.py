@@ -73,6 +73,7 @@ def test_fault_redis_killed_and_restarted_under_load(tmp_path) -> None:
             active = metric_sum(samples(base), "ai_diy_security_active")
     finally:
         redis.stop()
+    print(f"\nredis outage: {results.sent} requests, by route and status {dict(results.by_label)}, limiter errors {errors_during}")
     assert results.errors == [], results.errors[:5]
     # Fail-open means every endpoint keeps answering, /health included: a shared Redis
     # outage must not take every replica out of a load balancer at once.
@@ -81,4 +82,3 @@ def test_fault_redis_killed_and_restarted_under_load(tmp_path) -> None:
     assert errors_during >= 1
     assert health["checks"]["security"]["rate_limit_storage_healthy"] is False
     assert active == 1
-    print(f"\nredis outage: {results.sent} requests, statuses {dict(results.statuses)}, limiter errors {errors_during}")
