@@ -46,8 +46,10 @@ class Mix:
         self.uses_per_ip = uses_per_ip
 
     def client_ip(self, conn: int, seq: int) -> str:
+        """A new address every `uses_per_ip` requests, distinct per round and connection."""
         block = seq // self.uses_per_ip
-        return f"10.{self.round_number % 256}.{conn % 256}.{block % 256}" if block < 256 else f"10.{128 + self.round_number % 128}.{conn % 256}.{block % 256}"
+        second = (self.round_number + 128 * (block // 256)) % 256
+        return f"10.{second}.{conn % 256}.{block % 256}"
 
     def __call__(self, conn: int, seq: int) -> Request:
         if conn < self.abusers:

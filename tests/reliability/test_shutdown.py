@@ -90,8 +90,8 @@ def test_shutdown_sigterm_lets_slow_downloads_finish_and_exits_0(tmp_path) -> No
     assert background.answered > 0
     # A restart on the same directories comes back healthy.
     with running_service(tmp_path) as (_, base):
-        status, health = wait_for(lambda: (lambda r: r if r[0] == 200 else None)(get_json(f"{base}/health")), timeout=10)
-        assert health["status"] == "healthy"
+        wait_for(lambda: get(f"{base}/health")[0] == 200, timeout=10, what="healthy after restart")
+        assert get_json(f"{base}/health")[1]["status"] == "healthy"
 
 
 def test_shutdown_sigterm_lets_a_slowly_sent_body_finish(tmp_path) -> None:
