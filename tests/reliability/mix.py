@@ -23,8 +23,9 @@ ORDINARY_PATHS = (
 DOCUMENT = b'{"title": "reliability", "items": [1, 2, 3]}'
 
 
-def abuser_ip(conn: int) -> str:
-    return f"203.0.113.{conn + 1}"
+def abuser_ip(conn: int, round_number: int) -> str:
+    """One address per abusing connection and round, so every round starts below the limit."""
+    return f"203.{round_number % 256}.113.{conn + 1}"
 
 
 class Mix:
@@ -53,6 +54,6 @@ class Mix:
 
     def __call__(self, conn: int, seq: int) -> Request:
         if conn < self.abusers:
-            return "GET", ABUSED_PATH, {"X-Forwarded-For": abuser_ip(conn)}, b""
+            return "GET", ABUSED_PATH, {"X-Forwarded-For": abuser_ip(conn, self.round_number)}, b""
         path = self.paths[seq % len(self.paths)]
         return "GET", path, {"X-Forwarded-For": self.client_ip(conn, seq), "User-Agent": self.user_agent}, b""
