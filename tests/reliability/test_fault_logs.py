@@ -16,7 +16,7 @@ from tests.support.net import wait_for
 from tests.support.processes import running_service
 
 from .loadgen import Result, load
-from .mix import DOCUMENT, ORDINARY_PATHS, Mix
+from .mix import ORDINARY_PATHS, Mix
 from .probes import access_records, get, get_json, log_records, metric_sum, samples
 
 pytestmark = pytest.mark.integration
