@@ -130,7 +130,13 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
     health_checker.checks.update(
         config=lambda: CheckResult(True, {"models_config": models_source}),
         data_store=lambda: _store_check(store),
-        security=lambda: CheckResult(security.active, {"rate_limit_storage_healthy": limiter.storage_healthy}),
+        # Fail-open keeps serving while the rate-limit storage is down: that is a
+        # degraded security state (ai_diy_security_active, its alert), not a reason
+        # for load balancers to pull every replica at once.
+        security=lambda: CheckResult(
+            security.active or not settings.rate_limit_fail_closed,
+            {"rate_limit_storage_healthy": limiter.storage_healthy, "fail_closed": settings.rate_limit_fail_closed},
+        ),
         log_sink=lambda: _sink_check(state.log_sink),
     )
     state.health = health_checker

@@ -6,11 +6,13 @@ from collections.abc import Mapping
 from http import HTTPStatus
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("ai_diy.errors")
+
+CLIENT_CLOSED_REQUEST = 499
 
 
 def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -61,6 +63,19 @@ class ErrorBoundaryMiddleware:
 
         try:
             await self.app(scope, receive, send_tracking)
+        except ClientDisconnect:
+            if started:
+                raise
+            # The client left mid-request: nobody to answer and nothing wrong here.
+            # 499 (as nginx names it) keeps it out of the 5xx error rate and the SLO,
+            # while the access line and metrics still show it happened.
+            log.info(
+                "client disconnected during %s %s", scope.get("method"), scope.get("path"),
+                extra={"event": "client_disconnected", "status": "error"},
+            )
+            await error_response(CLIENT_CLOSED_REQUEST, "client_closed_request", "client closed the request")(
+                scope, receive, send
+            )
         except Exception as exc:
             if started:
                 raise

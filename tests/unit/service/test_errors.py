@@ -50,3 +50,27 @@ async def test_error_boundary_lets_a_started_response_abort() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
         with pytest.raises(RuntimeError, match="died mid-body"):
             await http.get("/stream")
+
+
+async def _reads_body(request):
+    await request.body()
+    return PlainTextResponse("never")
+
+
+async def test_error_boundary_answers_499_not_500_when_the_client_disconnects(caplog) -> None:
+    app = Starlette(routes=[Route("/upload", _reads_body, methods=["POST"])], middleware=[Middleware(ErrorBoundaryMiddleware)])
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/upload", "raw_path": b"/upload", "query_string": b"",
+             "headers": [], "http_version": "1.1", "scheme": "http", "server": ("t", 80), "client": ("c", 1),
+             "root_path": ""}
+    with caplog.at_level(logging.INFO, logger="ai_diy.errors"):
+        await app(scope, receive, send)
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 499
+    assert [r.levelno for r in caplog.records if r.name == "ai_diy.errors"] == [logging.INFO]

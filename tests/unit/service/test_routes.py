@@ -125,3 +125,21 @@ async def test_openapi_lists_the_middleware_answers_on_every_api_route(client) -
             assert "500" in operation["responses"], (method, path)
             if path.startswith("/api/"):
                 assert {"413", "429"} <= set(operation["responses"]), (method, path)
+
+
+@pytest.mark.parametrize(("fail_closed", "expected"), [(False, 200), (True, 503)])
+async def test_health_fails_on_lost_rate_limit_storage_only_when_fail_closed(make_app, fail_closed, expected) -> None:
+    from tests.support.net import free_port
+
+    app = make_app(rate_limit_storage=f"redis://127.0.0.1:{free_port()}/0", rate_limit_fail_closed=fail_closed)
+    await app.state.rate_limiter.probe()  # nothing listens there: the storage is down
+    assert app.state.rate_limiter.storage_healthy is False
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        response = await http.get("/health")
+        security = await http.get("/api/security/status")
+    assert response.status_code == expected
+    assert response.json()["checks"]["security"]["rate_limit_storage_healthy"] is False
+    if fail_closed:  # every /api request is refused, the status report included; /health tells why
+        assert security.status_code == 503 and security.json()["error"]["code"] == "rate_limiter_unavailable"
+    else:
+        assert security.json()["security_status"] == "degraded"
