@@ -33,6 +33,39 @@ WRITE_ERROR = "write_error"
 OnDrop = Callable[[str], None]
 
 
+class PreparedRecord(logging.LogRecord):
+    """A LogRecord for a line whose message and fields are already known (the access line).
+
+    `Logger.log` looks up the calling frame and probes thread, process and module
+    names for every record; the access line needs none of it. This record is handed
+    to `Logger.handle`, so levels, filters and every handler (files, stderr, test
+    capture) see it like any other record. The standard attributes it does not
+    compute get fixed values (a %-style formatter reads them from `__dict__`).
+    """
+
+    def __init__(self, name: str, level: int, message: str, fields: Mapping[str, Any]) -> None:  # noqa: D107
+        # No super().__init__(): this is the work it would repeat.
+        created = time.time()
+        attributes = self.__dict__
+        attributes.update(_UNKNOWN)
+        self.name = name
+        self.msg = message
+        self.levelname = logging.getLevelName(level)
+        self.levelno = level
+        self.created = created
+        self.msecs = (created - int(created)) * 1000.0
+        self.relativeCreated = (created - _START) * 1000.0
+        attributes.update(fields)
+
+
+_UNKNOWN: dict[str, Any] = {
+    "args": None, "pathname": "", "filename": "", "module": "", "funcName": "", "lineno": 0,
+    "exc_info": None, "exc_text": None, "stack_info": None, "thread": None, "threadName": None,
+    "process": None, "processName": None, "taskName": None,
+}
+_START = time.time()
+
+
 class DailyJsonlHandler(logging.Handler):
     """Appends formatted records to `<dir>/<prefix>_YYYYMMDD.jsonl`; never raises.
 
@@ -60,7 +93,8 @@ class DailyJsonlHandler(logging.Handler):
         self._interval = check_interval
         self._file: IO[bytes] | None = None
         self._path: Path | None = None
-        self._day = ""
+        self._path_day = -1
+        self._day_path = directory
         self._next_check = 0.0
 
     def accepts(self, name: str) -> bool:
@@ -68,7 +102,11 @@ class DailyJsonlHandler(logging.Handler):
         return self._only is None or name == self._only or name.startswith(self._only + ".")
 
     def path_for(self, created: float) -> Path:
-        return self.directory / f"{self.prefix}_{time.strftime('%Y%m%d', time.gmtime(created))}.jsonl"
+        day = int(created // 86_400)
+        if day != self._path_day:  # one strftime and Path per day, not per line
+            self._path_day = day
+            self._day_path = self.directory / f"{self.prefix}_{time.strftime('%Y%m%d', time.gmtime(created))}.jsonl"
+        return self._day_path
 
     def _close(self) -> None:
         if self._file is not None:
@@ -94,12 +132,31 @@ class DailyJsonlHandler(logging.Handler):
         return (on_disk.st_dev, on_disk.st_ino) == (mine.st_dev, mine.st_ino)
 
     def emit(self, record: logging.LogRecord) -> None:
-        if not self.accepts(record.name):
-            return
+        if self.accepts(record.name):
+            self.write_lines(self.path_for(record.created), [encode_line(self.format(record))])
+
+    def write_batch(self, records: list[logging.LogRecord], lines: list[bytes]) -> None:
+        """Append the lines of the records this file accepts (the writer thread's batch)."""
+        path: Path | None = None
+        group: list[bytes] = []
+        for record, line in zip(records, lines):
+            if not self.accepts(record.name):
+                continue
+            record_path = self.path_for(record.created)
+            if record_path != path:
+                if group:
+                    self.write_lines(path, group)  # type: ignore[arg-type]
+                path, group = record_path, []
+            group.append(line)
+        if group:
+            self.write_lines(path, group)  # type: ignore[arg-type]
+
+    def write_lines(self, path: Path, lines: list[bytes]) -> None:
+        """Append whole lines to `path` in one write; on failure each line counts as dropped."""
         now = time.monotonic()
-        path = self.path_for(record.created)
         if self._file is None and now < self._next_check:
-            self._on_error(None)  # still failing; wait for the next retry
+            for _ in lines:
+                self._on_error(None)  # still failing; wait for the next retry
             return
         try:
             if self._file is None or path != self._path:
@@ -109,32 +166,33 @@ class DailyJsonlHandler(logging.Handler):
                 self._next_check = now + self._interval
                 if not self._still_current():
                     self._open(path)
-            assert self._file is not None
-            self._write_whole_line(encode_line(self.format(record)))
+            self._write_whole_lines(lines[0] if len(lines) == 1 else b"".join(lines))
         except (OSError, ValueError) as exc:
             self._close()
             self._next_check = now + self._interval
             self.healthy = False
             self.last_error = f"{type(exc).__name__}: {exc}"
-            self._on_error(exc)
+            for _ in lines:
+                self._on_error(exc)
             return
         self.healthy = True
 
-    def _write_whole_line(self, line: bytes) -> None:
-        """Append one line, or nothing: a disk that fills mid-line must not leave half
+    def _write_whole_lines(self, data: bytes) -> None:
+        """Append whole lines, or nothing: a disk that fills mid-line must not leave half
         a record for the next line to be glued to (every line must stay valid JSON)."""
         assert self._file is not None
         fd = self._file.fileno()
-        before = os.fstat(fd).st_size
+        written = 0
         try:
-            written = 0
-            while written < len(line):
-                written += os.write(fd, line[written:])
+            while written < len(data):
+                written += os.write(fd, data[written:])
         except OSError:
-            # Cut our partial bytes off again. Another worker appending at the very
-            # same moment could lose its line too; only when the disk is already full.
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, before)
+            # Cut our partial bytes off again (they are the file's last `written`
+            # bytes). Another worker appending at the very same moment could lose
+            # its line too; only when the disk is already full.
+            if written:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, os.fstat(fd).st_size - written)
             raise
 
     def close(self) -> None:
@@ -145,6 +203,14 @@ class DailyJsonlHandler(logging.Handler):
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802
         pass  # a closed stderr must not print tracebacks into itself
+
+    def write_text(self, text: str) -> None:
+        """Write already formatted lines (the writer thread's batch) in one call."""
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except Exception:  # noqa: BLE001 - same as handleError: a closed stderr loses the lines
+            pass
 
 
 class _QueueHandler(logging.handlers.QueueHandler):
@@ -177,9 +243,66 @@ class _QueueHandler(logging.handlers.QueueHandler):
 
 
 class _Listener(logging.handlers.QueueListener):
+    """The writer thread: takes whatever is queued as one batch, formats each record
+    once and writes each file's share with one system call.
+
+    Batching is what keeps the writer cheap under load: one wake-up, one
+    formatting per record (not one per handler) and one write per file per batch,
+    instead of all of it per record.
+    """
+
+    def __init__(self, q: queue.Queue[Any], *handlers: logging.Handler, formatter: logging.Formatter,
+                 on_error: Callable[[BaseException | None], None]) -> None:
+        super().__init__(q, *handlers, respect_handler_level=False)
+        self.formatter = formatter
+        self._on_error = on_error
+
     def enqueue_sentinel(self) -> None:
         # The queue may be full: wait for room rather than lose the stop signal.
         self.queue.put(self._sentinel, timeout=10)
+
+    def _monitor(self) -> None:
+        q = self.queue
+        while True:
+            batch = [q.get()]
+            while len(batch) < _BATCH:
+                try:
+                    batch.append(q.get_nowait())
+                except queue.Empty:
+                    break
+            stop = batch[-1] is self._sentinel
+            records = batch[:-1] if stop else batch
+            try:
+                if records:
+                    self._write(records)
+            finally:
+                for _ in batch:
+                    q.task_done()
+            if stop:
+                return
+
+    def _write(self, records: list[logging.LogRecord]) -> None:
+        kept: list[logging.LogRecord] = []
+        texts: list[str] = []
+        for record in records:
+            try:
+                texts.append(self.formatter.format(record))
+            except Exception as exc:  # noqa: BLE001 - an unformattable record is a dropped line, not a dead writer
+                self._on_error(exc)
+                continue
+            kept.append(record)
+        lines = [encode_line(text) for text in texts]
+        for handler in self.handlers:
+            if isinstance(handler, DailyJsonlHandler):
+                handler.write_batch(kept, lines)
+            elif isinstance(handler, _StderrHandler):
+                handler.write_text("".join(text + "\n" for text in texts))
+            else:
+                for record in kept:
+                    handler.handle(record)
+
+
+_BATCH = 512
 
 
 class LogSink:
@@ -269,7 +392,7 @@ def configure_logging(
         handler.setFormatter(formatter)
     records: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
     queue_handler = _QueueHandler(records, lambda: dropped(QUEUE_FULL))
-    listener = _Listener(records, *handlers, respect_handler_level=False)
+    listener = _Listener(records, *handlers, formatter=formatter, on_error=on_error)
     sink = LogSink(files, queue_handler, listener)
     sink_ref.append(sink)
     try:

@@ -17,6 +17,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.propagators.textmap import Getter, TextMapPropagator
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from .logging import PreparedRecord
 from .metrics import HttpMetrics
 from .routes import UNMATCHED, RouteResolver, method_label
 
@@ -83,9 +84,12 @@ class TelemetryMiddleware:
         if self.tracer is not None and scope["path"] not in self.exclude_tracing:
             propagator = self.propagator or propagate.get_global_textmap()
             parent = propagator.extract(headers, getter=_GETTER) if "traceparent" in headers else None
-            span = self.tracer.start_span(method if method != "_OTHER" else "HTTP", parent, SpanKind.SERVER)
-            if span.is_recording():
-                _start_attributes(span, scope, headers)
+            # Attributes at creation (one attribute-map build, and samplers see them, as
+            # the semantic conventions ask), the rest in one call at the end.
+            span = self.tracer.start_span(
+                method if method != "_OTHER" else "HTTP", parent, SpanKind.SERVER,
+                attributes=_start_attributes(scope, headers),
+            )
             token = otel_context.attach(trace.set_span_in_context(span, parent))
 
         state = _State()
@@ -167,27 +171,30 @@ class TelemetryMiddleware:
                 level = logging.ERROR if status >= 500 else logging.INFO
                 if logger.isEnabledFor(level):
                     client = scope.get("client")
-                    logger.log(
-                        level,
-                        "%s %s %d",
-                        scope["method"],
-                        scope["path"],
-                        status,
-                        extra={
-                            "event": "http_request",
-                            "status": "success" if status < 400 else "error",
-                            "duration_ms": round(duration * 1000.0, 3),
-                            "method": scope["method"],
-                            "path": scope["path"],
-                            "route": route,
-                            "status_code": status,
-                            "details": {
-                                "client_ip": client[0] if client else None,
-                                "user_agent": headers.get("user-agent"),
+                    path = scope["path"]
+                    # A ready record through Logger.handle: same handlers and fields as
+                    # logger.log(), without its caller lookup (see PreparedRecord).
+                    logger.handle(
+                        PreparedRecord(
+                            logger.name,
+                            level,
+                            f"{scope['method']} {path} {status}",
+                            {
+                                "event": "http_request",
+                                "status": "success" if status < 400 else "error",
+                                "duration_ms": round(duration * 1000.0, 3),
+                                "method": scope["method"],
+                                "path": path,
+                                "route": route,
+                                "status_code": status,
+                                "details": {
+                                    "client_ip": client[0] if client else None,
+                                    "user_agent": headers.get("user-agent"),
+                                },
+                                "trace_id": trace_id,
+                                "span_id": span_id,
                             },
-                            "trace_id": trace_id,
-                            "span_id": span_id,
-                        },
+                        )
                     )
 
 
@@ -206,7 +213,7 @@ class _State:
         self.response_bytes = 0
 
 
-def _start_attributes(span: trace.Span, scope: Scope, headers: dict[str, str]) -> None:
+def _start_attributes(scope: Scope, headers: dict[str, str]) -> dict[str, Any]:
     server = scope.get("server")
     attributes: dict[str, Any] = {
         "http.request.method": scope["method"],
@@ -227,24 +234,26 @@ def _start_attributes(span: trace.Span, scope: Scope, headers: dict[str, str]) -
     agent = headers.get("user-agent")
     if agent:
         attributes["user_agent.original"] = agent
-    span.set_attributes(attributes)
+    return attributes
 
 
 def _end_attributes(
     span: trace.Span, scope: Scope, method: str, route: str, status: int, error: BaseException | None
 ) -> None:
+    attributes: dict[str, Any] = {}
     # Read now: a middleware inside this one may have put the real client there.
     client = scope.get("client")
     if client:
-        span.set_attribute("client.address", client[0])
+        attributes["client.address"] = client[0]
     if route != UNMATCHED:
-        span.set_attribute("http.route", route)
+        attributes["http.route"] = route
         span.update_name(f"{method if method != '_OTHER' else 'HTTP'} {route}")
-    span.set_attribute("http.response.status_code", status)
+    attributes["http.response.status_code"] = status
     if error is not None:
         span.record_exception(error)
-        span.set_attribute("error.type", type(error).__qualname__)
+        attributes["error.type"] = type(error).__qualname__
+    elif status >= 500:
+        attributes["error.type"] = str(status)
     if status >= 500:
         span.set_status(Status(StatusCode.ERROR))
-    if error is None and status >= 500:
-        span.set_attribute("error.type", str(status))
+    span.set_attributes(attributes)
