@@ -13,6 +13,7 @@ from limits.storage import storage_from_string
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from service.security.events import SecurityEvents
+from service.security.window import MovingWindow
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +72,12 @@ class RateLimiter:
         self.retry_interval = retry_interval
         self.log_interval = log_interval
         self._clock = clock
-        # The in-process storage cannot hang or fail: no timeout around it.
+        # The in-process storage cannot hang or fail: no timeout around it, and its
+        # windows are counted here in one synchronous call (see MovingWindow).
         self._bounded = not isinstance(self.storage, MemoryStorage)
+        self._local: list[MovingWindow] | None = None
+        if not self._bounded:
+            self._local = [MovingWindow(item.amount, item.get_expiry(), clock=clock) for item in self.items]
         self.storage_healthy = True
         self._retry_at = 0.0
         self._probing = False
@@ -119,6 +124,8 @@ class RateLimiter:
         return ok
 
     async def _consume(self, key: str) -> Decision:
+        if self._local is not None:
+            return self._consume_local(key)
         tightest: Decision | None = None
         for item in self.items:
             allowed = await self.strategy.hit(item, key)
@@ -129,6 +136,19 @@ class RateLimiter:
                 remaining=max(remaining, 0),
                 reset_after=max(math.ceil(reset_at - time.time()), 0 if allowed else 1),
             )
+            if not allowed:
+                return decision
+            if tightest is None or decision.remaining < tightest.remaining:
+                tightest = decision
+        assert tightest is not None  # parse_many never returns an empty list
+        return tightest
+
+    def _consume_local(self, key: str) -> Decision:
+        assert self._local is not None
+        tightest: Decision | None = None
+        for window in self._local:
+            allowed, remaining, reset_after = window.hit(key)
+            decision = Decision(allowed=allowed, limit=window.amount, remaining=remaining, reset_after=reset_after)
             if not allowed:
                 return decision
             if tightest is None or decision.remaining < tightest.remaining:

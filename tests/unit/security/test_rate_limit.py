@@ -149,14 +149,14 @@ async def test_rate_limiter_recovers_and_notifies_listeners() -> None:
     limiter = RateLimiter("2/minute", "memory://", events=SecurityEvents(registry), clock=lambda: now[0])
     changes: list[bool] = []
     limiter.add_listener(changes.append)
-    original = limiter.strategy.hit
+    original = limiter._consume  # the one storage call of a check, local window or `limits`
 
     async def broken(*args: object, **kwargs: object) -> bool:
         raise ConnectionError("storage down")
 
-    limiter.strategy.hit = broken  # type: ignore[method-assign]
+    limiter._consume = broken  # type: ignore[method-assign]
     assert await limiter.check("k", "192.0.2.1") is None
-    limiter.strategy.hit = original  # type: ignore[method-assign]
+    limiter._consume = original  # type: ignore[method-assign]
     assert await limiter.check("k", "192.0.2.1") is None  # still inside the retry interval: storage skipped
     now[0] += limiter.retry_interval
     decision = await limiter.check("k", "192.0.2.1")
