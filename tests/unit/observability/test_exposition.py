@@ -57,6 +57,9 @@ def test_prepare_multiprocess_dir_wipes_and_points_client_at_it(tmp_path: Path, 
     target = tmp_path / "prom"
     target.mkdir()
     (target / "counter_123.db").write_bytes(b"stale")
+    # Recorded by monkeypatch, so the variable prepare_multiprocess_dir sets is removed
+    # again afterwards and later tests do not run in multiprocess mode.
+    monkeypatch.setenv(MULTIPROC_ENV, str(tmp_path / "unused"))
     prepare_multiprocess_dir(target)
     assert list(target.iterdir()) == []
     assert os.environ[MULTIPROC_ENV] == str(target)
