@@ -31,7 +31,6 @@ from service.health import CheckResult, HealthChecker
 from service.metrics_port import MetricsPortMiddleware, RefreshingMetricsApp
 from service.models_config import load_models_config
 from service.routes import appdocs, data, env, health, models, security_status
-from service.routes.appdocs_admin import admin_routes
 from service.security.body_limit import RequestSizeMiddleware
 from service.security.client_ip import ClientIPMiddleware
 from service.security.events import SecurityEvents
@@ -72,7 +71,7 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
 
     routes: list[BaseRoute] = [
         *health.routes, *env.routes, *security_status.routes, *models.routes,
-        *data.routes, *appdocs.routes, *admin_routes(), *openapi.routes,
+        *data.routes, *appdocs.routes, *openapi.routes,
     ]
     # Every /api route's violation series exists from the start at 0, so the first
     # refusal shows in increase() instead of being the series' first sample.
@@ -87,7 +86,9 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(MetricsPortMiddleware, metrics_app=metrics_app, metrics_port=settings.metrics_port),
+            # Only with a separate metrics port: otherwise it would be one more layer doing nothing.
+            *([Middleware(MetricsPortMiddleware, metrics_app=metrics_app, metrics_port=settings.metrics_port)]
+              if settings.metrics_port is not None else []),
             Middleware(ClientIPMiddleware, trusted_proxies=settings.trusted_proxies),
             Middleware(
                 TelemetryMiddleware,
@@ -111,7 +112,7 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
             Middleware(ErrorBoundaryMiddleware),
         ],
         exception_handlers={HTTPException: http_exception_handler},
-        lifespan=_lifespan(settings, service_metrics, tracer_provider, configure_logs),
+        lifespan=_lifespan(settings, service_metrics, tracer_provider, configure_logs, metrics_app),
     )
     state = app.state
     state.settings = settings
@@ -143,7 +144,13 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
     return app
 
 
-def _lifespan(settings: Settings, service_metrics: ServiceMetrics, tracer_provider, configure_logs: bool):  # noqa: ANN001
+def _lifespan(  # noqa: ANN202
+    settings: Settings,
+    service_metrics: ServiceMetrics,
+    tracer_provider,  # noqa: ANN001
+    configure_logs: bool,
+    metrics_app: RefreshingMetricsApp,
+):
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         sink = None
@@ -154,6 +161,7 @@ def _lifespan(settings: Settings, service_metrics: ServiceMetrics, tracer_provid
         app.state.log_sink = sink
         resource_logger = ResourceLogger(logging.getLogger("ai_diy.resources"), settings.resource_log_interval)
         resource_logger.start()
+        metrics_app.start()
         logging.getLogger("ai_diy.api").info(
             "AI-DIY %s started", __version__,
             extra={"event": "startup", "environment": settings.environment, "log_level": settings.log_level.value},
@@ -163,6 +171,7 @@ def _lifespan(settings: Settings, service_metrics: ServiceMetrics, tracer_provid
         finally:
             logging.getLogger("ai_diy.api").info("AI-DIY stopping", extra={"event": "shutdown"})
             resource_logger.stop()
+            metrics_app.stop()
             tracer_provider.shutdown()
             if sink is not None:
                 sink.stop()

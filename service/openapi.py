@@ -9,6 +9,7 @@ from starlette.routing import Route
 from starlette.schemas import SchemaGenerator
 
 from service import __version__
+from service.security.paths import ALLOWED_EXTENSIONS, MAX_SEGMENT_BYTES
 
 _STR = {"type": "string"}
 _INT = {"type": "integer"}
@@ -132,11 +133,34 @@ API_RESPONSES = {
 }
 
 
+# What service.security.paths accepts for one segment, as a JSON-Schema pattern (the
+# ASCII subset of its Unicode \w). OpenAPI path parameters are single segments (a
+# client percent-encodes "/" in them, which the path rules refuse), so nested
+# documents are described rather than matched.
+DOCUMENT_PATH_SCHEMA = {
+    "type": "string",
+    "maxLength": MAX_SEGMENT_BYTES,
+    "pattern": (
+        r"^[A-Za-z0-9_][A-Za-z0-9_. -]*\.("
+        + "|".join(sorted(ext.lstrip(".") for ext in ALLOWED_EXTENSIONS))
+        + r")$"
+    ),
+}
+DOCUMENT_PATH_DESCRIPTION = (
+    "Document path under the documents root. Nested documents are addressed with"
+    " literal slashes (/api/appdocs/guides/setup.md), each segment following this pattern."
+)
+
+
 def build_schema(routes: list) -> dict[str, Any]:
     """The OpenAPI document for these routes."""
     schema = schemas.get_schema(routes=routes)
     for path, operations in schema.get("paths", {}).items():
         for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("name") == "path" and path.startswith("/api/appdocs/"):
+                    parameter["schema"] = DOCUMENT_PATH_SCHEMA
+                    parameter["description"] = DOCUMENT_PATH_DESCRIPTION
             responses = operation.setdefault("responses", {})
             extra = API_RESPONSES if path.startswith("/api/") else {"500": API_RESPONSES["500"]}
             for status, response in extra.items():

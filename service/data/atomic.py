@@ -17,8 +17,15 @@ _TEMP_RE = re.compile(r"^\..+\.tmp-[0-9a-f]{12}$")
 
 
 def temp_name(target: Path) -> Path:
-    """A fresh temporary path beside target: `.<name>.tmp-<12 hex>`."""
-    return target.with_name(f".{target.name}.tmp-{secrets.token_hex(6)}")
+    """A fresh temporary path beside target: `.<name>.tmp-<12 hex>`.
+
+    The name part is cut so the whole stays within NAME_MAX (255 bytes): a document
+    named close to the limit must still be writable.
+    """
+    suffix = f".tmp-{secrets.token_hex(6)}"
+    room = 255 - len(suffix) - 1
+    name = target.name.encode("utf-8", "surrogatepass")[:room].decode("utf-8", "ignore")
+    return target.with_name(f".{name}{suffix}")
 
 
 def is_temp_name(name: str) -> bool:

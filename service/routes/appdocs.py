@@ -4,12 +4,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
+from starlette.endpoints import HTTPEndpoint
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from service.data.store import MEDIA_TYPES
 from service.errors import error_response
+from service.routes.appdocs_admin import delete_document, put_document
 from service.security.paths import PathRejected, path_rejection, resolve_document
 
 
@@ -72,7 +74,19 @@ async def get_document(request: Request) -> Response:
     return FileResponse(path, media_type=MEDIA_TYPES[Path(path).suffix.lower()])
 
 
+class Document(HTTPEndpoint):
+    """One document: read by anyone, written and deleted with the admin token.
+
+    One route for all three methods, so a 405 lists every method the path allows
+    (separate routes would each claim only their own).
+    """
+
+    get = staticmethod(get_document)
+    put = staticmethod(put_document)
+    delete = staticmethod(delete_document)
+
+
 routes = [
     Route("/api/appdocs", list_documents, methods=["GET"]),
-    Route("/api/appdocs/{path:path}", get_document, methods=["GET"]),
+    Route("/api/appdocs/{path:path}", Document),
 ]

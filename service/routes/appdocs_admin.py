@@ -9,7 +9,6 @@ from pathlib import Path
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from service.data.atomic import atomic_delete, atomic_write
 from service.security.inspection import SuspiciousInput, input_rejection, parse_json_body
@@ -98,15 +97,18 @@ async def put_document(request: Request) -> Response:
     parameters:
       - {name: path, in: path, required: true, schema: {type: string}}
     requestBody:
-      required: true
+      description: The document's bytes; an empty body writes an empty document.
+      required: false
       content: {"application/octet-stream": {schema: {type: string, format: binary}}}
     responses:
       200: {description: Replaced.}
       201: {description: Created.}
       400: {description: Bad path or a .json document that does not parse.}
+      404: {description: The path cannot name a document (no route matches it).}
       401: {description: Missing or wrong bearer token.}
       403: {description: Writes are disabled (no admin token configured).}
       413: {description: Body larger than the configured limit.}
+      503: {description: The data store could not be written.}
     """
     denied = _authorize(request)
     if denied is not None:
@@ -156,6 +158,7 @@ async def delete_document(request: Request) -> Response:
       401: {description: Missing or wrong bearer token.}
       403: {description: Writes are disabled (no admin token configured).}
       404: {description: No such document.}
+      503: {description: The data store could not be written.}
     """
     denied = _authorize(request)
     if denied is not None:
@@ -174,10 +177,3 @@ async def delete_document(request: Request) -> Response:
     _audit("document deleted", "document_delete", request, relative, removed)
     return JSONResponse({"path": relative, "size": len(removed), "sha256": hashlib.sha256(removed).hexdigest(), "deleted": True})
 
-
-def admin_routes() -> list[Route]:
-    """The write routes; mount beside the read routes of service.routes.appdocs."""
-    return [
-        Route("/api/appdocs/{path:path}", put_document, methods=["PUT"]),
-        Route("/api/appdocs/{path:path}", delete_document, methods=["DELETE"]),
-    ]

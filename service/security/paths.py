@@ -11,6 +11,9 @@ from service.security.events import SecurityEvents
 
 ALLOWED_EXTENSIONS = frozenset({".json", ".csv", ".md", ".html", ".txt"})
 MAX_PATH_CHARS = 512
+# File systems refuse longer names (NAME_MAX); refused here it is the client's mistake,
+# not a storage failure.
+MAX_SEGMENT_BYTES = 255
 # A segment starts with a letter, digit or underscore (so no `.`, `..`, hidden files,
 # leading dashes or spaces) and goes on with those, `-`, `.` and spaces. \w is
 # Unicode-aware: accented names pass, look-alike dots such as U+FF0E do not.
@@ -48,6 +51,8 @@ def resolve_document(root: Path, requested: str, *, raw_path: bytes | None = Non
             raise PathRejected("dot_segment")
         if segment.startswith("."):
             raise PathRejected("hidden_file")
+        if len(segment.encode("utf-8", "surrogatepass")) > MAX_SEGMENT_BYTES:
+            raise PathRejected("segment_too_long")
         if not _SEGMENT.fullmatch(segment):
             raise PathRejected("invalid_character")
     if Path(segments[-1]).suffix.lower() not in ALLOWED_EXTENSIONS:

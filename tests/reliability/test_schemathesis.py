@@ -25,30 +25,45 @@ BUDGETS = [
 ]
 
 
+# PUT bodies must parse as JSON when the document path ends in .json, a rule OpenAPI
+# cannot tie to a path parameter's value: PUT is fuzzed with every check but the one
+# that treats a 400 for a schema-valid request as a failure; every other operation
+# gets every check.
+PASSES = [
+    ("--exclude-method", "PUT"),
+    ("--include-method", "PUT", "--exclude-checks", "positive_data_acceptance"),
+]
+
+
 @pytest.fixture(scope="module", params=BUDGETS)
 def run(request, tmp_path_factory) -> tuple[int, str]:
-    """Exit code and output of one `schemathesis run --checks all` against a real server."""
+    """Worst exit code and joined output of the bounded `schemathesis run` passes against a real server."""
     examples, max_time = request.param
     root = tmp_path_factory.mktemp("schemathesis")
+    codes, outputs = [], []
     # Writes enabled (bearer token) so PUT and DELETE are explored; limits out of the way.
     with running_service(root, AI_DIY_ADMIN_TOKEN=TOKEN, AI_DIY_RATE_LIMIT="1000000/minute") as (proc, base):
-        result = subprocess.run(
-            [
-                str(SCHEMATHESIS), "run", f"{base}/openapi.json",
-                "--checks", "all",
-                "--max-examples", str(examples),
-                "--max-time", str(max_time),
-                "--seed", SEED,
-                "--workers", "2",
-                "--request-timeout", "10",
-                "-H", f"Authorization: Bearer {TOKEN}",
-            ],
-            capture_output=True, text=True, cwd=root, timeout=max_time + 120, env=dict(os.environ),
-        )
-        assert proc.popen.poll() is None, "the server died under schemathesis:\n" + proc.output()[-3000:]
-    output = result.stdout + result.stderr
-    assert "Loaded specification" in output, output[-3000:]
-    return result.returncode, output
+        for selection in PASSES:
+            result = subprocess.run(
+                [
+                    str(SCHEMATHESIS), "run", f"{base}/openapi.json",
+                    "--checks", "all",
+                    *selection,
+                    "--max-examples", str(examples),
+                    "--max-time", str(max_time // len(PASSES)),
+                    "--seed", SEED,
+                    "--workers", "2",
+                    "--request-timeout", "10",
+                    "-H", f"Authorization: Bearer {TOKEN}",
+                ],
+                capture_output=True, text=True, cwd=root, timeout=max_time + 120, env=dict(os.environ),
+            )
+            assert proc.popen.poll() is None, "the server died under schemathesis:\n" + proc.output()[-3000:]
+            output = result.stdout + result.stderr
+            assert "Loaded specification" in output, output[-3000:]
+            codes.append(result.returncode)
+            outputs.append(output)
+    return max(codes), "\n".join(outputs)
 
 
 def test_schemathesis_no_server_error(run) -> None:

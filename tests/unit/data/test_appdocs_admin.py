@@ -19,7 +19,6 @@ from service.data import atomic
 from service.data.store import DocumentStore
 from service.errors import ErrorBoundaryMiddleware
 from service.routes import appdocs
-from service.routes.appdocs_admin import admin_routes
 from service.security.events import SecurityEvents
 from service.settings import Settings
 
@@ -40,7 +39,7 @@ class Client(httpx.AsyncClient):
 def make_client(tmp_path: Path) -> Callable[..., Client]:
     def build(**overrides: object) -> Client:
         settings = Settings(_env_file=None, data_dir=tmp_path / "data", **{"admin_token": TOKEN, **overrides})
-        app = Starlette(routes=[*appdocs.routes, *admin_routes()], middleware=[Middleware(ErrorBoundaryMiddleware)])
+        app = Starlette(routes=appdocs.routes, middleware=[Middleware(ErrorBoundaryMiddleware)])
         app.state.settings = settings
         app.state.registry = CollectorRegistry()
         app.state.document_store = DocumentStore(settings.data_dir)

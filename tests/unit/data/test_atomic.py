@@ -75,3 +75,10 @@ def test_atomic_delete_removes_file(tmp_path: Path) -> None:
     target.write_text("x")
     atomic.atomic_delete(target)
     assert not target.exists()
+
+
+def test_atomic_write_handles_a_name_at_the_file_system_limit(tmp_path) -> None:
+    target = tmp_path / ("n" * 251 + ".txt")  # 255 bytes: the longest name a file can have
+    atomic.atomic_write(target, b"long name")
+    assert target.read_bytes() == b"long name"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]

@@ -143,3 +143,18 @@ async def test_health_fails_on_lost_rate_limit_storage_only_when_fail_closed(mak
         assert security.status_code == 503 and security.json()["error"]["code"] == "rate_limiter_unavailable"
     else:
         assert security.json()["security_status"] == "degraded"
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+async def test_appdocs_name_longer_than_the_file_system_allows_is_a_400_not_a_storage_error(make_app, method) -> None:
+    app = make_app(admin_token="t0ken")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        response = await http.request(method, f"/api/appdocs/{'a' * 300}.txt", content=b"x", headers={"Authorization": "Bearer t0ken"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_path"
+
+
+async def test_appdocs_wrong_method_lists_every_allowed_one(client) -> None:
+    response = await client.post("/api/appdocs/a.txt")
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "PUT", "DELETE"}
