@@ -98,6 +98,9 @@ class TelemetryMiddleware:
         if declared is not None and declared.isdigit():
             request_bytes = int(declared)
             wrapped_receive = receive
+        elif "transfer-encoding" not in headers and scope.get("http_version") in ("1.0", "1.1"):
+            # HTTP/1 without Content-Length or chunked encoding: there is no body to count.
+            wrapped_receive = receive
         else:
             async def wrapped_receive() -> Message:
                 message = await receive()
@@ -198,7 +201,9 @@ class TelemetryMiddleware:
                     )
 
 
-_WANTED = frozenset({b"traceparent", b"tracestate", b"baggage", b"user-agent", b"content-length", b"host"})
+_WANTED = frozenset(
+    {b"traceparent", b"tracestate", b"baggage", b"user-agent", b"content-length", b"transfer-encoding", b"host"}
+)
 
 
 class _State:

@@ -39,9 +39,14 @@ class RequestSizeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
+        declared, chunked = _body_framing(scope)
         if declared is not None and declared > self.max_bytes:
             await self._refuse(scope, receive, send, declared=declared)
+            return
+        if declared is not None or (not chunked and scope.get("http_version") in ("1.0", "1.1")):
+            # The server holds the body to its Content-Length, and an HTTP/1 request
+            # with neither length nor chunked encoding has no body: nothing to count.
+            await self.app(scope, receive, send)
             return
 
         received = 0
@@ -94,11 +99,16 @@ class RequestSizeMiddleware:
         await response(scope, receive, send)
 
 
-def _content_length(scope: Scope) -> int | None:
+def _body_framing(scope: Scope) -> tuple[int | None, bool]:
+    """(declared Content-Length, chunked Transfer-Encoding) of the request."""
+    declared: int | None = None
+    chunked = False
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
             try:
-                return int(value)
+                declared = int(value)
             except ValueError:
-                return None  # the server rejects malformed lengths before the app runs
-    return None
+                pass  # the server rejects malformed lengths before the app runs
+        elif name == b"transfer-encoding":
+            chunked = True
+    return declared, chunked

@@ -8,6 +8,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+_PEER_CACHE = 1024
 
 
 class ClientIPMiddleware:
@@ -22,6 +23,9 @@ class ClientIPMiddleware:
     def __init__(self, app: ASGIApp, *, trusted_proxies: Iterable[Network] = ()) -> None:
         self.app = app
         self.trusted: tuple[Network, ...] = tuple(trusted_proxies)
+        # Socket peers are the proxies and a few direct clients: remember the verdict
+        # per peer string instead of parsing it on every request (bounded anyway).
+        self._peer_trusted: dict[str, bool] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.trusted and scope["type"] in ("http", "websocket"):
@@ -36,8 +40,14 @@ class ClientIPMiddleware:
         await self.app(scope, receive, send)
 
     def _is_trusted(self, host: str) -> bool:
-        address = _address(host)
-        return address is not None and any(address in network for network in self.trusted)
+        known = self._peer_trusted.get(host)
+        if known is None:
+            address = _address(host)
+            known = address is not None and any(address in network for network in self.trusted)
+            if len(self._peer_trusted) >= _PEER_CACHE:
+                self._peer_trusted.clear()
+            self._peer_trusted[host] = known
+        return known
 
     def _real_client(self, peer: str, hops: Sequence[str]) -> str:
         real = peer

@@ -16,6 +16,9 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 _REPLACED = frozenset(name.lower() for name, _ in SECURITY_HEADERS) | {b"server", b"x-powered-by"}
 _CACHE_CONTROL = (b"Cache-Control", b"no-store")
+# Inner middleware append their own response headers to this scope list (RateLimit-*)
+# instead of wrapping `send` once more: one wrapper per response instead of two.
+EXTRA_HEADERS = "ai_diy.extra_response_headers"
 
 
 class SecurityHeadersMiddleware:
@@ -24,7 +27,8 @@ class SecurityHeadersMiddleware:
     The policy is fixed, so any same-named header set by the app is replaced (this
     also drops a `Server` header an app might add; hypercorn's own one is turned off
     with its `include_server_header = False` setting). `Cache-Control: no-store`
-    is added only when the app chose no caching policy of its own.
+    is added only when the app chose no caching policy of its own. Headers that
+    inner middleware put in the `scope[EXTRA_HEADERS]` list are added too.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -35,15 +39,18 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
+        extra: list[tuple[bytes, bytes]] = []
+        scope[EXTRA_HEADERS] = extra
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = secure_headers(message.get("headers", ()))
+                message["headers"] = secure_headers(message.get("headers", ()), extra)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
-def secure_headers(headers: object) -> list[tuple[bytes, bytes]]:
+def secure_headers(headers: object, extra: list[tuple[bytes, bytes]] | None = None) -> list[tuple[bytes, bytes]]:
     """The response headers with the security headers set (one pass, no re-allocation per header)."""
     result: list[tuple[bytes, bytes]] = []
     has_cache_control = False
@@ -54,6 +61,8 @@ def secure_headers(headers: object) -> list[tuple[bytes, bytes]]:
         if lowered == b"cache-control":
             has_cache_control = True
         result.append((name, value))
+    if extra:
+        result.extend(extra)
     result.extend(SECURITY_HEADERS)
     if not has_cache_control:
         result.append(_CACHE_CONTROL)

@@ -8,6 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import error_response
 from service.security.events import SecurityEvents
+from service.security.headers import EXTRA_HEADERS
 from service.security.limiter import Decision, RateLimiter
 
 UNMATCHED = "_unmatched"
@@ -65,6 +66,12 @@ class RateLimitMiddleware:
             await self._refuse(scope, receive, send, decision, client_ip)
             return
         extra = _rate_headers(decision)
+        outer = scope.get(EXTRA_HEADERS)
+        if isinstance(outer, list):
+            # SecurityHeadersMiddleware outside adds them with its own headers.
+            outer.extend(extra)
+            await self.app(scope, receive, send)
+            return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
