@@ -55,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         print(f"unknown modes: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
+    # The process-wide switches of a served process (no `_created` series), for every variant alike.
+    from service.server import configure_process
+
+    configure_process()
     names, missing = available([v for v in args.variants.split(",") if v])
     space = create_workspace(args.workspace)
     apply_env(space)

@@ -182,9 +182,10 @@ def main() -> int:
     """Serve variant BENCH_VARIANT with the service's hypercorn configuration."""
     from hypercorn.run import run
 
-    from service.server import hypercorn_config
+    from service.server import configure_process, hypercorn_config
     from service.settings import load_settings
 
+    configure_process()  # as `ai-diy serve` does
     config = hypercorn_config(load_settings(env_file=None))
     config.application_path = "bench.asgi:app"
     config.worker_class = "uvloop"
