@@ -248,7 +248,8 @@ class _Listener(logging.handlers.QueueListener):
 
     Batching is what keeps the writer cheap under load: one wake-up, one
     formatting per record (not one per handler) and one write per file per batch,
-    instead of all of it per record.
+    instead of all of it per record. After the first record of a batch the writer
+    waits `_LINGER` for more, so it wakes at most 1/_LINGER times a second.
     """
 
     def __init__(self, q: queue.Queue[Any], *handlers: logging.Handler, formatter: logging.Formatter,
@@ -265,6 +266,10 @@ class _Listener(logging.handlers.QueueListener):
         q = self.queue
         while True:
             batch = [q.get()]
+            if batch[0] is not self._sentinel:
+                # Let the batch fill: the writer then wakes (and takes the GIL) a
+                # bounded number of times per second instead of once per line.
+                time.sleep(_LINGER)
             while len(batch) < _BATCH:
                 try:
                     batch.append(q.get_nowait())
@@ -303,6 +308,7 @@ class _Listener(logging.handlers.QueueListener):
 
 
 _BATCH = 512
+_LINGER = 0.01  # seconds; a line reaches its file at most this much later
 
 
 class LogSink:
