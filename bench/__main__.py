@@ -11,6 +11,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+from .driver import Probe
 from .report import annotate, render
 from .variants import CORE, EXTRAS, available, build
 from .workspace import apply_env, create_workspace, request_mix
@@ -30,6 +31,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--profile-text", type=Path, help="write pyinstrument's call tree to this file")
     parser.add_argument("--workspace", type=Path, help="directory for data and logs (default: a new temp dir, removed)")
+    parser.add_argument(
+        "--paths",
+        help="comma-separated GET paths to use instead of every GET route (e.g. the JSON routes without "
+        "thread-pool work: /api/env,/api/config/models); each must answer 200",
+    )
     for key, value in FULL.items():
         parser.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=None, help=f"default {value}")
     args = parser.parse_args(argv)
@@ -68,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "load_before": [round(x, 2) for x in os.getloadavg()]}
     try:
         mix = request_mix(build("bare", space).app.routes)
+        if args.paths:
+            mix = [Probe("GET", path) for path in args.paths.split(",") if path]
         results["mix"] = [p.path for p in mix]
         if "inprocess" in modes:
             results["inprocess"] = _inprocess(names, space, mix, args)
