@@ -6,25 +6,30 @@ background task that hops to a worker thread once per key; with many distinct
 clients that task alone costs more than the requests. Here one synchronous call
 answers both (nothing awaits, so the event loop makes it atomic), and idle keys
 go away in bulk: keys live in two generations that rotate every window length,
-and a key untouched for a whole generation can only hold expired hits.
+and a key untouched for a whole generation can only hold expired hits. A key's
+hits are a plain list (64 bytes for one hit, against 760 for a deque): most
+clients of a busy service send a handful of requests a minute.
 """
 from __future__ import annotations
 
+import bisect
 import math
 import time
-from collections import deque
 from collections.abc import Callable
 
 
 class MovingWindow:
-    """At most `amount` hits per key in any `expiry`-second window (a sliding log of hit times)."""
+    """At most `amount` hits per key in any `expiry`-second window (a sliding log of hit times).
+
+    A key's list never holds more than `amount` hits: a refused hit is not recorded.
+    """
 
     def __init__(self, amount: int, expiry: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.amount = amount
         self.expiry = expiry
         self._clock = clock
-        self._current: dict[str, deque[float]] = {}
-        self._previous: dict[str, deque[float]] = {}
+        self._current: dict[str, list[float]] = {}
+        self._previous: dict[str, list[float]] = {}
         self._rotate_at = clock() + expiry
 
     def __len__(self) -> int:
@@ -42,11 +47,11 @@ class MovingWindow:
         if hits is None:
             hits = self._previous.pop(key, None)
             if hits is None:
-                hits = deque(maxlen=self.amount)
+                hits = []
             self._current[key] = hits
         horizon = now - self.expiry
-        while hits and hits[0] <= horizon:
-            hits.popleft()
+        if hits and hits[0] <= horizon:
+            del hits[: bisect.bisect_right(hits, horizon)]  # hits are in time order
         if len(hits) >= self.amount:
             if not hits:  # a limit of 0 refuses everything
                 return False, 0, max(math.ceil(self.expiry), 1)
