@@ -45,7 +45,7 @@ class HttpMetrics:
         )
         self.request_size = Histogram(
             "http_server_request_body_size_bytes",
-            "Request body size in bytes.",
+            "Request body size in bytes, of requests that carry a body.",
             ["http_request_method", "http_route"],
             buckets=size_buckets,
             registry=registry,
@@ -101,6 +101,10 @@ class HttpMetrics:
         else:
             children[0].observe(duration, {"trace_id": trace_id})
         children[1].observe(response_bytes)
+        if not request_bytes:
+            # Most requests carry no body: a zero per GET route would be a tenth of
+            # every scrape and say nothing; the duration count already counts them.
+            return
         size_key = (method, route)
         size_child = self._request_size.get(size_key)
         if size_child is None:

@@ -10,16 +10,18 @@ from prometheus_client import CollectorRegistry, Counter
 
 log = logging.getLogger("ai_diy.security")
 
-EVENTS = frozenset(
-    {
-        "path_traversal_attempt",
-        "suspicious_input",
-        "rate_limit_exceeded",
-        "request_too_large",
-        "rate_limiter_storage_error",
-        "auth_failure",
-    }
-)
+# Each event and the severity the service records it with; those series exist from
+# the start at 0 (so rate() and increase() see the first event). Other severities
+# are accepted and get their series when first used.
+EVENT_SEVERITY = {
+    "path_traversal_attempt": "warning",
+    "suspicious_input": "warning",
+    "rate_limit_exceeded": "warning",
+    "request_too_large": "warning",
+    "rate_limiter_storage_error": "critical",
+    "auth_failure": "warning",
+}
+EVENTS = frozenset(EVENT_SEVERITY)
 SEVERITIES = frozenset({"info", "warning", "critical"})
 # Values of ai_diy_input_validation_failures_total{reason}: a closed set keeps the label bounded.
 INPUT_REASONS = frozenset(
@@ -68,9 +70,8 @@ class SecurityEvents:
         self.auth_failures = Counter(
             "ai_diy_auth_failures", "Failed admin authentications (401).", registry=registry
         )
-        for event in EVENTS:  # expose zeros so rate() works from the first scrape
-            for severity in SEVERITIES:
-                self.events_total.labels(event=event, severity=severity)
+        for event, severity in EVENT_SEVERITY.items():  # zeros, so rate() works from the first scrape
+            self.events_total.labels(event=event, severity=severity)
         for reason in INPUT_REASONS:
             self.input_validation_failures.labels(reason=reason)
         self._recent: dict[str, deque[list[float]]] = {event: deque(maxlen=int(_HOUR / _BUCKET) + 1) for event in EVENTS}

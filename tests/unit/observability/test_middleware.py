@@ -125,6 +125,19 @@ async def test_telemetry_records_body_sizes(make_app: AppFactory, registry: Coll
     assert registry.get_sample_value("http_server_response_body_size_bytes_sum", response) == 1264
 
 
+async def test_telemetry_request_size_only_for_requests_with_a_body(make_app: AppFactory, registry: CollectorRegistry) -> None:
+    async with client(make_app([Route("/hello", hello), Route("/echo", echo, methods=["POST"])])) as http:
+        await http.get("/hello")
+        await http.post("/echo", content=b"")
+        await http.post("/echo", content=b"xyz")
+    assert registry.get_sample_value("http_server_request_body_size_bytes_count", {"http_request_method": "GET", "http_route": "/hello"}) is None
+    assert registry.get_sample_value("http_server_request_body_size_bytes_count", {"http_request_method": "POST", "http_route": "/echo"}) == 1
+    assert registry.get_sample_value(
+        "http_server_request_duration_seconds_count",
+        {"http_request_method": "GET", "http_route": "/hello", "http_response_status_code": "200"},
+    ) == 1
+
+
 async def test_telemetry_counts_response_aborted_after_headers(make_app: AppFactory, registry: CollectorRegistry) -> None:
     async def broken_stream(request: Request) -> Response:
         async def body():
