@@ -1,4 +1,4 @@
-"""A `resource_usage` log line every N seconds, so `grep memory_mb` shows the trend."""
+"""Work repeated on a background thread: the resource log line, health refreshes."""
 from __future__ import annotations
 
 import logging
@@ -9,28 +9,31 @@ from typing import Any
 from .resources import ResourceSampler
 
 
-class ResourceLogger:
-    """Background thread logging a resource snapshot every `interval` seconds."""
+class Periodic:
+    """Runs `action` every `interval` seconds on a daemon thread until stopped.
 
-    def __init__(
-        self,
-        logger: logging.Logger,
-        interval: float,
-        *,
-        sampler: Callable[[], dict[str, Any]] | None = None,
-    ) -> None:
-        self.logger = logger
+    A failing action is logged with its traceback on `logger` and tried again next
+    round: one bad sample must not end the series.
+    """
+
+    def __init__(self, name: str, interval: float, action: Callable[[], None], logger: logging.Logger) -> None:
+        self.name = name
         self.interval = interval
-        self._sample = sampler or ResourceSampler().snapshot
+        self.action = action
+        self.logger = logger
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
     def start(self) -> None:
-        """Start logging (no-op when the interval is 0 or already running)."""
+        """Start the thread (no-op when the interval is 0 or already running)."""
         if self.interval <= 0 or self._thread is not None:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="resource-logger", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -39,6 +42,31 @@ class ResourceLogger:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    def run_once(self) -> None:
+        """Run the action now, logging instead of raising when it fails."""
+        try:
+            self.action()
+        except Exception:
+            self.logger.exception("%s failed", self.name, extra={"event": f"{self.name}_failed", "status": "error"})
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.run_once()
+
+
+class ResourceLogger(Periodic):
+    """A `resource_usage` log line every `interval` seconds, so `grep memory_mb` shows the trend."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        interval: float,
+        *,
+        sampler: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__("resource-logger", interval, self.log_once, logger)
+        self._sample = sampler or ResourceSampler().snapshot
 
     def log_once(self) -> None:
         """Write one `resource_usage` line now."""
@@ -50,10 +78,3 @@ class ResourceLogger:
             usage["cpu_percent"],
             extra={"event": "resource_usage", **usage},
         )
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.log_once()
-            except Exception:  # a failed sample must not end the trend; say why
-                self.logger.exception("resource sampling failed")

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from observability.periodic import Periodic
 from service.errors import error_response
 from service.health import HealthChecker
 
@@ -26,38 +26,22 @@ class RefreshingMetricsApp:
     def __init__(self, metrics_app: ASGIApp, health: HealthChecker, *, interval: float = 5.0) -> None:
         self.metrics_app = metrics_app
         self.health = health
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # A failing check is a result; only a broken checker raises, and is logged.
+        self._refresher = Periodic("health-refresh", interval, health.run, log)
 
     def start(self) -> None:
         """Refresh now and then every `interval` seconds on a background thread."""
-        if self._thread is not None:
+        if self._refresher.running:
             return
-        self._stop.clear()
-        self._refresh()
-        self._thread = threading.Thread(target=self._run, name="health-refresh", daemon=True)
-        self._thread.start()
+        self._refresher.run_once()
+        self._refresher.start()
 
     def stop(self) -> None:
         """Stop the refresh thread; scrapes refresh by themselves again."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._refresh()
-
-    def _refresh(self) -> None:
-        try:
-            self.health.run()  # a failing check is a result; only a broken checker raises
-        except Exception:  # the next round tries again; say why in the log
-            log.exception("health refresh failed", extra={"event": "health_refresh_failed", "status": "error"})
+        self._refresher.stop()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._thread is None:
+        if not self._refresher.running:
             await run_in_threadpool(self.health.run)
         await self.metrics_app(scope, receive, send)
 
