@@ -45,7 +45,11 @@ def _authorize(request: Request) -> Response | None:
     )
 
 
-async def _resolve(request: Request) -> Path | Response:
+async def _authorized_target(request: Request) -> Path | Response:
+    """The document a write may change, or the refusal to answer with (auth first, then path rules)."""
+    denied = _authorize(request)
+    if denied is not None:
+        return denied
     root = request.app.state.document_store.root
     requested = request.path_params["path"]
     try:
@@ -110,10 +114,7 @@ async def put_document(request: Request) -> Response:
       413: {description: Body larger than the configured limit.}
       503: {description: The data store could not be written.}
     """
-    denied = _authorize(request)
-    if denied is not None:
-        return denied
-    target = await _resolve(request)
+    target = await _authorized_target(request)
     if isinstance(target, Response):
         return target
     body = await request.body()
@@ -160,10 +161,7 @@ async def delete_document(request: Request) -> Response:
       404: {description: No such document.}
       503: {description: The data store could not be written.}
     """
-    denied = _authorize(request)
-    if denied is not None:
-        return denied
-    target = await _resolve(request)
+    target = await _authorized_target(request)
     if isinstance(target, Response):
         return target
     relative = target.relative_to(request.app.state.document_store.root.resolve()).as_posix()
