@@ -27,6 +27,9 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za
 # class keeps the match linear.
 _PHONE = re.compile(r"(?<![\w./:+-])[+(]?\d[\d ()-]{6,}\d(?![\w./:-])")
 _secret_keys: dict[str, bool] = {}
+# Characters json.dumps(ensure_ascii=False) leaves raw that some readers take as line ends.
+_LINE_BREAKERS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
+_LINE_BREAKERS_RE = re.compile("[\u2028\u2029\x85]")
 # Values of these keys are produced by the telemetry itself, never by a client.
 _TRUSTED_KEYS = frozenset({"event", "status", "severity", "route", "method", "trace_id", "span_id", "status_code", "duration_ms"})
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
@@ -112,7 +115,12 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             entry["exception"] = scrub_text(record.exc_text)
-        return json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=_default)
+        text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=_default)
+        if _LINE_BREAKERS_RE.search(text) is not None:
+            # Valid JSON as they are, but str.splitlines() and some log shippers break
+            # lines at them: written as escapes, one record stays one line for every reader.
+            text = _LINE_BREAKERS_RE.sub(lambda match: _LINE_BREAKERS[match.group(0)], text)
+        return text
 
 
 def encode_line(line: str) -> bytes:

@@ -237,3 +237,15 @@ def test_resource_logger_writes_usage_lines(configure: Configure, tmp_path: Path
     assert all(entry["event"] == "resource_usage" for entry in entries)
     assert {"memory_mb", "memory_percent", "cpu_percent", "open_files", "threads"} <= set(entries[0])
     assert entries[0]["memory_mb"] > 0
+
+
+def test_log_line_escapes_unicode_line_separators() -> None:
+    from observability.logformat import JsonFormatter
+
+    message = "a\u2028b\u2029c\x85d"
+    record = logging.LogRecord("ai_diy.api", logging.INFO, "", 0, message, None, None)
+    record.details = {"user_agent": "ua\u2028x"}
+    line = JsonFormatter().format(record)
+    assert len(line.splitlines()) == 1
+    parsed = json.loads(line)
+    assert parsed["message"] == message and parsed["details"]["user_agent"] == "ua\u2028x"
