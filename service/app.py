@@ -4,8 +4,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 
+from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -14,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from observability import (
     HttpMetrics,
+    LogSink,
     MetricsApp,
     ResourceLogger,
     ResourceSampler,
@@ -144,13 +147,13 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
     return app
 
 
-def _lifespan(  # noqa: ANN202
+def _lifespan(
     settings: Settings,
     service_metrics: ServiceMetrics,
-    tracer_provider,  # noqa: ANN001
+    tracer_provider: TracerProvider,
     configure_logs: bool,
     metrics_app: RefreshingMetricsApp,
-):
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         sink = None
@@ -184,11 +187,11 @@ def _store_check(store: DocumentStore) -> CheckResult:
     return CheckResult(result.ok, {"detail": result.detail})
 
 
-def _sink_check(sink: object) -> CheckResult:
+def _sink_check(sink: LogSink | None) -> CheckResult:
     if sink is None:
         return CheckResult(True, {"detail": "logging not managed by this app"})
-    healthy = sink.healthy  # type: ignore[attr-defined]
-    detail = {"dropped": dict(sink.dropped)}  # type: ignore[attr-defined]
+    healthy = sink.healthy
+    detail: dict[str, object] = {"dropped": dict(sink.dropped)}
     if not healthy:
-        detail["error"] = sink.last_error  # type: ignore[attr-defined]
+        detail["error"] = sink.last_error
     return CheckResult(healthy, detail)
