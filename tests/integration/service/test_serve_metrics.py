@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 
 import pytest
@@ -31,17 +32,27 @@ def _request_count(metrics_text: str, route: str) -> float:
     return total
 
 
+def _worker_pids(metrics_text: str) -> set[int]:
+    for family in text_string_to_metric_families(metrics_text):
+        if family.name == "process_resident_memory_bytes":
+            return {int(s.labels["pid"]) for s in family.samples}
+    return set()
+
+
 def test_metrics_of_two_workers_count_every_request_and_both_pids(tmp_path) -> None:
     with running_service(tmp_path, AI_DIY_WORKERS="2", timeout=40) as (proc, base):
-        served_by: set[int] = set()
+        # /health answers as soon as one worker is up; the other may still be importing.
+        deadline = time.monotonic() + 30
+        served_by = _worker_pids(_fetch(f"{base}/metrics")[2])
+        while len(served_by) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            served_by = _worker_pids(_fetch(f"{base}/metrics")[2])
+        assert len(served_by) == 2, f"expected one series per worker, got pids {served_by}"
         for _ in range(60):
             assert _fetch(f"{base}/health")[0] == 200
         text = _fetch(f"{base}/metrics")[2]
         assert _request_count(text, "/health") == 60
-        for family in text_string_to_metric_families(text):
-            if family.name == "process_resident_memory_bytes":
-                served_by = {int(s.labels["pid"]) for s in family.samples}
-        assert len(served_by) == 2, f"expected one series per worker, got pids {served_by}"
+        assert _worker_pids(text) == served_by
 
 
 def test_metrics_on_a_separate_port_leave_the_api_port_without_them(tmp_path) -> None:
