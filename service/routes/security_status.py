@@ -1,7 +1,6 @@
 """GET /api/security/status: the runbook's `.security_status` and `.report.resource_usage`."""
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -19,7 +18,8 @@ async def security_status(request: Request) -> JSONResponse:
             schema: {$ref: "#/components/schemas/SecurityStatus"}
     """
     state = request.app.state
-    usage = await run_in_threadpool(state.resource_usage)
+    # At most one /proc snapshot a second, taken on the loop: see ResourceSampler.recent.
+    usage = state.resource_usage()
     return JSONResponse(await state.security_status.report(usage))
 
 

@@ -67,6 +67,27 @@ def test_sampler_memory_percent_is_rss_over_limit() -> None:
     assert usage["memory_percent"] == pytest.approx(100 * usage["memory_mb"] * 1_048_576 / limit, rel=0.05)
 
 
+def test_recent_reuses_a_snapshot_younger_than_max_age_and_takes_a_new_one_after() -> None:
+    now = [100.0]
+    sampler = ResourceSampler(memory_limit=4 * 1024**3, clock=lambda: now[0])
+    taken: list[dict[str, object]] = []
+    original = sampler.snapshot
+
+    def counting_snapshot() -> dict[str, object]:
+        taken.append(original())
+        return taken[-1]
+
+    sampler.snapshot = counting_snapshot  # type: ignore[method-assign]
+    first = sampler.recent(max_age=1.0)
+    now[0] += 0.5
+    assert sampler.recent(max_age=1.0) == first and len(taken) == 1
+    first["memory_mb"] = -1  # a caller's copy cannot change what the next caller sees
+    assert sampler.recent(max_age=1.0)["memory_mb"] != -1
+    now[0] += 0.6
+    sampler.recent(max_age=1.0)
+    assert len(taken) == 2
+
+
 def test_process_metrics_registered_on_given_registry(registry: CollectorRegistry) -> None:
     register_process_metrics(registry, "ai_diy")
     assert registry.get_sample_value("process_resident_memory_bytes") == pytest.approx(
