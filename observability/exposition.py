@@ -52,6 +52,7 @@ class MetricsApp:
 
     def __init__(self, registry: CollectorRegistry, *, namespace: str = "ai_diy", process_metrics: bool = True) -> None:
         directory = multiprocess_dir()
+        self._reads_files = directory is not None
         if directory is None:
             self.registry = registry
             if process_metrics:
@@ -72,8 +73,14 @@ class MetricsApp:
                 accept = value.decode("latin-1")
                 break
         encoder, content_type = choose_encoder(accept)
-        # Collection reads files and /proc in multiprocess mode: keep it off the loop.
-        body = await anyio.to_thread.run_sync(encoder, self.registry)
+        if self._reads_files:
+            # Collection reads every worker's files: keep that I/O off the loop.
+            body = await anyio.to_thread.run_sync(encoder, self.registry)
+        else:
+            # In memory plus a few /proc reads: pure Python that holds the GIL, so a
+            # worker thread would stall the loop just the same, and under load the
+            # hop back costs more than the encoding (see ResourceSampler.recent).
+            body = encoder(self.registry)
         await send(
             {
                 "type": "http.response.start",

@@ -71,3 +71,38 @@ async def test_metrics_app_head_has_headers_but_no_body(registry: CollectorRegis
         response = await http.head("/metrics")
     assert response.status_code == 200 and response.content == b""
     assert int(response.headers["content-length"]) > 0
+
+
+async def test_single_process_scrape_encodes_on_the_loop_without_a_worker_thread(
+    registry: CollectorRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import anyio.to_thread
+
+    async def no_thread(*args: object, **kwargs: object) -> object:
+        raise AssertionError("a single-process scrape must not hop to a worker thread")
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", no_thread)
+    HttpMetrics(registry).observe("GET", "/", 200, 0.01, 0, 5)
+    async with client(MetricsApp(registry)) as http:
+        response = await http.get("/metrics")
+    assert response.status_code == 200 and "http_server_request_duration_seconds_count" in response.text
+
+
+async def test_multiprocess_scrape_reads_the_worker_files_on_a_worker_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import anyio.to_thread
+
+    hops: list[object] = []
+    real_run_sync = anyio.to_thread.run_sync
+
+    async def counting(func: object, *args: object, **kwargs: object) -> object:
+        hops.append(func)
+        return await real_run_sync(func, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setenv(MULTIPROC_ENV, str(tmp_path / "unused"))
+    prepare_multiprocess_dir(tmp_path / "metrics")
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+    async with client(MetricsApp(CollectorRegistry())) as http:
+        response = await http.get("/metrics")
+    assert response.status_code == 200 and len(hops) == 1
