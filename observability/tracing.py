@@ -30,6 +30,22 @@ DEFAULT_EXPORT_TIMEOUT = 2.0
 MAX_QUEUE_SIZE = 2048
 
 
+class _HashOnceResource(Resource):
+    """A Resource that computes its hash once.
+
+    The OTLP encoder groups every exported span by its resource in a dict, and
+    `Resource.__hash__` serialises all the attributes to JSON each time (about 8 µs
+    per span). A resource cannot change after it is built, so its hash cannot either.
+    """
+
+    def __init__(self, resource: Resource) -> None:
+        super().__init__(resource.attributes, resource.schema_url)
+        self._hash = super().__hash__()
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
 class TracingConfigError(ValueError):
     """An OTEL_* variable asks for something this service cannot do."""
 
@@ -78,7 +94,7 @@ def configure_tracer_provider(
     # Explicit attributes would win over the environment's; the environment must win.
     for key in OTELResourceDetector().detect().attributes:
         attributes.pop(key, None)
-    provider = TracerProvider(resource=Resource.create(attributes))
+    provider = TracerProvider(resource=_HashOnceResource(Resource.create(attributes)))
     if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return provider  # the SDK hands out no-op tracers
     exporter = _exporter(environ)

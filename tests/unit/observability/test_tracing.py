@@ -87,3 +87,38 @@ def test_tracer_provider_rejects_unsupported_protocol(monkeypatch: pytest.Monkey
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
     with pytest.raises(TracingConfigError, match="supported are http/protobuf, grpc"):
         configure_tracer_provider()
+
+
+def test_tracer_provider_resource_hashes_once_and_groups_spans_like_a_plain_resource(
+    monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]
+) -> None:
+    import opentelemetry.sdk.resources as resources
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+    provider = configure_tracer_provider("ai-diy", "9.9.9")
+    providers.append(provider)
+    resource = provider.resource
+    plain = resources.Resource(resource.attributes, resource.schema_url)
+    assert resource == plain and plain == resource and hash(resource) == hash(plain)
+
+    dumps_calls: list[object] = []
+    real_dumps = resources.dumps
+    monkeypatch.setattr(resources, "dumps", lambda *a, **k: dumps_calls.append(a) or real_dumps(*a, **k))
+    ended: list[ReadableSpan] = []
+
+    class Keep(SpanExporter):
+        def export(self, spans: object) -> SpanExportResult:
+            ended.extend(spans)  # type: ignore[arg-type]
+            return SpanExportResult.SUCCESS
+
+    provider.add_span_processor(SimpleSpanProcessor(Keep()))
+    for _ in range(3):
+        provider.get_tracer("test").start_span("GET").end()
+    request = encode_spans(ended)
+    # Three spans of one resource: one resource entry, and its attributes never re-serialised.
+    assert len(request.resource_spans) == 1 and len(request.resource_spans[0].scope_spans[0].spans) == 3
+    assert dumps_calls == []
+    service = {kv.key: kv.value.string_value for kv in request.resource_spans[0].resource.attributes}
+    assert service["service.name"] == "ai-diy" and service["service.version"] == "9.9.9"
