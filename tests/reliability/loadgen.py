@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 # (method, target, extra headers, body) for connection `conn`, request number `seq`.
@@ -181,3 +183,31 @@ async def run_load(
 def load(port: int, plan: Planner, **kwargs: object) -> Result:
     """run_load on a fresh event loop (tests are synchronous)."""
     return asyncio.run(run_load(port, plan, **kwargs))  # type: ignore[arg-type]
+
+
+@contextmanager
+def load_until_stopped(
+    port: int, plan_for_round: Callable[[int], Planner], *, rounds: int, connections: int, duration: float
+) -> Iterator[Result]:
+    """Short load rounds on a thread for as long as the block runs (at most `rounds`).
+
+    Each round gets its own plan (fresh client addresses), so the load spans a fault
+    injected inside the block; the thread is stopped and joined when the block ends.
+    """
+    result = Result()
+    stop = threading.Event()
+
+    def drive() -> None:
+        for round_number in range(rounds):
+            if stop.is_set():
+                return
+            result.merge(load(port, plan_for_round(round_number), connections=connections, duration=duration))
+
+    thread = threading.Thread(target=drive)
+    thread.start()
+    try:
+        yield result
+    finally:
+        stop.set()
+        thread.join(60)
+    assert not thread.is_alive()

@@ -5,9 +5,8 @@ import errno
 import os
 import shutil
 import subprocess
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from tests.support.binaries import unavailable
 from tests.support.net import wait_for
 from tests.support.processes import running_service
 
-from .loadgen import Result, load
+from .loadgen import Result, load_until_stopped
 from .mix import ORDINARY_PATHS, Mix
 from .probes import access_records, get, get_json, log_records, metric_sum, samples
 
@@ -35,27 +34,12 @@ def _dropped(base: str) -> float:
     return metric_sum(samples(base), "ai_diy_log_lines_dropped_total")
 
 
-@contextmanager
-def _background_load(port: int, user_agent: str) -> Iterator[Result]:
-    """Short load rounds on a thread until the block ends."""
-    result = Result()
-    stop = threading.Event()
-
-    def drive() -> None:
-        for round_number in range(200):
-            if stop.is_set():
-                return
-            mix = Mix(abusers=0, round_number=round_number, paths=API_PATHS, user_agent=user_agent)
-            result.merge(load(port, mix, connections=8, duration=0.3))
-
-    thread = threading.Thread(target=drive)
-    thread.start()
-    try:
-        yield result
-    finally:
-        stop.set()
-        thread.join(60)
-    assert not thread.is_alive()
+def _background_load(port: int, user_agent: str) -> AbstractContextManager[Result]:
+    return load_until_stopped(
+        port,
+        lambda round_number: Mix(abusers=0, round_number=round_number, paths=API_PATHS, user_agent=user_agent),
+        rounds=200, connections=8, duration=0.3,
+    )
 
 
 def _marked(log_dir: Path, marker: str) -> int:

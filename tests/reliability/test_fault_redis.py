@@ -1,14 +1,12 @@
 """Redis, the shared rate-limit storage, killed and restarted under load."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from tests.support.net import wait_for
 from tests.support.processes import running_service
 
-from .loadgen import Result, load
+from .loadgen import load_until_stopped
 from .mix import Mix
 from .probes import get, get_json, metric_sum, samples
 from .redis_server import RedisServer
@@ -42,20 +40,12 @@ def test_fault_redis_killed_and_restarted_under_load(tmp_path) -> None:
             # The limit works through Redis before the fault.
             assert _burst(base, "192.0.2.1", LIMIT + 1) == [200] * LIMIT + [429]
 
-            results = Result()
-            stop = threading.Event()
-
-            def drive() -> None:
-                # Short rounds until told to stop, so the load spans the whole outage.
-                for round_number in range(100):
-                    if stop.is_set():
-                        return
-                    mix = Mix(abusers=0, round_number=round_number, uses_per_ip=LIMIT // 2)
-                    results.merge(load(port, mix, connections=16, duration=0.5))
-
-            thread = threading.Thread(target=drive)
-            thread.start()
-            try:
+            # Short rounds until the block ends, so the load spans the whole outage.
+            with load_until_stopped(
+                port,
+                lambda round_number: Mix(abusers=0, round_number=round_number, uses_per_ip=LIMIT // 2),
+                rounds=100, connections=16, duration=0.5,
+            ) as results:
                 redis.kill()
                 wait_for(lambda: _status(base) == "degraded", timeout=10, what="security status degraded")
                 health = get_json(f"{base}/health")[1]
@@ -64,10 +54,6 @@ def test_fault_redis_killed_and_restarted_under_load(tmp_path) -> None:
                 assert _burst(base, "192.0.2.2", 3) == [200, 200, 200]
                 redis.start()
                 wait_for(lambda: _status(base) == "active", timeout=15, what="security status active again")
-            finally:
-                stop.set()
-                thread.join(60)
-            assert not thread.is_alive()
             # The limit is enforced again, through the restarted (empty) Redis.
             assert _burst(base, "192.0.2.3", LIMIT + 1) == [200] * LIMIT + [429]
             active = metric_sum(samples(base), "ai_diy_security_active")

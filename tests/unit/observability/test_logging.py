@@ -155,6 +155,14 @@ def test_full_queue_drops_and_counts_without_blocking(configure: Configure, tmp_
     assert sink.dropped["queue_full"] == 8
 
 
+def _log_while(log: logging.Logger, message: str, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Keep logging `message` while `condition` holds (the writer notices faults and recovery by writing)."""
+    deadline = time.monotonic() + timeout
+    while condition() and time.monotonic() < deadline:
+        log.info(message)
+        time.sleep(0.01)
+
+
 def test_unwritable_log_dir_drops_counts_and_recovers(configure: Configure, tmp_path: Path) -> None:
     # Root ignores permission bits, so the fault is real in another way: the log
     # directory is replaced by a regular file, and every open() under it fails.
@@ -166,18 +174,12 @@ def test_unwritable_log_dir_drops_counts_and_recovers(configure: Configure, tmp_
     wait_for(lambda: (logs / today()).exists(), timeout=5, what="first line written")
     shutil.rmtree(logs)
     logs.write_text("not a directory")
-    deadline = time.monotonic() + 10
-    while sink.healthy and time.monotonic() < deadline:
-        log.info("during")
-        time.sleep(0.01)
+    _log_while(log, "during", lambda: sink.healthy)
     assert not sink.healthy
     assert "NotADirectory" in (sink.last_error or "") or "FileExists" in (sink.last_error or "")
     assert sink.dropped["write_error"] >= 1 and "write_error" in reasons
     logs.unlink()  # the fault goes away: the directory is recreated on the next retry
-    deadline = time.monotonic() + 10
-    while not sink.healthy and time.monotonic() < deadline:
-        log.info("after")
-        time.sleep(0.01)
+    _log_while(log, "after", lambda: not sink.healthy)
     log.info("resumed")
     sink.stop()
     assert sink.healthy
@@ -196,17 +198,11 @@ def test_full_disk_drops_counts_and_recovers(configure: Configure, tmp_path: Pat
     wait_for(current.exists, timeout=5, what="first line written")
     current.unlink()
     current.symlink_to("/dev/full")
-    deadline = time.monotonic() + 10
-    while sink.healthy and time.monotonic() < deadline:
-        log.info("during")
-        time.sleep(0.01)
+    _log_while(log, "during", lambda: sink.healthy)
     assert not sink.healthy and "No space left on device" in (sink.last_error or "")
     assert sink.dropped["write_error"] >= 1
     current.unlink()  # space is back
-    deadline = time.monotonic() + 10
-    while not sink.healthy and time.monotonic() < deadline:
-        log.info("after")
-        time.sleep(0.01)
+    _log_while(log, "after", lambda: not sink.healthy)
     log.info("resumed")
     sink.stop()
     assert sink.healthy and lines(current)[-1]["message"] == "resumed"
