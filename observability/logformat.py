@@ -9,6 +9,7 @@ are written as `\\udcXX` escapes, which keeps every line valid UTF-8 JSON.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -26,7 +27,6 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za
 # (checked in _mask_phone) keeps dates and short numbers. One greedy character
 # class keeps the match linear.
 _PHONE = re.compile(r"(?<![\w./:+-])[+(]?\d[\d ()-]{6,}\d(?![\w./:-])")
-_secret_keys: dict[str, bool] = {}
 # Characters json.dumps(ensure_ascii=False) leaves raw that some readers take as line ends.
 _LINE_BREAKERS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
 _LINE_BREAKERS_RE = re.compile("[\u2028\u2029\x85]")
@@ -35,14 +35,10 @@ _TRUSTED_KEYS = frozenset({"event", "status", "severity", "route", "method", "tr
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
     """Whether values under this key must never be logged (cached: keys repeat)."""
-    known = _secret_keys.get(key)
-    if known is None:
-        known = _SECRET_KEY.search(key) is not None
-        if len(_secret_keys) < 4096:
-            _secret_keys[key] = known
-    return known
+    return _SECRET_KEY.search(key) is not None
 
 
 def _mask_phone(match: re.Match[str]) -> str:

@@ -166,7 +166,7 @@ class DailyJsonlHandler(logging.Handler):
                 self._next_check = now + self._interval
                 if not self._still_current():
                     self._open(path)
-            self._write_whole_lines(lines[0] if len(lines) == 1 else b"".join(lines))
+            self._write_whole_lines(b"".join(lines))
         except (OSError, ValueError) as exc:
             self._close()
             self._next_check = now + self._interval
