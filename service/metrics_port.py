@@ -53,13 +53,13 @@ class MetricsPortMiddleware:
     (`scope["server"]`) tells which listener a request came in on.
     """
 
-    def __init__(self, app: ASGIApp, *, metrics_app: ASGIApp, metrics_port: int | None) -> None:
+    def __init__(self, app: ASGIApp, *, metrics_app: ASGIApp, metrics_port: int) -> None:
         self.app = app
         self.metrics_app = metrics_app
         self.metrics_port = metrics_port
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.metrics_port is None or scope["type"] not in ("http", "websocket"):
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         server = scope.get("server")
