@@ -142,21 +142,11 @@ def _full_app(settings: Settings, built: Built) -> Starlette:
     Without OTEL_EXPORTER_OTLP_ENDPOINT the service's provider has no exporter; the
     benchmark charges the full stack the export work it does in production.
     """
-    import service.app as service_app
-
-    original = service_app.configure_tracer_provider
-
-    def with_export(*args: Any, **kwargs: Any) -> TracerProvider:
-        provider = original(*args, **kwargs)
-        provider.add_span_processor(BatchSpanProcessor(EncodingExporter()))
-        built.flushers.append(provider.force_flush)
-        return provider
-
-    service_app.configure_tracer_provider = with_export  # type: ignore[assignment]
-    try:
-        return create_app(settings)
-    finally:
-        service_app.configure_tracer_provider = original  # type: ignore[assignment]
+    app = create_app(settings)
+    provider: TracerProvider = app.state.tracer_provider
+    provider.add_span_processor(BatchSpanProcessor(EncodingExporter()))
+    built.flushers.append(provider.force_flush)
+    return app
 
 
 def build(name: str, space: Workspace) -> Built:

@@ -119,6 +119,7 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
     )
     state = app.state
     state.settings = settings
+    state.tracer_provider = tracer_provider
     state.registry = registry
     state.service_metrics = service_metrics
     state.models_config = models_config
