@@ -58,27 +58,43 @@ def _env(environ: Mapping[str, str], *names: str) -> str | None:
     return None
 
 
-def _exporter(environ: Mapping[str, str]) -> SpanExporter | None:
-    endpoint = _env(environ, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
-    if endpoint is None:
-        return None
+def _protocol(environ: Mapping[str, str]) -> str:
+    """The OTLP protocol asked for; TracingConfigError when this service cannot speak it."""
     protocol = _env(environ, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf"
-    timeout = None if _env(environ, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT") else DEFAULT_EXPORT_TIMEOUT
-    if protocol == "http/protobuf":
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        # The exporter reads the endpoint (adding /v1/traces to the generic one),
-        # headers and compression from the environment itself.
-        return OTLPSpanExporter(timeout=timeout)
     if protocol == "grpc":
         try:
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+            import opentelemetry.exporter.otlp.proto.grpc.trace_exporter  # noqa: F401
         except ImportError:
             raise TracingConfigError(
                 "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs opentelemetry-exporter-otlp-proto-grpc; use http/protobuf"
             ) from None
+    elif protocol != "http/protobuf":
+        raise TracingConfigError(f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: supported are {', '.join(SUPPORTED_PROTOCOLS)}")
+    return protocol
+
+
+def _exporter(environ: Mapping[str, str]) -> SpanExporter:
+    protocol = _protocol(environ)
+    timeout = None if _env(environ, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT") else DEFAULT_EXPORT_TIMEOUT
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+
         return GrpcExporter(timeout=timeout)
-    raise TracingConfigError(f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: supported are {', '.join(SUPPORTED_PROTOCOLS)}")
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    # The exporter reads the endpoint (adding /v1/traces to the generic one),
+    # headers and compression from the environment itself.
+    return OTLPSpanExporter(timeout=timeout)
+
+
+def check_tracing_config(environ: Mapping[str, str] | None = None) -> None:
+    """Raise TracingConfigError when the OTEL_* variables ask for an export this service cannot do.
+
+    The start-up check of `ai-diy serve`: it builds nothing.
+    """
+    environ = os.environ if environ is None else environ
+    if export_endpoint(environ) is not None:
+        _protocol(environ)
 
 
 def configure_tracer_provider(
@@ -95,11 +111,9 @@ def configure_tracer_provider(
     for key in OTELResourceDetector().detect().attributes:
         attributes.pop(key, None)
     provider = TracerProvider(resource=_HashOnceResource(Resource.create(attributes)))
-    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
-        return provider  # the SDK hands out no-op tracers
-    exporter = _exporter(environ)
-    if exporter is not None:
-        provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=MAX_QUEUE_SIZE))
+    # With OTEL_SDK_DISABLED the SDK hands out no-op tracers and export_endpoint is None.
+    if export_endpoint(environ) is not None:
+        provider.add_span_processor(BatchSpanProcessor(_exporter(environ), max_queue_size=MAX_QUEUE_SIZE))
     return provider
 
 

@@ -23,10 +23,10 @@ def run(args: argparse.Namespace) -> int:
         for line in exc.problems:
             print(f"configuration error: {line}", file=sys.stderr)
         return EXIT_CONFIG
-    from observability.tracing import TracingConfigError, configure_tracer_provider
+    from observability.tracing import TracingConfigError, check_tracing_config
 
     try:
-        configure_tracer_provider().shutdown()
+        check_tracing_config()
     except TracingConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -63,8 +63,12 @@ def test_startup_malformed_models_config_exits_2_without_opening_the_port(tmp_pa
         ({"AI_DIY_RATE_LIMIT_STORAGE": "mongodb://db"}, "AI_DIY_RATE_LIMIT_STORAGE"),
         ({"AI_DIY_TRUSTED_PROXIES": "10.0.0.0/8,not-an-ip"}, "AI_DIY_TRUSTED_PROXIES"),
         ({"AI_DIY_DRAIN_TIMEOUT": "-1"}, "AI_DIY_DRAIN_TIMEOUT"),
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"},
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+        ),
     ],
-    ids=["rate-limit", "app-env", "storage", "proxies", "drain"],
+    ids=["rate-limit", "app-env", "storage", "proxies", "drain", "otlp-protocol"],
 )
 def test_startup_bad_environment_exits_2_naming_the_variable(tmp_path, env, named) -> None:
     port = free_port()

@@ -122,3 +122,17 @@ def test_tracer_provider_resource_hashes_once_and_groups_spans_like_a_plain_reso
     assert dumps_calls == []
     service = {kv.key: kv.value.string_value for kv in request.resource_spans[0].resource.attributes}
     assert service["service.name"] == "ai-diy" and service["service.version"] == "9.9.9"
+
+
+def test_check_tracing_config_refuses_an_unsupported_protocol_only_when_spans_are_exported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from observability.tracing import check_tracing_config
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+    check_tracing_config()  # no endpoint: nothing is exported, nothing to refuse
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+    with pytest.raises(TracingConfigError, match="OTEL_EXPORTER_OTLP_PROTOCOL='http/json'"):
+        check_tracing_config()
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    check_tracing_config()
