@@ -73,9 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Other work on the machine widens the ranges; the load shows how much there was.
         "load_before": [round(x, 2) for x in os.getloadavg()]}
     try:
-        mix = request_mix(build("bare", space).app.routes)
         if args.paths:
             mix = [Probe("GET", path) for path in args.paths.split(",") if path]
+        else:
+            mix = request_mix(build("bare", space).app.routes)
         results["mix"] = [p.path for p in mix]
         if "inprocess" in modes:
             results["inprocess"] = _inprocess(names, space, mix, args)
