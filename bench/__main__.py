@@ -36,6 +36,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="comma-separated GET paths to use instead of every GET route (e.g. the JSON routes without "
         "thread-pool work: /api/env,/api/config/models); each must answer 200",
     )
+    parser.add_argument(
+        "--no-pin", action="store_true",
+        help="let the scheduler place the servers and wrk (default: each server on one CPU, wrk on the others)",
+    )
     for key, value in FULL.items():
         parser.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=None, help=f"default {value}")
     args = parser.parse_args(argv)
@@ -85,15 +89,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "profile" in modes and "full" in names:
             results["profile"] = _profile(space, mix, args)
         if "server" in modes:
-            from .server import run_servers
+            from .server import cpu_plan, run_servers
 
             wrk = shutil.which("wrk")
             if wrk is None:
                 results["missing"]["server"] = "wrk is not installed (Debian: apt-get install wrk)"
             else:
+                plan = cpu_plan(pin=not args.no_pin)
+                results["pinning"] = plan.describe()
                 loaded = run_servers(
                     names, space, mix, wrk_path=wrk, rounds=args.rounds, duration=args.duration,
-                    warmup=args.wrk_warmup, threads=args.threads, connections=args.connections,
+                    warmup=args.wrk_warmup, threads=args.threads, connections=args.connections, plan=plan,
                 )
                 results["server"] = {name: row.as_json() for name, row in loaded.items()}
     finally:

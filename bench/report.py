@@ -73,12 +73,14 @@ def render(results: dict[str, Any]) -> str:
             )
     server = results.get("server")
     if server:
-        lines += ["", "Hypercorn + wrk (req/s, RSS after the run)",
-                  f"{'variant':<20}{'median':>9}{'min':>9}{'max':>9}{'x bare':>8}{'RSS MiB':>9}{'+MiB':>7}{'failed':>8}"]
+        lines += ["", f"Hypercorn + wrk (req/s, server CPU µs per request, RSS after the run; {results.get('pinning')})",
+                  f"{'variant':<20}{'median':>9}{'min':>9}{'max':>9}{'x bare':>8}{'CPU µs':>8}"
+                  f"{'RSS MiB':>9}{'+MiB':>7}{'failed':>8}"]
         for name, row in server.items():
             lines.append(
                 f"{name:<20}{row['median_rps']:>9.0f}{row['min_rps']:>9.0f}{row['max_rps']:>9.0f}"
-                f"{row.get('ratio_to_bare', 0):>8.2f}{row['rss_mib']:>9.1f}{row.get('rss_added_mib', 0):>7.1f}{row['failed']:>8}"
+                f"{row.get('ratio_to_bare', 0):>8.2f}{row['cpu_us_per_request']:>8.0f}"
+                f"{row['rss_mib']:>9.1f}{row.get('rss_added_mib', 0):>7.1f}{row['failed']:>8}"
             )
     scrape = results.get("scrape")
     if scrape:

@@ -3,9 +3,16 @@
 `python -m bench.server` is the server process itself: the service's own hypercorn
 configuration (`service.server.hypercorn_config`, which selects the uvloop worker),
 with the application swapped for the benchmark variant.
+
+With two CPUs or more the server process is pinned to one CPU and wrk to the others
+(`cpu_plan`). Unpinned, the scheduler moves wrk's threads onto the server's CPU at
+random, and the rounds of one server varied so much that a middleware burning 60 µs
+a request measured faster than one burning 20 µs; pinned, the same burns cost what
+they burn. One CPU is also what a single-process Python server gets in production.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import signal
@@ -45,10 +52,39 @@ def _port_open(port: int) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class CpuPlan:
+    """Which CPUs the server process and wrk may run on (None: wherever the scheduler likes)."""
+
+    server: frozenset[int] | None = None
+    wrk: frozenset[int] | None = None
+
+    def describe(self) -> str:
+        if self.server is None or self.wrk is None:
+            return "not pinned"
+        return f"server on CPU {_cpu_list(self.server)}, wrk on CPU {_cpu_list(self.wrk)}"
+
+
+def _cpu_list(cpus: frozenset[int]) -> str:
+    return ",".join(str(c) for c in sorted(cpus))
+
+
+def cpu_plan(pin: bool) -> CpuPlan:
+    """The server on the first CPU this process may use, wrk on the rest; unpinned with fewer than two."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if not pin or len(allowed) < 2:
+        return CpuPlan()
+    return CpuPlan(server=frozenset(allowed[:1]), wrk=frozenset(allowed[1:]))
+
+
+def _parse_cpus(value: str) -> set[int]:
+    return {int(part) for part in value.split(",") if part}
+
+
 class Server:
     """One variant's hypercorn process, started here and stopped by its PID."""
 
-    def __init__(self, variant: str, space: Workspace, *, timeout: float = 60.0) -> None:
+    def __init__(self, variant: str, space: Workspace, *, cpus: frozenset[int] | None = None, timeout: float = 60.0) -> None:
         self.variant = variant
         self.port = free_port()
         self.log = space.root / f"server-{variant}.out"
@@ -59,6 +95,8 @@ class Server:
             AI_DIY_PORT=str(self.port),
             PYTHONPATH=str(ROOT),
         )
+        if cpus is not None:
+            env["BENCH_CPUS"] = _cpu_list(cpus)
         with open(self.log, "wb") as out:
             self.popen = subprocess.Popen(
                 [sys.executable, "-m", "bench.server"], env=env, cwd=space.root,
@@ -77,6 +115,11 @@ class Server:
 
     def rss_bytes(self) -> int:
         return int(psutil.Process(self.popen.pid).memory_info().rss)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far, all its threads."""
+        times = psutil.Process(self.popen.pid).cpu_times()
+        return float(times.user + times.system)
 
     def stop(self, timeout: float = 15.0) -> None:
         if self.popen.poll() is None:
@@ -97,10 +140,15 @@ class Loaded:
     requests: int = 0
     failed: int = 0  # non-2xx answers (a 429 would count here) and socket errors
     rss_bytes: int = 0
+    cpu_us: list[float] = field(default_factory=list)  # server CPU per request, each round
 
     @property
     def median_rps(self) -> float:
         return statistics.median(self.rps)
+
+    @property
+    def median_cpu_us(self) -> float:
+        return statistics.median(self.cpu_us)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -111,18 +159,22 @@ class Loaded:
             "requests": self.requests,
             "failed": self.failed,
             "rss_mib": round(self.rss_bytes / 2**20, 1),
+            "cpu_us_per_request": round(self.median_cpu_us, 1),
+            "rounds_cpu_us": [round(c, 1) for c in self.cpu_us],
         }
 
 
 def wrk(
-    wrk_path: str, url: str, paths: Sequence[str], *, offset: int, duration: float, threads: int, connections: int
+    wrk_path: str, url: str, paths: Sequence[str], *, offset: int, duration: float, threads: int, connections: int,
+    cpus: frozenset[int] | None = None,
 ) -> tuple[float, int, int]:
     """One wrk run: (requests/s, requests, failed requests)."""
     argv = [
         wrk_path, f"-t{threads}", f"-c{connections}", f"-d{max(int(round(duration)), 1)}s",
         "-s", str(LUA), url, "--", str(offset), *paths,
     ]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60, check=False)
+    pin = None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60, check=False, preexec_fn=pin)
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
     out = done.stdout
@@ -147,26 +199,28 @@ def run_servers(
     warmup: float,
     threads: int,
     connections: int,
+    plan: CpuPlan = CpuPlan(),
 ) -> dict[str, Loaded]:
-    """Median req/s per variant over interleaved wrk rounds, and RSS afterwards."""
+    """Median req/s and server CPU per request for each variant over interleaved wrk rounds, and RSS afterwards."""
     paths = [p.path for p in mix]
     servers: list[Server] = []
     results = {name: Loaded(name) for name in names}
     offset = 0
+    load = functools.partial(wrk, wrk_path, threads=threads, connections=connections, cpus=plan.wrk)
     try:
         for name in names:
-            servers.append(Server(name, space))
+            servers.append(Server(name, space, cpus=plan.server))
         for server in servers:
-            wrk(wrk_path, server.url, paths, offset=offset, duration=warmup, threads=threads, connections=connections)
+            load(server.url, paths, offset=offset, duration=warmup)
         for rnd in range(rounds):
             # Each round starts further into the address range: no client repeats within a minute.
             offset = (rnd + 1) * 8192
             shift = rnd % len(servers)
             for server in servers[shift:] + servers[:shift]:
-                rps, total, failed = wrk(
-                    wrk_path, server.url, paths, offset=offset, duration=duration, threads=threads, connections=connections
-                )
+                cpu_before = server.cpu_seconds()
+                rps, total, failed = load(server.url, paths, offset=offset, duration=duration)
                 loaded = results[server.variant]
+                loaded.cpu_us.append((server.cpu_seconds() - cpu_before) / max(total, 1) * 1e6)
                 loaded.rps.append(rps)
                 loaded.requests += total
                 loaded.failed += failed
@@ -186,6 +240,9 @@ def main() -> int:
     from service.settings import load_settings
 
     configure_process()  # as `ai-diy serve` does
+    if cpus := os.environ.get("BENCH_CPUS"):
+        # Before hypercorn starts: every thread the server makes later inherits it.
+        os.sched_setaffinity(0, _parse_cpus(cpus))
     config = hypercorn_config(load_settings(env_file=None))
     config.application_path = "bench.asgi:app"
     config.worker_class = "uvloop"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.server import cpu_plan
 from bench.variants import CORE, EXTRAS, available
 from tests.support.binaries import require
 from tests.support.processes import ROOT, service_env
@@ -64,6 +65,8 @@ def test_server_smoke_reports_every_variant(tmp_path: Path) -> None:
         # The rate limit (100/minute per client) stays on: spreading clients means nothing is refused.
         assert row["failed"] == 0, (name, row)
         assert row["rss_mib"] > 0, name
+        assert row["cpu_us_per_request"] > 0 and len(row["rounds_cpu_us"]) == len(row["rounds_rps"]), name
+    assert results["pinning"] == cpu_plan(pin=True).describe()
     assert {b["budget"] for b in results["budgets"]} >= {
         "hypercorn: full stack req/s / bare req/s",
         "hypercorn: full stack RSS - bare RSS (MiB)",
