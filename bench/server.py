@@ -8,7 +8,8 @@ With two CPUs or more the server process is pinned to one CPU and wrk to the oth
 (`cpu_plan`). Unpinned, the scheduler moves wrk's threads onto the server's CPU at
 random, and the rounds of one server varied so much that a middleware burning 60 µs
 a request measured faster than one burning 20 µs; pinned, the same burns cost what
-they burn. One CPU is also what a single-process Python server gets in production.
+they burn. A single-process Python server runs its Python code on one CPU at a time
+anyway (the GIL), so one CPU is nearly all it can use.
 """
 from __future__ import annotations
 
