@@ -22,7 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,12 +70,15 @@ def _cpu_list(cpus: frozenset[int]) -> str:
     return ",".join(str(c) for c in sorted(cpus))
 
 
-def cpu_plan(pin: bool) -> CpuPlan:
-    """The server on the first CPU this process may use, wrk on the rest; unpinned with fewer than two."""
-    allowed = sorted(os.sched_getaffinity(0))
-    if not pin or len(allowed) < 2:
+def cpu_plan(pin: bool, allowed: Iterable[int] | None = None) -> CpuPlan:
+    """The server on the first allowed CPU, wrk on the rest; unpinned with fewer than two.
+
+    `allowed` defaults to the CPUs this process may run on.
+    """
+    cpus = sorted(os.sched_getaffinity(0) if allowed is None else allowed)
+    if not pin or len(cpus) < 2:
         return CpuPlan()
-    return CpuPlan(server=frozenset(allowed[:1]), wrk=frozenset(allowed[1:]))
+    return CpuPlan(server=frozenset(cpus[:1]), wrk=frozenset(cpus[1:]))
 
 
 def _parse_cpus(value: str) -> set[int]:
