@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,20 +28,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from observability.tracing import new_tracer_provider
 from service.app import create_app
 from service.errors import http_exception_handler
 from service.settings import Settings, load_settings
 
 from .workspace import Workspace
 
-CORE = ("bare", "full", "metrics", "tracing", "access_log", "security")
-EXTRAS = ("starlette_exporter", "instrumentator", "otel_asgi")
+CORE = ("bare", "full", "full_always_on", "metrics", "tracing", "access_log", "security")
+EXTRAS = ("starlette_exporter", "instrumentator", "otel_asgi", "peer_stack")
 EXTRA_PACKAGES = {
     "starlette_exporter": "starlette-exporter>=0.23",
     "instrumentator": "prometheus-fastapi-instrumentator>=7.1",
     "otel_asgi": "opentelemetry-instrumentation-asgi>=0.51b0",
+    "peer_stack": "starlette-exporter>=0.23 opentelemetry-instrumentation-asgi>=0.51b0",
 }
 TRACE_EXCLUDED = ("/health", "/metrics")
+SAMPLER_ENV = "OTEL_TRACES_SAMPLER"
 
 
 class EncodingExporter(SpanExporter):
@@ -116,7 +120,7 @@ def bench_settings(space: Workspace) -> Settings:
 
 
 def _tracer_provider(built: Built) -> TracerProvider:
-    provider = TracerProvider()
+    provider = new_tracer_provider()
     provider.add_span_processor(BatchSpanProcessor(EncodingExporter()))
     built.flushers.append(provider.force_flush)
     built.closers.append(provider.shutdown)
@@ -136,13 +140,24 @@ def _bare(name: str, settings: Settings, middleware: Sequence[Middleware] = (), 
     return app
 
 
-def _full_app(settings: Settings, built: Built) -> Starlette:
+def _full_app(settings: Settings, built: Built, *, sampler: str | None = None) -> Starlette:
     """create_app(settings), its tracer provider given the same encoding exporter as the other tracing variants.
 
     Without OTEL_EXPORTER_OTLP_ENDPOINT the service's provider has no exporter; the
     benchmark charges the full stack the export work it does in production.
+    `sampler` sets OTEL_TRACES_SAMPLER while the app is built (`always_on`: every
+    request exported, the behaviour before the keep rule).
     """
-    app = create_app(settings)
+    previous = os.environ.get(SAMPLER_ENV)
+    if sampler is not None:
+        os.environ[SAMPLER_ENV] = sampler
+    try:
+        app = create_app(settings)
+    finally:
+        if previous is None:
+            os.environ.pop(SAMPLER_ENV, None)
+        else:
+            os.environ[SAMPLER_ENV] = previous
     provider: TracerProvider = app.state.tracer_provider
     provider.add_span_processor(BatchSpanProcessor(EncodingExporter()))
     built.flushers.append(provider.force_flush)
@@ -155,8 +170,8 @@ def build(name: str, space: Workspace) -> Built:
     built = Built(name, None)
     if name == "bare":
         built.app = _bare(name, settings)
-    elif name == "full":
-        built.app = _full_app(settings, built)
+    elif name in ("full", "full_always_on"):
+        built.app = _full_app(settings, built, sampler="always_on" if name == "full_always_on" else None)
         built.has_metrics_endpoint = any(getattr(r, "path", None) == "/metrics" for r in built.app.routes)
         ensure_logging(space)
         built.flushers.append(flush_log_queues)
@@ -169,24 +184,24 @@ def build(name: str, space: Workspace) -> Built:
         built.app = _bare(
             name,
             settings,
-            [Middleware(TelemetryMiddleware, metrics=HttpMetrics(registry), tracer=None, access_log=False)],
+            [Middleware(TelemetryMiddleware, metrics=HttpMetrics(registry))],
             [Route("/metrics", MetricsApp(registry), methods=["GET"])],
         )
         built.has_metrics_endpoint = True
     elif name == "tracing":
+        from observability.keep import KeepPolicy
         from observability.middleware import TelemetryMiddleware
+        from observability.spans import TailTracing
 
-        tracer = _tracer_provider(built).get_tracer("bench")
+        tracing = TailTracing(_tracer_provider(built), KeepPolicy(), name="bench")
         built.app = _bare(
-            name,
-            settings,
-            [Middleware(TelemetryMiddleware, metrics=None, tracer=tracer, access_log=False, exclude_tracing=TRACE_EXCLUDED)],
+            name, settings, [Middleware(TelemetryMiddleware, tracing=tracing, exclude_tracing=TRACE_EXCLUDED)],
         )
     elif name == "access_log":
         from observability.middleware import TelemetryMiddleware
 
         ensure_logging(space)
-        built.app = _bare(name, settings, [Middleware(TelemetryMiddleware, metrics=None, tracer=None, access_log=True)])
+        built.app = _bare(name, settings, [Middleware(TelemetryMiddleware, access_log=logging.getLogger("bench.access"))])
         built.flushers.append(flush_log_queues)
     elif name == "security":
         from service.security.client_ip import ClientIPMiddleware
@@ -242,6 +257,22 @@ def build(name: str, space: Workspace) -> Built:
             name, settings,
             [Middleware(OpenTelemetryMiddleware, tracer_provider=provider, excluded_urls=",".join(TRACE_EXCLUDED))],
         )
+    elif name == "peer_stack":
+        # What a user would assemble from peers for the same signals: Prometheus
+        # metrics by starlette-exporter and a span per request by OTel ASGI.
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+        from starlette_exporter import PrometheusMiddleware, handle_metrics
+
+        provider = _tracer_provider(built)
+        built.app = _bare(
+            name, settings,
+            [
+                Middleware(PrometheusMiddleware, app_name="ai-diy-peer", group_paths=True),
+                Middleware(OpenTelemetryMiddleware, tracer_provider=provider, excluded_urls=",".join(TRACE_EXCLUDED)),
+            ],
+            [Route("/metrics", handle_metrics, methods=["GET"])],
+        )
+        built.has_metrics_endpoint = True
     else:
         raise ValueError(f"unknown variant {name!r}; known: {', '.join(CORE + EXTRAS)}")
     return built
@@ -250,19 +281,19 @@ def build(name: str, space: Workspace) -> Built:
 def available(names: Sequence[str]) -> tuple[list[str], dict[str, str]]:
     """The variants whose packages import, and why each other one is missing."""
     modules = {
-        "starlette_exporter": "starlette_exporter",
-        "instrumentator": "prometheus_fastapi_instrumentator",
-        "otel_asgi": "opentelemetry.instrumentation.asgi",
+        "starlette_exporter": ("starlette_exporter",),
+        "instrumentator": ("prometheus_fastapi_instrumentator",),
+        "otel_asgi": ("opentelemetry.instrumentation.asgi",),
+        "peer_stack": ("starlette_exporter", "opentelemetry.instrumentation.asgi"),
     }
     ok: list[str] = []
     missing: dict[str, str] = {}
     for name in names:
-        module = modules.get(name)
-        if module is not None:
-            try:
+        try:
+            for module in modules.get(name, ()):
                 __import__(module)
-            except ImportError:
-                missing[name] = f"not installed: pip install '{EXTRA_PACKAGES[name]}'"
-                continue
+        except ImportError:
+            missing[name] = f"not installed: pip install {EXTRA_PACKAGES[name]}"
+            continue
         ok.append(name)
     return ok, missing

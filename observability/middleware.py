@@ -1,9 +1,13 @@
-"""TelemetryMiddleware: span, metrics and access log line for each request, in one pass.
+"""TelemetryMiddleware: metrics, the trace keep decision and the access line of each request.
 
-Pure ASGI with a single `send` wrapper. Each layer (metrics, tracing, access log) can
-be switched off on its own. The span is a thin SERVER span on the OpenTelemetry API
-(the W3C `traceparent` of the request is continued), because the generic ASGI
-instrumentation costs several times a bare Starlette request.
+Pure ASGI. Each request gets one `_Recorder`, in the style of Starlette's gzip
+responder: its `receive` and `send` watch the request pass, `finish(error)` records
+it. Every request is measured and gets its access line (with its trace id);
+whether its trace is exported is decided in `finish`, by the keep rule
+(observability.keep) or, with an explicit OTEL_TRACES_SAMPLER, by the sampler
+(observability.spans). Only kept traces become latency exemplars, so every
+exemplar names a trace the tracing backend received (or, without an exporter, one
+the same rule would have kept).
 """
 from __future__ import annotations
 
@@ -12,253 +16,187 @@ import time
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
-from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
-from opentelemetry.propagators.textmap import Getter, TextMapPropagator
-from opentelemetry.trace import SpanKind, Status, StatusCode
-
 from .logging import PreparedRecord
 from .metrics import HttpMetrics
-from .routes import UNMATCHED, RouteResolver, method_label
+from .routes import RouteResolver, method_label
+from .spans import RequestTrace, RequestTracing
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
-ACCESS_LOGGER = "ai_diy.api"
-
-
-class _HeaderGetter(Getter[dict[str, str]]):
-    def get(self, carrier: dict[str, str], key: str) -> list[str] | None:
-        value = carrier.get(key)
-        return None if value is None else [value]
-
-    def keys(self, carrier: dict[str, str]) -> list[str]:
-        return list(carrier)
-
-
-_GETTER = _HeaderGetter()
+Receive = Callable[[], Any]
+Send = Callable[[Message], Any]
+# An inner error boundary that turns an exception into a 500 puts the exception
+# here, so the kept span still records it.
+EXCEPTION_SCOPE_KEY = "observability.exception"
+# Status of a request whose client went away before it was answered (nginx's 499).
+CLIENT_CLOSED_REQUEST = 499
+_WANTED = frozenset(
+    {b"traceparent", b"tracestate", b"baggage", b"user-agent", b"content-length", b"transfer-encoding", b"host"}
+)
 
 
 class TelemetryMiddleware:
-    """Records one span, the HTTP metrics and one access log line per HTTP request."""
+    """Records the HTTP metrics, the trace and one access log line of every HTTP request.
+
+    Each part can be left out: `metrics=None`, `tracing=None`, `access_log=None`.
+    Paths in `exclude_tracing` (probes, scrapes) get metrics and access lines but no trace.
+    """
 
     def __init__(
         self,
         app: Callable[..., Any],
         *,
         metrics: HttpMetrics | None = None,
-        tracer: trace.Tracer | None = None,
-        access_log: bool | logging.Logger = True,
-        route_resolver: Callable[[Scope], str] | None = None,
+        tracing: RequestTracing | None = None,
+        access_log: logging.Logger | None = None,
+        route_resolver: RouteResolver | None = None,
         exclude_tracing: Iterable[str] = ("/health", "/metrics"),
-        propagator: TextMapPropagator | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.app = app
         self.metrics = metrics
-        self.tracer = tracer
-        if access_log is True:
-            self.access_logger: logging.Logger | None = logging.getLogger(ACCESS_LOGGER)
-        else:
-            self.access_logger = access_log or None
+        self.tracing = tracing
+        self.access_logger = access_log
         self.resolve_route = route_resolver or RouteResolver()
         self.exclude_tracing = frozenset(exclude_tracing)
-        self.propagator = propagator
         self.clock = clock
 
-    async def __call__(self, scope: Scope, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        clock = self.clock
-        start = clock()
-        method = method_label(scope["method"])
-        metrics = self.metrics
-        # Only what the layers need is decoded from the raw header list.
-        headers: dict[str, str] = {}
-        for name, value in scope["headers"]:
-            if name in _WANTED:
-                headers[name.decode("latin-1")] = value.decode("latin-1")
-
-        span = None
-        token = None
-        if self.tracer is not None and scope["path"] not in self.exclude_tracing:
-            propagator = self.propagator or propagate.get_global_textmap()
-            parent = propagator.extract(headers, getter=_GETTER) if "traceparent" in headers else None
-            # Attributes at creation (one attribute-map build, and samplers see them, as
-            # the semantic conventions ask), the rest in one call at the end.
-            span = self.tracer.start_span(
-                method if method != "_OTHER" else "HTTP", parent, SpanKind.SERVER,
-                attributes=_start_attributes(scope, headers),
-            )
-            token = otel_context.attach(trace.set_span_in_context(span, parent))
-
-        state = _State()
-        declared = headers.get("content-length")
-        request_bytes = 0
-        if declared is not None and declared.isdigit():
-            request_bytes = int(declared)
-            wrapped_receive = receive
-        elif "transfer-encoding" not in headers and scope.get("http_version") in ("1.0", "1.1"):
-            # HTTP/1 without Content-Length or chunked encoding: there is no body to count.
-            wrapped_receive = receive
-        else:
-            async def wrapped_receive() -> Message:
-                message = await receive()
-                if message["type"] == "http.request":
-                    state.request_bytes += len(message.get("body", b""))
-                return message
-
-        async def wrapped_send(message: Message) -> None:
-            kind = message["type"]
-            if kind == "http.response.start":
-                state.status = message["status"]
-                state.started = True
-            elif kind == "http.response.body":
-                state.response_bytes += len(message.get("body", b""))
-                if not message.get("more_body", False):
-                    await send(message)
-                    # The request ends with the last body byte; background tasks
-                    # that run afterwards are not part of its duration.
-                    state.end = clock()
-                    state.finished = True
-                    return
-            await send(message)
-
-        active = metrics.active_gauge(method) if metrics is not None else None
-        if active is not None:
-            active.inc()
-        error: BaseException | None = None
+        recorder = _Recorder(self, scope, receive, send)
         try:
-            await self.app(scope, wrapped_receive, wrapped_send)
+            await self.app(scope, recorder.receive if recorder.counts_body else receive, recorder.send)
         except BaseException as exc:
-            error = exc
+            recorder.finish(exc)
             raise
-        finally:
-            end = state.end if state.finished else clock()
-            duration = end - start
-            status = state.status if state.started else 500
-            route = self.resolve_route(scope)
-            trace_id = span_id = None
-            if span is not None:
-                context = span.get_span_context()
-                if context.is_valid:
-                    trace_id = format(context.trace_id, "032x")
-                    span_id = format(context.span_id, "016x")
-                    sampled = context.trace_flags.sampled
-                else:
-                    sampled = False
-            else:
-                sampled = False
-            if active is not None:
-                active.dec()
-            if metrics is not None:
-                metrics.observe(
-                    method,
-                    route,
-                    status,
-                    duration,
-                    request_bytes or state.request_bytes,
-                    state.response_bytes,
-                    trace_id if sampled else None,
-                )
-                if state.started and not state.finished:
-                    metrics.response_aborted(route)
-            if span is not None:
-                if span.is_recording():
-                    _end_attributes(span, scope, method, route, status, error)
-                span.end()
-            if token is not None:
-                otel_context.detach(token)
-            logger = self.access_logger
-            if logger is not None:
-                level = logging.ERROR if status >= 500 else logging.INFO
-                if logger.isEnabledFor(level):
-                    client = scope.get("client")
-                    path = scope["path"]
-                    # A ready record through Logger.handle: same handlers and fields as
-                    # logger.log(), without its caller lookup (see PreparedRecord).
-                    logger.handle(
-                        PreparedRecord(
-                            logger.name,
-                            level,
-                            f"{scope['method']} {path} {status}",
-                            {
-                                "event": "http_request",
-                                "status": "success" if status < 400 else "error",
-                                "duration_ms": round(duration * 1000.0, 3),
-                                "method": scope["method"],
-                                "path": path,
-                                "route": route,
-                                "status_code": status,
-                                "details": {
-                                    "client_ip": client[0] if client else None,
-                                    "user_agent": headers.get("user-agent"),
-                                },
-                                "trace_id": trace_id,
-                                "span_id": span_id,
-                            },
-                        )
-                    )
+        recorder.finish(None)
 
 
-_WANTED = frozenset(
-    {b"traceparent", b"tracestate", b"baggage", b"user-agent", b"content-length", b"transfer-encoding", b"host"}
-)
+class _Recorder:
+    """One request on its way through: what it received and sent, and its trace."""
 
+    __slots__ = (
+        "telemetry", "scope", "upstream", "downstream", "method", "headers", "start", "start_ns", "trace", "active",
+        "status", "started", "finished", "end", "request_bytes", "response_bytes", "counts_body",
+    )
 
-class _State:
-    __slots__ = ("status", "started", "finished", "end", "request_bytes", "response_bytes")
-
-    def __init__(self) -> None:
+    def __init__(self, telemetry: TelemetryMiddleware, scope: Scope, receive: Receive, send: Send) -> None:
+        self.telemetry = telemetry
+        self.scope = scope
+        self.upstream = receive
+        self.downstream = send
+        self.start = telemetry.clock()
+        self.start_ns = time.time_ns()
+        self.method = method = method_label(scope["method"])
+        # Only what the parts need is decoded from the raw header list.
+        self.headers = headers = {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"] if name in _WANTED
+        }
         self.status = 500
-        self.started = False
-        self.finished = False
+        self.started = self.finished = False
         self.end = 0.0
-        self.request_bytes = 0
         self.response_bytes = 0
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and "transfer-encoding" not in headers:
+            self.request_bytes = int(declared)
+            self.counts_body = False
+        else:
+            self.request_bytes = 0
+            # HTTP/1 without Content-Length or chunked encoding has no body to count.
+            self.counts_body = "transfer-encoding" in headers or scope.get("http_version") not in ("1.0", "1.1")
+        tracing = telemetry.tracing
+        self.trace: RequestTrace | None = None
+        if tracing is not None and scope["path"] not in telemetry.exclude_tracing:
+            self.trace = tracing.start(scope, headers, method, self.start_ns)
+        metrics = telemetry.metrics
+        self.active = metrics.active_gauge(method) if metrics is not None else None
+        if self.active is not None:
+            self.active.inc()
 
+    async def receive(self) -> Message:
+        """The app's `receive`, counting body bytes whose length was not declared."""
+        message: Message = await self.upstream()
+        if message["type"] == "http.request":
+            self.request_bytes += len(message.get("body", b""))
+        return message
 
-def _start_attributes(scope: Scope, headers: dict[str, str]) -> dict[str, Any]:
-    server = scope.get("server")
-    attributes: dict[str, Any] = {
-        "http.request.method": scope["method"],
-        "url.path": scope["path"],
-        "url.scheme": scope.get("scheme", "http"),
-        "network.protocol.version": scope.get("http_version", "1.1"),
-    }
-    host = headers.get("host")
-    if host:
-        name, _, port = host.rpartition(":") if not host.endswith("]") else (host, "", "")
-        attributes["server.address"] = name if port.isdigit() else host
-        if port.isdigit():
-            attributes["server.port"] = int(port)
-    elif server:
-        attributes["server.address"] = server[0]
-        if server[1] is not None:
-            attributes["server.port"] = server[1]
-    agent = headers.get("user-agent")
-    if agent:
-        attributes["user_agent.original"] = agent
-    return attributes
+    async def send(self, message: Message) -> None:
+        """The app's `send`: notes the status, the body size and when the last byte left."""
+        kind = message["type"]
+        if kind == "http.response.start":
+            self.status = message["status"]
+            self.started = True
+        elif kind == "http.response.body":
+            self.response_bytes += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                await self.downstream(message)
+                # The request ends with the last body byte; background tasks that
+                # run afterwards are not part of its duration.
+                self.end = self.telemetry.clock()
+                self.finished = True
+                return
+        await self.downstream(message)
 
-
-def _end_attributes(
-    span: trace.Span, scope: Scope, method: str, route: str, status: int, error: BaseException | None
-) -> None:
-    attributes: dict[str, Any] = {}
-    # Read now: a middleware inside this one may have put the real client there.
-    client = scope.get("client")
-    if client:
-        attributes["client.address"] = client[0]
-    if route != UNMATCHED:
-        attributes["http.route"] = route
-        span.update_name(f"{method if method != '_OTHER' else 'HTTP'} {route}")
-    attributes["http.response.status_code"] = status
-    if error is not None:
-        span.record_exception(error)
-        attributes["error.type"] = type(error).__qualname__
-    elif status >= 500:
-        attributes["error.type"] = str(status)
-    if status >= 500:
-        span.set_status(Status(StatusCode.ERROR))
-    span.set_attributes(attributes)
+    def finish(self, error: BaseException | None) -> None:
+        """Record the request: metrics, the trace's fate, the access line."""
+        telemetry = self.telemetry
+        scope = self.scope
+        duration = (self.end if self.finished else telemetry.clock()) - self.start
+        status = self.status if self.started else 500
+        route = telemetry.resolve_route(scope)
+        aborted = self.started and not self.finished
+        trace = self.trace
+        trace_hex = span_hex = exemplar = None
+        if trace is not None:
+            tracing = telemetry.tracing
+            assert tracing is not None
+            policy = tracing.policy
+            if policy is None:
+                kept = trace.kept_at_start
+            else:
+                failed = error is not None or aborted or status == CLIENT_CLOSED_REQUEST
+                kept = policy.keeps(trace.kept_at_start, status, failed, duration)
+            trace.finish(
+                scope, self.method, route, status, error or scope.get(EXCEPTION_SCOPE_KEY), kept,
+                self.start_ns, self.start_ns + int(duration * 1e9),
+            )
+            trace_hex = format(trace.trace_id, "032x")
+            span_hex = format(trace.span_id, "016x")
+            if kept:
+                exemplar = trace_hex
+        if self.active is not None:
+            self.active.dec()
+        metrics = telemetry.metrics
+        if metrics is not None:
+            metrics.observe(self.method, route, status, duration, self.request_bytes, self.response_bytes, exemplar)
+            if aborted:
+                metrics.response_aborted(route)
+        logger = telemetry.access_logger
+        if logger is not None:
+            level = logging.ERROR if status >= 500 else logging.INFO
+            if logger.isEnabledFor(level):
+                client = scope.get("client")
+                path = scope["path"]
+                # A ready record through Logger.handle: same handlers and fields as
+                # logger.log(), without its caller lookup (see PreparedRecord).
+                logger.handle(
+                    PreparedRecord(
+                        logger.name,
+                        level,
+                        f"{scope['method']} {path} {status}",
+                        {
+                            "event": "http_request",
+                            "status": "success" if status < 400 else "error",
+                            "duration_ms": round(duration * 1000.0, 3),
+                            "method": scope["method"],
+                            "path": path,
+                            "route": route,
+                            "status_code": status,
+                            "details": {"client_ip": client[0] if client else None, "user_agent": self.headers.get("user-agent")},
+                            "trace_id": trace_hex,
+                            "span_id": span_hex,
+                        },
+                    )
+                )

@@ -4,14 +4,15 @@ Starlette's router writes the matched route object into ``scope["route"]`` (and 
 endpoint into ``scope["endpoint"]``) but never the full template: routes inside a
 ``Mount`` only know their path relative to the mount. The resolver walks the route
 tree once and maps each route object to its full template, so a request costs one
-dict lookup.
+dict lookup. A request answered by a middleware before the router ran (a 429, a
+413) is matched against the routes once, so it keeps its route too.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
-from starlette.routing import BaseRoute, Host, Mount
+from starlette.routing import BaseRoute, Host, Match, Mount
 
 UNMATCHED = "_unmatched"
 OTHER_METHOD = "_OTHER"
@@ -74,7 +75,34 @@ class RouteResolver:
             found = self._by_endpoint.get(id(endpoint))
             if found is not None:
                 return found
+        if "router" not in scope:
+            # The router never saw it: a middleware answered first.
+            return self.match(scope)
         return UNMATCHED
+
+    def match(self, scope: MutableMapping[str, Any]) -> str:
+        """The template of the route the router would pick for this request, or `_unmatched`."""
+        routes = self._routes
+        if routes is None:
+            routes = getattr(scope.get("app"), "routes", None)
+            if routes is None:
+                return UNMATCHED
+            self.rebuild(routes)
+        return self._match(routes, scope)
+
+    def _match(self, routes: Iterable[BaseRoute], scope: MutableMapping[str, Any]) -> str:
+        partial: BaseRoute | None = None
+        for route in routes:
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                if isinstance(route, (Mount, Host)) and route.routes:
+                    found = self._match(route.routes, {**scope, **child_scope})
+                    if found != UNMATCHED:
+                        return found
+                return self._by_route.get(id(route), UNMATCHED)
+            if match is Match.PARTIAL and partial is None:
+                partial = route
+        return UNMATCHED if partial is None else self._by_route.get(id(partial), UNMATCHED)
 
     def _learn(self, scope: MutableMapping[str, Any], route: Any) -> str:
         # A route the map has not seen: the app's routes changed (or none were given).

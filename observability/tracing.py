@@ -9,8 +9,8 @@ Protocols: `http/protobuf` (the default, always available) and `grpc` when
 opentelemetry-exporter-otlp-proto-grpc is installed; `http/json` has no Python
 exporter and is refused with a clear error.
 
-Without an endpoint there is no exporter, but spans are still created and sampled,
-so trace ids reach the logs and the latency exemplars from the first run. Export
+Without an endpoint there is no exporter, but every request still gets trace ids,
+so they reach the logs and the latency exemplars from the first run. Export
 runs on the BatchSpanProcessor's thread with a bounded queue (spans are dropped
 when it is full) and a short timeout: an unreachable collector never slows or fails
 a request.
@@ -18,11 +18,14 @@ a request.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+from opentelemetry.sdk.trace.sampling import ParentBased, ALWAYS_ON
 
 SUPPORTED_PROTOCOLS = ("http/protobuf", "grpc")
 # The SDK default (10 s) would hold spans in memory for long against a dead collector.
@@ -44,6 +47,58 @@ class _HashOnceResource(Resource):
 
     def __hash__(self) -> int:
         return self._hash
+
+
+class ReservedIds(RandomIdGenerator):
+    """Random ids, except for the span the telemetry builds at the end of a kept request.
+
+    That span's ids were handed out when the request began (access line, current
+    span context, children's parent id), so the SDK must give the span exactly
+    those. `reserve` sets them for the next `start_span` on this thread only.
+    """
+
+    def __init__(self) -> None:
+        self._reserved = threading.local()
+
+    def reserve(self, trace_id: int, span_id: int) -> None:
+        """The next trace id and span id generated on this thread."""
+        self._reserved.trace_id = trace_id
+        self._reserved.span_id = span_id
+
+    def generate_trace_id(self) -> int:
+        trace_id: int = getattr(self._reserved, "trace_id", 0)
+        if trace_id:
+            self._reserved.trace_id = 0
+            return trace_id
+        return super().generate_trace_id()
+
+    def generate_span_id(self) -> int:
+        span_id: int = getattr(self._reserved, "span_id", 0)
+        if span_id:
+            # A span with a parent asks for no trace id: the reservation ends here.
+            self._reserved.span_id = self._reserved.trace_id = 0
+            return span_id
+        return super().generate_span_id()
+
+
+def new_tracer_provider(resource: Resource | None = None, *, explicit_sampler: bool = False) -> TracerProvider:
+    """A TracerProvider whose ids the telemetry can reserve (see ReservedIds).
+
+    Unless OTEL_TRACES_SAMPLER is set, its sampler is parent-based always-on: a span
+    started inside a request follows the request's sampled flag.
+    """
+    kwargs: dict[str, object] = {"id_generator": ReservedIds()}
+    if not explicit_sampler:
+        kwargs["sampler"] = ParentBased(ALWAYS_ON)
+    if resource is not None:
+        kwargs["resource"] = resource
+    return TracerProvider(**kwargs)  # type: ignore[arg-type]
+
+
+def explicit_sampler(environ: Mapping[str, str] | None = None) -> str | None:
+    """The OTEL_TRACES_SAMPLER asked for, or None when the keep rule decides."""
+    environ = os.environ if environ is None else environ
+    return _env(environ, "OTEL_TRACES_SAMPLER")
 
 
 class TracingConfigError(ValueError):
@@ -110,16 +165,24 @@ def configure_tracer_provider(
     # Explicit attributes would win over the environment's; the environment must win.
     for key in OTELResourceDetector().detect().attributes:
         attributes.pop(key, None)
-    provider = TracerProvider(resource=_HashOnceResource(Resource.create(attributes)))
+    provider = new_tracer_provider(
+        _HashOnceResource(Resource.create(attributes)), explicit_sampler=explicit_sampler(environ) is not None
+    )
     # With OTEL_SDK_DISABLED the SDK hands out no-op tracers and export_endpoint is None.
     if export_endpoint(environ) is not None:
         provider.add_span_processor(BatchSpanProcessor(_exporter(environ), max_queue_size=MAX_QUEUE_SIZE))
     return provider
 
 
+def sdk_disabled(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether OTEL_SDK_DISABLED turns tracing off altogether."""
+    environ = os.environ if environ is None else environ
+    return environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
+
 def export_endpoint(environ: Mapping[str, str] | None = None) -> str | None:
     """The OTLP endpoint spans go to, or None when they are not exported."""
     environ = os.environ if environ is None else environ
-    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+    if sdk_disabled(environ):
         return None
     return _env(environ, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")

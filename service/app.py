@@ -26,7 +26,9 @@ from observability import (
     configure_logging,
     configure_tracer_provider,
 )
-from observability.tracing import export_endpoint
+from observability.keep import KeepPolicy
+from observability.spans import RequestTracing, request_tracing
+from observability.tracing import explicit_sampler, export_endpoint, sdk_disabled
 from service import __version__, openapi
 from service.data.store import DocumentStore
 from service.errors import ErrorBoundaryMiddleware, http_exception_handler
@@ -86,6 +88,7 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
     if settings.metrics_port is None:
         routes.append(Route("/metrics", metrics_app, include_in_schema=False))
 
+    resolver = RouteResolver(routes)
     app = Starlette(
         routes=routes,
         middleware=[
@@ -96,9 +99,9 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
             Middleware(
                 TelemetryMiddleware,
                 metrics=HttpMetrics(registry, namespace=NAMESPACE),
-                tracer=tracer_provider.get_tracer("ai_diy", __version__),
+                tracing=_request_tracing(settings, tracer_provider),
                 access_log=logging.getLogger("ai_diy.api"),
-                route_resolver=RouteResolver(routes),
+                route_resolver=resolver,
                 exclude_tracing=UNTRACED,
             ),
             Middleware(SecurityHeadersMiddleware),
@@ -111,6 +114,7 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
                 events=events,
                 limiter=limiter,
                 exempt=UNTRACED,
+                route_resolver=resolver,
             ),
             Middleware(ErrorBoundaryMiddleware),
         ],
@@ -146,6 +150,16 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
     )
     state.health = health_checker
     return app
+
+
+def _request_tracing(settings: Settings, provider: TracerProvider) -> RequestTracing | None:
+    """How each request is traced: the keep rule unless OTEL_TRACES_SAMPLER says otherwise."""
+    if sdk_disabled():
+        return None
+    policy = KeepPolicy(settings.trace_sample_ratio, settings.trace_slow_ms / 1000.0)
+    return request_tracing(
+        provider, policy, explicit_sampler=explicit_sampler() is not None, name="ai_diy", version=__version__
+    )
 
 
 def _lifespan(

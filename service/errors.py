@@ -10,9 +10,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-log = logging.getLogger("ai_diy.errors")
+from observability.middleware import CLIENT_CLOSED_REQUEST, EXCEPTION_SCOPE_KEY
 
-CLIENT_CLOSED_REQUEST = 499
+log = logging.getLogger("ai_diy.errors")
 
 
 def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -83,16 +83,8 @@ class ErrorBoundaryMiddleware:
                 "unhandled error on %s %s", scope.get("method"), scope.get("path"),
                 extra={"event": "unhandled_exception", "status": "error"},
             )
-            _record_on_span(exc)
+            # The telemetry outside records it on the request's span, if the trace is kept.
+            scope[EXCEPTION_SCOPE_KEY] = exc
             response = error_response(500, "internal_error", "internal server error")
             await response(scope, receive, send)
 
-
-def _record_on_span(exc: BaseException) -> None:
-    # The server span lives outside this middleware; it learns of the exception here
-    # because the exception itself never reaches it.
-    from opentelemetry import trace
-
-    span = trace.get_current_span()
-    if span.is_recording():
-        span.record_exception(exc)

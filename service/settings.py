@@ -91,6 +91,13 @@ class Settings(BaseSettings):
     resource_log_interval: float = Field(
         60.0, ge=0, description="Seconds between `resource_usage` log lines (0 disables them)."
     )
+    trace_sample_ratio: float = Field(
+        0.05, ge=0, le=1,
+        description="Share of traces kept whatever their outcome (decided on the trace id, as TraceIdRatioBased does).",
+    )
+    trace_slow_ms: float = Field(
+        1000.0, gt=0, description="Requests at or over this many milliseconds keep their trace (the latency objective).",
+    )
     admin_token: SecretStr | None = Field(
         None, description="Bearer token for appdocs writes (PUT/DELETE); writes are disabled when unset."
     )

@@ -3,15 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import error_response
 from service.security.events import SecurityEvents
 from service.security.headers import EXTRA_HEADERS
 from service.security.limiter import Decision, RateLimiter
-
-UNMATCHED = "_unmatched"
+from observability.routes import RouteResolver
 
 
 class RateLimitMiddleware:
@@ -36,6 +34,7 @@ class RateLimitMiddleware:
         prefix: str = "/api/",
         exempt: Iterable[str] = ("/health", "/metrics"),
         limiter: RateLimiter | None = None,
+        route_resolver: RouteResolver | None = None,
     ) -> None:
         self.app = app
         self.limiter = limiter or RateLimiter(limit, storage_uri, events=events)
@@ -43,6 +42,8 @@ class RateLimitMiddleware:
         self.events = events
         self.prefix = prefix
         self.exempt = frozenset(exempt)
+        # The telemetry's resolver: a refusal is labelled with the route the router would pick.
+        self.resolve_route = route_resolver or RouteResolver()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -81,7 +82,7 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send_with_headers)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, decision: Decision, client_ip: str) -> None:
-        route = route_template(scope)
+        route = self.resolve_route.match(scope)
         self.events.rate_limit_violations.labels(http_route=route).inc()
         self.events.record(
             "rate_limit_exceeded", "warning", client_ip,
@@ -105,16 +106,3 @@ def _rate_headers(decision: Decision) -> list[tuple[bytes, bytes]]:
         (b"RateLimit-Reset", b"%d" % decision.reset_after),
     ]
 
-
-def route_template(scope: Scope) -> str:
-    """The route template the router would pick, or `_unmatched`.
-
-    Only refusals need it, so matching the app's routes here (rather than on every
-    request) keeps the hot path free of it. Starlette puts itself in `scope["app"]`.
-    """
-    routes = getattr(scope.get("app"), "routes", None) or ()
-    for route in routes:
-        match, _ = route.matches(scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", UNMATCHED)) or UNMATCHED
-    return UNMATCHED

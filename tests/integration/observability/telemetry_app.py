@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from observability.keep import KeepPolicy
+from observability.spans import TailTracing
 from observability import (
     HttpMetrics,
     MetricsApp,
@@ -89,7 +91,7 @@ def build() -> Starlette:
         Middleware(
             TelemetryMiddleware,
             metrics=HttpMetrics(registry),
-            tracer=provider.get_tracer("telemetry_app"),
+            tracing=TailTracing(provider, KeepPolicy(), name="telemetry_app"),
             access_log=logging.getLogger("ai_diy.api"),
             route_resolver=RouteResolver(routes),
         )

@@ -2,17 +2,11 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -21,49 +15,18 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from observability import RouteResolver, TelemetryMiddleware, configure_tracer_provider
+from observability.keep import KeepPolicy
+from observability.spans import TailTracing
 from tests.support.net import free_port, wait_for
+from tests.support.otlp import Receiver, otlp_receiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
 
-class Receiver(ThreadingHTTPServer):
-    """OTLP/HTTP trace receiver: keeps every decoded export request."""
-
-    def __init__(self, port: int) -> None:
-        self.requests: list[ExportTraceServiceRequest] = []
-        self.paths: list[str] = []
-        super().__init__(("127.0.0.1", port), _Handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Receiver
-
-    def do_POST(self) -> None:  # noqa: N802
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        message = ExportTraceServiceRequest()
-        message.ParseFromString(body)
-        self.server.paths.append(self.path)
-        self.server.requests.append(message)
-        reply = ExportTraceServiceResponse().SerializeToString()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver(free_port())
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with otlp_receiver() as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
@@ -77,9 +40,10 @@ async def item(request: Request) -> Response:
     return PlainTextResponse("item")
 
 
-def instrumented(tracer: Any) -> Starlette:
+def instrumented(provider: Any) -> Starlette:
     routes = [Route("/items/{item_id}", item)]
-    middleware = [Middleware(TelemetryMiddleware, metrics=None, tracer=tracer, access_log=False, route_resolver=RouteResolver(routes))]
+    tracing = TailTracing(provider, KeepPolicy(sample_ratio=1.0), name="test")
+    middleware = [Middleware(TelemetryMiddleware, tracing=tracing, route_resolver=RouteResolver(routes))]
     return Starlette(routes=routes, middleware=middleware)
 
 
@@ -87,7 +51,7 @@ async def test_otlp_http_export_reaches_receiver(receiver: Receiver, monkeypatch
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{receiver.server_port}")
     monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test")
     provider = configure_tracer_provider("ai-diy", "1.0.0")
-    transport = httpx.ASGITransport(app=instrumented(provider.get_tracer("test")))
+    transport = httpx.ASGITransport(app=instrumented(provider))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         assert (await http.get("/items/42", headers={"user-agent": "probe/3"})).status_code == 200
     assert provider.force_flush(10_000)
@@ -114,7 +78,7 @@ async def test_unreachable_collector_never_fails_requests(
 ) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nothing listens
     provider = configure_tracer_provider("ai-diy")
-    transport = httpx.ASGITransport(app=instrumented(provider.get_tracer("test")))
+    transport = httpx.ASGITransport(app=instrumented(provider))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         statuses = [(await http.get(f"/items/{n}")).status_code for n in range(200)]
     assert statuses == [200] * 200

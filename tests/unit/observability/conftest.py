@@ -16,6 +16,9 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from observability import HttpMetrics, RouteResolver, TelemetryMiddleware
+from observability.keep import KeepPolicy
+from observability.spans import TailTracing
+from observability.tracing import new_tracer_provider
 
 
 @pytest.fixture
@@ -30,7 +33,7 @@ def spans() -> InMemorySpanExporter:
 
 @pytest.fixture
 def tracer_provider(spans: InMemorySpanExporter) -> Iterator[TracerProvider]:
-    provider = TracerProvider()
+    provider = new_tracer_provider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
     yield provider
     provider.shutdown()
@@ -63,11 +66,14 @@ AppFactory = Callable[..., Starlette]
 
 @pytest.fixture
 def make_app(registry: CollectorRegistry, tracer_provider: TracerProvider, access_records: ListHandler) -> AppFactory:
-    """Starlette app with TelemetryMiddleware; keyword arguments override the layers."""
+    """Starlette app with TelemetryMiddleware; keyword arguments override the layers.
+
+    Its tracing keeps every trace unless `tracing` says otherwise.
+    """
 
     def build(routes: Sequence[BaseRoute], *, inner: Sequence[Middleware] = (), **options: Any) -> Starlette:
         settings: dict[str, Any] = {
-            "tracer": tracer_provider.get_tracer("test"),
+            "tracing": TailTracing(tracer_provider, KeepPolicy(sample_ratio=1.0), name="test"),
             "access_log": logging.getLogger("test.access"),
             "route_resolver": RouteResolver(routes),
         }

@@ -208,13 +208,13 @@ async def test_telemetry_excluded_paths_get_no_span(
 async def test_telemetry_layers_switch_off_independently(
     make_app: AppFactory, registry: CollectorRegistry, spans: InMemorySpanExporter, access_records: ListHandler
 ) -> None:
-    async with client(make_app([Route("/", hello)], metrics=None, tracer=None, access_log=False)) as http:
+    async with client(make_app([Route("/", hello)], metrics=None, tracing=None, access_log=None)) as http:
         response = await http.get("/")
     assert response.text == "hello"
     assert series_count(registry) == 0
     assert spans.get_finished_spans() == ()
     assert access_records.records == []
-    async with client(make_app([Route("/", hello)], metrics=None, access_log=False)) as http:
+    async with client(make_app([Route("/", hello)], metrics=None, access_log=None)) as http:
         await http.get("/")
     assert len(spans.get_finished_spans()) == 1 and series_count(registry) == 0
 
@@ -282,7 +282,7 @@ async def test_telemetry_passes_non_http_scopes_through(registry: CollectorRegis
     async def inner(scope, receive, send):  # type: ignore[no-untyped-def]
         seen.append(scope["type"])
 
-    middleware = TelemetryMiddleware(inner, metrics=HttpMetrics(registry), access_log=False)
+    middleware = TelemetryMiddleware(inner, metrics=HttpMetrics(registry))
     for kind in ("lifespan", "websocket"):
         await middleware({"type": kind}, None, None)
     assert seen == ["lifespan", "websocket"]

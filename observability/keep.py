@@ -1,0 +1,39 @@
+"""Which requests' traces are kept: decided at the end of each request.
+
+A trace is worth exporting when the caller asked for it (its `traceparent` has the
+sampled flag), when the request failed (5xx, an exception, or the client left
+before the response ended), when it was slow, or when its trace id falls in the
+keep ratio. The ratio is decided on the trace id exactly as OpenTelemetry's
+`TraceIdRatioBased` sampler does, so that every service of a trace keeps or drops
+it alike.
+"""
+from __future__ import annotations
+
+from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
+
+DEFAULT_SAMPLE_RATIO = 0.05
+DEFAULT_SLOW_SECONDS = 1.0
+_LOW_64_BITS = TraceIdRatioBased.TRACE_ID_LIMIT
+
+
+class KeepPolicy:
+    """The keep rule: caller-sampled, failed, slow (>= `slow_seconds`) or within `sample_ratio`."""
+
+    __slots__ = ("sample_ratio", "slow_seconds", "_bound")
+
+    def __init__(self, sample_ratio: float = DEFAULT_SAMPLE_RATIO, slow_seconds: float = DEFAULT_SLOW_SECONDS) -> None:
+        if not 0.0 <= sample_ratio <= 1.0:
+            raise ValueError(f"sample_ratio must be within [0, 1], got {sample_ratio!r}")
+        if slow_seconds <= 0:
+            raise ValueError(f"slow_seconds must be positive, got {slow_seconds!r}")
+        self.sample_ratio = sample_ratio
+        self.slow_seconds = slow_seconds
+        self._bound = TraceIdRatioBased.get_bound_for_rate(sample_ratio)
+
+    def in_ratio(self, trace_id: int) -> bool:
+        """Whether the trace id falls within the keep ratio (TraceIdRatioBased's test)."""
+        return trace_id & _LOW_64_BITS < self._bound
+
+    def keeps(self, kept_at_start: bool, status: int, failed: bool, duration: float) -> bool:
+        """The verdict at the end: `kept_at_start` is caller-sampled or in the ratio."""
+        return kept_at_start or failed or status >= 500 or duration >= self.slow_seconds

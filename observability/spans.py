@@ -1,0 +1,257 @@
+"""The trace of one request: ids and context at its start, a server span at its end.
+
+Two ways, chosen once at start-up (`request_tracing`):
+
+- `TailTracing`, the default: every request gets a trace id, a span id and a
+  current span context (a non-recording span, so code inside the request and its
+  outgoing calls see and propagate them), but an SDK span is built only when the
+  keep rule (observability.keep) says so at the end, with the request's real start
+  and end times. A request that is not kept costs a few ids and one context switch.
+- `EagerTracing`, when OTEL_TRACES_SAMPLER is set: the standard OpenTelemetry
+  meaning, an SDK span from the start that the sampler keeps or drops.
+
+Spans started by application code inside a request follow the request's sampled
+flag (parent-based sampling). Under `TailTracing` that flag is set at the start for
+caller-sampled and in-ratio requests, which are kept whatever happens; so a child
+span is never exported without its parent.
+"""
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, MutableMapping
+from typing import Any, Protocol
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.propagators.textmap import Getter, TextMapPropagator
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.util.types import AttributeValue
+
+from .keep import KeepPolicy
+from .routes import OTHER_METHOD, UNMATCHED
+from .tracing import ReservedIds
+
+Scope = MutableMapping[str, Any]
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
+_getrandbits = random.getrandbits
+
+
+class _HeaderGetter(Getter[Mapping[str, str]]):
+    def get(self, carrier: Mapping[str, str], key: str) -> list[str] | None:
+        value = carrier.get(key)
+        return None if value is None else [value]
+
+    def keys(self, carrier: Mapping[str, str]) -> list[str]:
+        return list(carrier)
+
+
+_GETTER = _HeaderGetter()
+
+
+class RequestTrace(Protocol):
+    """What the telemetry asks of one request's trace."""
+
+    trace_id: int
+    span_id: int
+    kept_at_start: bool
+
+    def finish(
+        self, scope: Scope, method: str, route: str, status: int, error: BaseException | None,
+        kept: bool, start_ns: int, end_ns: int,
+    ) -> None:
+        """End the request's trace; `kept` is the verdict of the keep rule (tail mode)."""
+
+
+class RequestTracing(Protocol):
+    """Starts the trace of each request; `policy` is None when the sampler decides (eager)."""
+
+    policy: KeepPolicy | None
+
+    def start(self, scope: Scope, headers: Mapping[str, str], method: str, start_ns: int) -> RequestTrace:
+        """Ids, context and (eager) span for a request that begins now."""
+
+
+def _parent(propagator: TextMapPropagator | None, headers: Mapping[str, str]) -> otel_context.Context | None:
+    if "traceparent" not in headers:
+        return None
+    return (propagator or propagate.get_global_textmap()).extract(headers, getter=_GETTER)
+
+
+class _TailTrace:
+    __slots__ = ("tracing", "trace_id", "span_id", "parent", "kept_at_start", "token", "headers")
+
+    def __init__(self, tracing: TailTracing, headers: Mapping[str, str]) -> None:
+        self.tracing = tracing
+        self.headers = headers
+        parent_context = _parent(tracing.propagator, headers)
+        parent = trace.get_current_span(parent_context).get_span_context() if parent_context is not None else None
+        if parent is not None and parent.is_valid:
+            self.trace_id = trace_id = parent.trace_id
+            caller_sampled = parent.trace_flags.sampled
+            trace_state = parent.trace_state
+            self.parent = parent
+        else:
+            self.trace_id = trace_id = _getrandbits(128) or 1
+            caller_sampled = False
+            trace_state = None
+            self.parent = None
+        self.span_id = _getrandbits(64) or 1
+        self.kept_at_start = kept = caller_sampled or tracing.policy.in_ratio(trace_id)
+        current = NonRecordingSpan(
+            SpanContext(trace_id, self.span_id, False, _SAMPLED if kept else _NOT_SAMPLED, trace_state)
+        )
+        self.token = otel_context.attach(trace.set_span_in_context(current, parent_context))
+
+    def finish(
+        self, scope: Scope, method: str, route: str, status: int, error: BaseException | None,
+        kept: bool, start_ns: int, end_ns: int,
+    ) -> None:
+        otel_context.detach(self.token)
+        if not kept:
+            return
+        tracing = self.tracing
+        parent = self.parent
+        context = None
+        if parent is not None:
+            if not parent.trace_flags.sampled:
+                # Kept for its outcome against the caller's choice: the parent-based
+                # sampler must not drop it, so the parent is presented as sampled.
+                parent = SpanContext(parent.trace_id, parent.span_id, True, _SAMPLED, parent.trace_state)
+            context = trace.set_span_in_context(NonRecordingSpan(parent))
+        tracing.ids.reserve(self.trace_id, self.span_id)
+        span = tracing.tracer.start_span(
+            span_name(method, route), context, SpanKind.SERVER,
+            attributes=start_attributes(scope, self.headers), start_time=start_ns,
+        )
+        end_span(span, scope, route, status, error, end_ns)
+
+
+class TailTracing:
+    """Ids for every request; an SDK span only for the kept ones, built at their end."""
+
+    def __init__(
+        self, provider: TracerProvider, policy: KeepPolicy, *, name: str, version: str | None = None,
+        propagator: TextMapPropagator | None = None,
+    ) -> None:
+        ids = provider.id_generator
+        if not isinstance(ids, ReservedIds):
+            raise ValueError("tail tracing needs a TracerProvider built by new_tracer_provider (ReservedIds)")
+        self.ids = ids
+        self.tracer = provider.get_tracer(name, version)
+        self.policy: KeepPolicy | None = policy
+        self.propagator = propagator
+
+    def start(self, scope: Scope, headers: Mapping[str, str], method: str, start_ns: int) -> RequestTrace:
+        return _TailTrace(self, headers)
+
+
+class _EagerTrace:
+    __slots__ = ("span", "token", "trace_id", "span_id", "kept_at_start")
+
+    def __init__(self, span: trace.Span, parent: otel_context.Context | None) -> None:
+        self.span = span
+        self.token = otel_context.attach(trace.set_span_in_context(span, parent))
+        context = span.get_span_context()
+        self.trace_id = context.trace_id
+        self.span_id = context.span_id
+        self.kept_at_start = context.trace_flags.sampled
+
+    def finish(
+        self, scope: Scope, method: str, route: str, status: int, error: BaseException | None,
+        kept: bool, start_ns: int, end_ns: int,
+    ) -> None:
+        otel_context.detach(self.token)
+        span = self.span
+        if span.is_recording():
+            span.update_name(span_name(method, route))
+            end_span(span, scope, route, status, error, end_ns)
+        else:
+            span.end(end_time=end_ns)
+
+
+class EagerTracing:
+    """The standard OpenTelemetry way: a span from the start, kept or dropped by the sampler."""
+
+    policy: KeepPolicy | None = None
+
+    def __init__(
+        self, provider: trace.TracerProvider, *, name: str, version: str | None = None,
+        propagator: TextMapPropagator | None = None,
+    ) -> None:
+        self.tracer = provider.get_tracer(name, version)
+        self.propagator = propagator
+
+    def start(self, scope: Scope, headers: Mapping[str, str], method: str, start_ns: int) -> RequestTrace:
+        parent = _parent(self.propagator, headers)
+        span = self.tracer.start_span(
+            span_name(method, UNMATCHED), parent, SpanKind.SERVER,
+            attributes=start_attributes(scope, headers), start_time=start_ns,
+        )
+        return _EagerTrace(span, parent)
+
+
+def request_tracing(
+    provider: TracerProvider, policy: KeepPolicy, *, explicit_sampler: bool, name: str, version: str | None = None,
+) -> RequestTracing:
+    """Tail tracing under `policy`, or eager tracing when a sampler was asked for explicitly."""
+    if explicit_sampler:
+        return EagerTracing(provider, name=name, version=version)
+    return TailTracing(provider, policy, name=name, version=version)
+
+
+def span_name(method: str, route: str) -> str:
+    """`GET /items/{id}`; the method alone for unmatched requests; `HTTP` for unknown methods."""
+    name = method if method != OTHER_METHOD else "HTTP"
+    return name if route == UNMATCHED else f"{name} {route}"
+
+
+def start_attributes(scope: Scope, headers: Mapping[str, str]) -> dict[str, AttributeValue]:
+    """Attributes known when the request begins (HTTP semantic conventions)."""
+    raw_method = scope["method"]
+    attributes: dict[str, AttributeValue] = {
+        "http.request.method": raw_method,
+        "url.path": scope["path"],
+        "url.scheme": scope.get("scheme", "http"),
+        "network.protocol.version": scope.get("http_version", "1.1"),
+    }
+    server = scope.get("server")
+    host = headers.get("host")
+    if host:
+        name, _, port = host.rpartition(":") if not host.endswith("]") else (host, "", "")
+        attributes["server.address"] = name if port.isdigit() else host
+        if port.isdigit():
+            attributes["server.port"] = int(port)
+    elif server:
+        attributes["server.address"] = server[0]
+        if server[1] is not None:
+            attributes["server.port"] = server[1]
+    agent = headers.get("user-agent")
+    if agent:
+        attributes["user_agent.original"] = agent
+    return attributes
+
+
+def end_span(
+    span: trace.Span, scope: Scope, route: str, status: int, error: BaseException | None, end_ns: int
+) -> None:
+    """Set what is known at the end (client, route, status, error) and end the span."""
+    attributes: dict[str, AttributeValue] = {}
+    # Read now: a middleware inside the telemetry may have put the real client there.
+    client = scope.get("client")
+    if client:
+        attributes["client.address"] = client[0]
+    if route != UNMATCHED:
+        attributes["http.route"] = route
+    attributes["http.response.status_code"] = status
+    if error is not None:
+        span.record_exception(error)
+        attributes["error.type"] = type(error).__qualname__
+    elif status >= 500:
+        attributes["error.type"] = str(status)
+    if status >= 500 or error is not None:
+        span.set_status(Status(StatusCode.ERROR))
+    span.set_attributes(attributes)
+    span.end(end_time=end_ns)
+
