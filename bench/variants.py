@@ -9,9 +9,7 @@ discards the bytes: the work of a real export minus the network.
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,22 +85,20 @@ class Built:
 
 
 def flush_log_queues(timeout: float = 30.0) -> None:
-    """Wait until the writer thread of every queue handler on the root logger is idle."""
-    queues = [h.queue for h in logging.getLogger().handlers if isinstance(h, logging.handlers.QueueHandler)]
-    deadline = time.monotonic() + timeout
-    for q in queues:
-        # QueueListener calls task_done() per record, so unfinished_tasks reaches 0 when written.
-        while getattr(q, "unfinished_tasks", 0):
-            if time.monotonic() > deadline:
-                raise TimeoutError("log queue did not drain")
-            time.sleep(0.0002)
+    """Wait until the log writer has written every line logged so far."""
+    from observability.logging import active_sink
+
+    sink = active_sink()
+    if sink is not None and not sink.flush(timeout):
+        raise TimeoutError("log lines were not written in time")
 
 
 def ensure_logging(space: Workspace) -> None:
     """JSONL logging to the workspace unless the app already configured it."""
-    if any(isinstance(h, logging.handlers.QueueHandler) for h in logging.getLogger().handlers):
+    from observability.logging import active_sink, configure_logging
+
+    if active_sink() is not None:
         return
-    from observability.logging import configure_logging
 
     # Only the files: stderr of a benchmark process goes nowhere useful.
     configure_logging(space.log_dir, "INFO", stderr=False)

@@ -32,7 +32,8 @@ _LINE_BREAKERS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
 _LINE_BREAKERS_RE = re.compile("[\u2028\u2029\x85]")
 # Values of these keys are produced by the telemetry itself, never by a client.
 _TRUSTED_KEYS = frozenset({"event", "status", "severity", "route", "method", "trace_id", "span_id", "status_code", "duration_ms"})
-_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+PREPARED_FIELDS = "prepared_fields"
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName", PREPARED_FIELDS}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -100,7 +101,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": scrub_text(record.getMessage()),
         }
-        for key, value in record.__dict__.items():
+        # A prepared record (the access line) names its own fields: no scan of the standard attributes.
+        fields = record.__dict__.get(PREPARED_FIELDS)
+        for key, value in (record.__dict__ if fields is None else fields).items():
             if key in _STANDARD_ATTRS or key in entry:
                 continue
             if key in _TRUSTED_KEYS:

@@ -1,36 +1,41 @@
-"""JSONL log files and stderr, written off the event loop.
+"""JSONL log files and stderr, written off the event loop in batches.
 
-`configure_logging` puts one bounded-queue handler on the root logger; a writer
-thread formats (observability.logformat) and writes each record to the daily file
-`<log dir>/<prefix>_YYYYMMDD.jsonl` (UTC date), to stderr, and, for the loggers
-named in `extra_files`, to their own daily file too. When the queue is full or a
-file cannot be written, the line is dropped and counted (`on_drop(reason)`) and the
-request carries on; the file is reopened periodically, so writing resumes by
+`configure_logging` puts one handler on the root logger. It never formats and
+never waits: it appends the record to a bounded buffer (a deque: no lock, no
+thread wake-up per line) and returns. A writer thread wakes every `_LINGER`
+seconds, or as soon as a batch is full, takes everything buffered, formats each
+record once (observability.logformat) and writes each file's share with one
+system call: the daily file `<log dir>/<prefix>_YYYYMMDD.jsonl` (UTC date),
+stderr, and, for the loggers named in `extra_files`, their own daily file too.
+
+When the buffer is full (the writer is stalled on a slow or blocked file) or a
+file cannot be written, the line is dropped and counted (`on_drop(reason)`) and
+the request carries on; the file is reopened periodically, so writing resumes by
 itself once the directory or the disk is back.
 """
 from __future__ import annotations
 
-import contextlib
-
+import collections
 import logging
-import logging.handlers
 import os
-import queue
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from opentelemetry import trace
 
+from .logfiles import DailyJsonlHandler
 from .logformat import JsonFormatter, encode_line
 
 DEFAULT_EXTRA_FILES = {"ai_diy.security": "ai_diy_security", "ai_diy.audit": "ai_diy_audit"}
 QUEUE_FULL = "queue_full"
 WRITE_ERROR = "write_error"
 OnDrop = Callable[[str], None]
+_BATCH = 512
+_LINGER = 0.05  # seconds; a line reaches its file at most about this much later
 
 
 class PreparedRecord(logging.LogRecord):
@@ -56,6 +61,7 @@ class PreparedRecord(logging.LogRecord):
         self.msecs = (created - int(created)) * 1000.0
         self.relativeCreated = (created - _START) * 1000.0
         attributes.update(fields)
+        self.prepared_fields = fields
 
 
 _UNKNOWN: dict[str, Any] = {
@@ -64,140 +70,6 @@ _UNKNOWN: dict[str, Any] = {
     "process": None, "processName": None, "taskName": None,
 }
 _START = time.time()
-
-
-class DailyJsonlHandler(logging.Handler):
-    """Appends formatted records to `<dir>/<prefix>_YYYYMMDD.jsonl`; never raises.
-
-    Runs on the writer thread only. Once a second (`check_interval`) it checks that
-    the open file is still the one at the path (directory removed or replaced,
-    rotated away) and reopens it; after a failure it retries on the same rhythm.
-    """
-
-    def __init__(
-        self,
-        directory: Path,
-        prefix: str,
-        *,
-        on_error: Callable[[BaseException | None], None],
-        only: str | None = None,
-        check_interval: float = 1.0,
-    ) -> None:
-        super().__init__()
-        self.directory = directory
-        self.prefix = prefix
-        self.healthy = True
-        self.last_error: str | None = None
-        self._only = only
-        self._on_error = on_error
-        self._interval = check_interval
-        self._file: IO[bytes] | None = None
-        self._path: Path | None = None
-        self._path_day = -1
-        self._day_path = directory
-        self._next_check = 0.0
-
-    def accepts(self, name: str) -> bool:
-        """Whether records of this logger belong in this file."""
-        return self._only is None or name == self._only or name.startswith(self._only + ".")
-
-    def path_for(self, created: float) -> Path:
-        day = int(created // 86_400)
-        if day != self._path_day:  # one strftime and Path per day, not per line
-            self._path_day = day
-            self._day_path = self.directory / f"{self.prefix}_{time.strftime('%Y%m%d', time.gmtime(created))}.jsonl"
-        return self._day_path
-
-    def _close(self) -> None:
-        if self._file is not None:
-            try:
-                self._file.close()
-            except OSError:
-                pass
-            self._file = None
-
-    def _open(self, path: Path) -> None:
-        self._close()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "ab", buffering=0)  # every write goes straight to the file
-        self._path = path
-
-    def _still_current(self) -> bool:
-        assert self._file is not None and self._path is not None
-        try:
-            on_disk = os.stat(self._path)
-        except OSError:
-            return False
-        mine = os.fstat(self._file.fileno())
-        return (on_disk.st_dev, on_disk.st_ino) == (mine.st_dev, mine.st_ino)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if self.accepts(record.name):
-            self.write_lines(self.path_for(record.created), [encode_line(self.format(record))])
-
-    def write_batch(self, records: list[logging.LogRecord], lines: list[bytes]) -> None:
-        """Append the lines of the records this file accepts (the writer thread's batch)."""
-        path: Path | None = None
-        group: list[bytes] = []
-        for record, line in zip(records, lines):
-            if not self.accepts(record.name):
-                continue
-            record_path = self.path_for(record.created)
-            if record_path != path:
-                if group:
-                    self.write_lines(path, group)  # type: ignore[arg-type]
-                path, group = record_path, []
-            group.append(line)
-        if group:
-            self.write_lines(path, group)  # type: ignore[arg-type]
-
-    def write_lines(self, path: Path, lines: list[bytes]) -> None:
-        """Append whole lines to `path` in one write; on failure each line counts as dropped."""
-        now = time.monotonic()
-        if self._file is None and now < self._next_check:
-            for _ in lines:
-                self._on_error(None)  # still failing; wait for the next retry
-            return
-        try:
-            if self._file is None or path != self._path:
-                self._next_check = now + self._interval
-                self._open(path)
-            elif now >= self._next_check:
-                self._next_check = now + self._interval
-                if not self._still_current():
-                    self._open(path)
-            self._write_whole_lines(b"".join(lines))
-        except (OSError, ValueError) as exc:
-            self._close()
-            self._next_check = now + self._interval
-            self.healthy = False
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            for _ in lines:
-                self._on_error(exc)
-            return
-        self.healthy = True
-
-    def _write_whole_lines(self, data: bytes) -> None:
-        """Append whole lines, or nothing: a disk that fills mid-line must not leave half
-        a record for the next line to be glued to (every line must stay valid JSON)."""
-        assert self._file is not None
-        fd = self._file.fileno()
-        written = 0
-        try:
-            while written < len(data):
-                written += os.write(fd, data[written:])
-        except OSError:
-            # Cut our partial bytes off again (they are the file's last `written`
-            # bytes). Another worker appending at the very same moment could lose
-            # its line too; only when the disk is already full.
-            if written:
-                with contextlib.suppress(OSError):
-                    os.ftruncate(fd, os.fstat(fd).st_size - written)
-            raise
-
-    def close(self) -> None:
-        self._close()
-        super().close()
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -213,77 +85,101 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
             pass
 
 
-class _QueueHandler(logging.handlers.QueueHandler):
-    """Enqueues records without formatting them (formatting is the writer's job)."""
-
-    def __init__(self, q: queue.Queue[Any], on_full: Callable[[], None]) -> None:
-        super().__init__(q)
-        self._on_full = on_full
-
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        # Resolve what can change after this call returns: the message arguments,
-        # the exception, and the current span (contextvars do not reach the thread).
-        record.msg = record.getMessage()
-        record.args = None
-        if record.exc_info:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-            record.exc_info = None
-        if "trace_id" not in record.__dict__:
-            context = trace.get_current_span().get_span_context()
-            if context.is_valid:
-                record.trace_id = format(context.trace_id, "032x")
-                record.span_id = format(context.span_id, "016x")
-        return record
-
-    def enqueue(self, record: logging.LogRecord) -> None:
-        try:
-            self.queue.put_nowait(record)
-        except queue.Full:
-            self._on_full()
+def _prepare(record: logging.LogRecord) -> None:
+    """Resolve on the logging thread what can change before the writer formats the record:
+    the message arguments, the exception, and the current span (contextvars do not
+    reach the writer thread)."""
+    record.msg = record.getMessage()
+    record.args = None
+    if record.exc_info:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.exc_info = None
+    if "trace_id" not in record.__dict__:
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid:
+            record.trace_id = format(context.trace_id, "032x")
+            record.span_id = format(context.span_id, "016x")
 
 
-class _Listener(logging.handlers.QueueListener):
-    """The writer thread: takes whatever is queued as one batch, formats each record
-    once and writes each file's share with one system call.
+class _BufferHandler(logging.Handler):
+    """The root logger's handler: hands each record to the writer without a lock or a format."""
 
-    Batching is what keeps the writer cheap under load: one wake-up, one
-    formatting per record (not one per handler) and one write per file per batch,
-    instead of all of it per record. After the first record of a batch the writer
-    waits `_LINGER` for more, so it wakes at most 1/_LINGER times a second.
-    """
+    def __init__(self, writer: _Writer) -> None:
+        super().__init__()
+        self.writer = writer
 
-    def __init__(self, q: queue.Queue[Any], *handlers: logging.Handler, formatter: logging.Formatter,
-                 on_error: Callable[[BaseException | None], None]) -> None:
-        super().__init__(q, *handlers, respect_handler_level=False)
+    def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+        # No handler lock: the writer's buffer is a deque, safe to append to from any thread.
+        if self.filters and not self.filter(record):
+            return False
+        self.emit(record)
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if type(record) is not PreparedRecord:
+            _prepare(record)
+        self.writer.put(record)
+
+
+class _Writer(threading.Thread):
+    """Formats and writes buffered records in batches (see the module docstring)."""
+
+    def __init__(
+        self, handlers: list[logging.Handler], formatter: JsonFormatter, *, limit: int,
+        on_full: Callable[[], None], on_error: Callable[[BaseException | None], None],
+    ) -> None:
+        super().__init__(name="log-writer", daemon=True)
+        self.handlers = handlers
         self.formatter = formatter
+        self._buffer: collections.deque[logging.LogRecord] = collections.deque()
+        self._limit = limit
+        self._on_full = on_full
         self._on_error = on_error
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._stopping = False
 
-    def enqueue_sentinel(self) -> None:
-        # The queue may be full: wait for room rather than lose the stop signal.
-        self.queue.put(self._sentinel, timeout=10)
+    def put(self, record: logging.LogRecord) -> None:
+        """Buffer a record, or drop and count it when the buffer is full; never blocks."""
+        buffer = self._buffer
+        size = len(buffer)
+        if size >= self._limit:
+            self._on_full()
+            return
+        buffer.append(record)
+        if size + 1 == _BATCH:
+            self._wake.set()
 
-    def _monitor(self) -> None:
-        q = self.queue
+    def pending(self) -> int:
+        """Records buffered and not yet taken by the writer."""
+        return len(self._buffer)
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until everything buffered before this call is written; False on timeout."""
+        self._idle.clear()
+        self._wake.set()
+        return self._idle.wait(timeout)
+
+    def stop(self, timeout: float) -> bool:
+        """Write what is buffered and end the thread; False when a stalled file holds it past `timeout`."""
+        self._stopping = True
+        self._wake.set()
+        self.join(timeout)
+        return not self.is_alive()
+
+    def run(self) -> None:
+        buffer = self._buffer
         while True:
-            batch = [q.get()]
-            if batch[0] is not self._sentinel:
-                # Let the batch fill: the writer then wakes (and takes the GIL) a
-                # bounded number of times per second instead of once per line.
-                time.sleep(_LINGER)
-            while len(batch) < _BATCH:
-                try:
-                    batch.append(q.get_nowait())
-                except queue.Empty:
-                    break
-            stop = batch[-1] is self._sentinel
-            records = batch[:-1] if stop else batch
-            try:
-                if records:
-                    self._write(records)
-            finally:
-                for _ in batch:
-                    q.task_done()
-            if stop:
+            self._wake.wait(_LINGER)
+            self._wake.clear()
+            stopping = self._stopping
+            while buffer:
+                batch = []
+                while buffer and len(batch) < _BATCH:
+                    batch.append(buffer.popleft())
+                self._write(batch)
+            self._idle.set()
+            if stopping:
                 return
 
     def _write(self, records: list[logging.LogRecord]) -> None:
@@ -307,18 +203,14 @@ class _Listener(logging.handlers.QueueListener):
                     handler.handle(record)
 
 
-_BATCH = 512
-_LINGER = 0.01  # seconds; a line reaches its file at most this much later
-
-
 class LogSink:
-    """The running log pipeline: health, drop counts, and `stop()` (flushes)."""
+    """The running log pipeline: health, drop counts, `flush()` and `stop()`."""
 
-    def __init__(self, handlers: list[DailyJsonlHandler], queue_handler: _QueueHandler, listener: _Listener) -> None:
+    def __init__(self, handlers: list[DailyJsonlHandler], buffer_handler: _BufferHandler, writer: _Writer) -> None:
         self.handlers = handlers
         self.dropped: dict[str, int] = {QUEUE_FULL: 0, WRITE_ERROR: 0}
-        self._queue_handler = queue_handler
-        self._listener = listener
+        self._buffer_handler = buffer_handler
+        self._writer = writer
         self._lock = threading.Lock()
         self._stopped = False
 
@@ -333,25 +225,42 @@ class LogSink:
         errors = [h.last_error for h in self.handlers if not h.healthy] or [h.last_error for h in self.handlers if h.last_error]
         return errors[0] if errors else None
 
+    def pending(self) -> int:
+        """Lines waiting for the writer."""
+        return self._writer.pending()
+
     def count_drop(self, reason: str) -> None:
         with self._lock:
             self.dropped[reason] = self.dropped.get(reason, 0) + 1
 
-    def stop(self) -> None:
-        """Write everything queued, close the files and detach from the root logger."""
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every line logged so far is written; False when that takes over `timeout`."""
+        return self._writer.flush(timeout)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Detach from the root logger, write what is buffered and close the files.
+
+        A file whose writes block (a stalled disk or pipe) holds the writer: after
+        `timeout` the sink gives up on it rather than hold up the process's exit.
+        """
         global _active
         if self._stopped:
             return
         self._stopped = True
         if _active is self:
             _active = None
-        logging.getLogger().removeHandler(self._queue_handler)
-        self._listener.stop()
-        for handler in self.handlers:
-            handler.close()
+        logging.getLogger().removeHandler(self._buffer_handler)
+        if self._writer.stop(timeout):
+            for handler in self.handlers:
+                handler.close()
 
 
 _active: LogSink | None = None
+
+
+def active_sink() -> LogSink | None:
+    """The sink `configure_logging` set up last, while it runs."""
+    return _active
 
 
 def configure_logging(
@@ -367,7 +276,8 @@ def configure_logging(
 ) -> LogSink:
     """Route every log record to the daily JSONL file(s) and stderr; returns the sink.
 
-    `level` defaults to the `LOG_LEVEL` environment variable, then INFO. Calling it
+    `level` defaults to the `LOG_LEVEL` environment variable, then INFO. At most
+    `queue_size` lines wait for the writer; more are dropped and counted. Calling it
     again stops the previous sink first.
     """
     global _active
@@ -396,10 +306,9 @@ def configure_logging(
         handlers.append(_StderrHandler(sys.stderr))
     for handler in handlers:
         handler.setFormatter(formatter)
-    records: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
-    queue_handler = _QueueHandler(records, lambda: dropped(QUEUE_FULL))
-    listener = _Listener(records, *handlers, formatter=formatter, on_error=on_error)
-    sink = LogSink(files, queue_handler, listener)
+    writer = _Writer(handlers, formatter, limit=queue_size, on_full=lambda: dropped(QUEUE_FULL), on_error=on_error)
+    buffer_handler = _BufferHandler(writer)
+    sink = LogSink(files, buffer_handler, writer)
     sink_ref.append(sink)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -408,8 +317,8 @@ def configure_logging(
             handler.healthy, handler.last_error = False, f"{type(exc).__name__}: {exc}"
     root = logging.getLogger()
     root.setLevel(_level(level))
-    root.addHandler(queue_handler)
-    listener.start()
+    root.addHandler(buffer_handler)
+    writer.start()
     _active = sink
     return sink
 

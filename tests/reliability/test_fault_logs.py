@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import shutil
 import subprocess
+import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -129,3 +132,70 @@ def test_fault_logs_disk_full(tmp_path) -> None:
     finally:
         subprocess.run(["umount", str(log_dir)], check=True)
     print(f"\ndisk full: {seen}")
+
+
+def test_fault_logs_blocked_writes_never_hold_requests(tmp_path) -> None:
+    """The day's log file is a pipe nobody reads: the writer blocks, requests do not."""
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    day_file = log_dir / f"ai_diy_api_{time.strftime('%Y%m%d', time.gmtime())}.jsonl"
+    os.mkfifo(day_file)
+    # A reader that never reads: the writer's writes block once the pipe's buffer is full.
+    reader = os.open(day_file, os.O_RDONLY | os.O_NONBLOCK)
+    drained = bytearray()
+    try:
+        with running_service(tmp_path, **ENV) as (_, base):
+            port = int(base.rsplit(":", 1)[1])
+            with _background_load(port, "during") as during:
+                wait_for(lambda: _queue_full_drops(base) > 0, timeout=60, interval=0.5, what="lines dropped while the writer is blocked")
+            assert during.errors == [], during.errors[:5]
+            assert during.server_errors == 0, during.statuses
+            assert during.sent == during.answered > 0
+            assert get(f"{base}/health")[0] == 200  # a stalled file is no failed request
+
+            # The pipe is read again: the writer comes back and new lines arrive.
+            os.set_blocking(reader, True)
+            stop = threading.Event()
+
+            def drain() -> None:
+                while not stop.is_set():
+                    chunk = os.read(reader, 65536)
+                    if not chunk:
+                        return
+                    drained.extend(chunk)
+
+            thread = threading.Thread(target=drain, daemon=True)
+            thread.start()
+            for _ in range(5):
+                assert get(f"{base}/api/env", {"User-Agent": "after-unblock"})[0] == 200
+            wait_for(lambda: b"after-unblock" in drained, timeout=30, what="logging resumed after the pipe drained")
+        stop.set()
+        thread.join(10)
+    finally:
+        os.close(reader)
+
+
+def test_fault_logs_blocked_writes_never_hold_shutdown(tmp_path) -> None:
+    """SIGTERM while the writer is stuck on a full pipe: the process still exits, cleanly and soon."""
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    day_file = log_dir / f"ai_diy_api_{time.strftime('%Y%m%d', time.gmtime())}.jsonl"
+    os.mkfifo(day_file)
+    reader = os.open(day_file, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        with running_service(tmp_path, AI_DIY_DRAIN_TIMEOUT="2", **ENV) as (proc, base):
+            port = int(base.rsplit(":", 1)[1])
+
+            with _background_load(port, "fill"):
+                wait_for(lambda: _queue_full_drops(base) > 0, timeout=60, interval=0.5, what="the writer stuck on the pipe")
+            proc.signal(signal.SIGTERM)
+            # Drain (2 s) plus the log sink's bounded wait for its stuck writer (5 s), with room to spare.
+            code = proc.popen.wait(timeout=20)
+        assert code == 0, proc.output()[-2000:]
+    finally:
+        os.close(reader)
+
+
+
+def _queue_full_drops(base: str) -> float:
+    return metric_sum(samples(base), "ai_diy_log_lines_dropped_total", reason="queue_full")

@@ -144,7 +144,7 @@ def test_full_queue_drops_and_counts_without_blocking(configure: Configure, tmp_
     sink = configure(queue_size=2, on_drop=reasons.append)
     log = logging.getLogger("ai_diy.x")
     log.info("first", extra={"blocker": Blocker()})
-    wait_for(lambda: sink._listener.queue.qsize() == 0, timeout=5, what="writer picked the first record")
+    wait_for(lambda: sink.pending() == 0, timeout=5, what="writer picked the first record")
     for number in range(10):
         log.info("line %d", number)  # returns at once even though the writer is stuck
     release.set()
