@@ -16,6 +16,8 @@ import re
 import time
 from typing import Any
 
+import orjson
+
 REDACTED = "[REDACTED]"
 _SECRET_KEY = re.compile(
     r"authorization|cookie|token|passw|secret|api[-_]?key|access[-_]?key|private[-_]?key|credential|session[-_]?id",
@@ -30,6 +32,7 @@ _PHONE = re.compile(r"(?<![\w./:+-])[+(]?\d[\d ()-]{6,}\d(?![\w./:-])")
 # Characters json.dumps(ensure_ascii=False) leaves raw that some readers take as line ends.
 _LINE_BREAKERS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
 _LINE_BREAKERS_RE = re.compile("[\u2028\u2029\x85]")
+_LINE_BREAKER_BYTES = tuple((raw.encode(), escaped.encode()) for raw, escaped in _LINE_BREAKERS.items())
 # Values of these keys are produced by the telemetry itself, never by a client.
 _TRUSTED_KEYS = frozenset({"event", "status", "severity", "route", "method", "trace_id", "span_id", "status_code", "duration_ms"})
 PREPARED_FIELDS = "prepared_fields"
@@ -94,9 +97,26 @@ class JsonFormatter(logging.Formatter):
         return f"{self._prefix}.{int((created - second) * 1000):03d}Z"
 
     def format(self, record: logging.LogRecord) -> str:
-        timestamp = self._timestamp(record.created)
+        return self.format_line(record)[:-1].decode("utf-8")
+
+    def format_line(self, record: logging.LogRecord) -> bytes:
+        """The record as one UTF-8 JSON line, newline included (what the files get)."""
+        entry = self._entry(record)
+        try:
+            line = orjson.dumps(entry, default=_default, option=orjson.OPT_NON_STR_KEYS)
+        except (TypeError, orjson.JSONEncodeError):
+            # Lone surrogates, integers past 64 bits: the standard encoder takes anything.
+            return encode_line(json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=_default))
+        if b"\xe2\x80\xa8" in line or b"\xe2\x80\xa9" in line or b"\xc2\x85" in line:
+            # Valid JSON as they are, but str.splitlines() and some log shippers break
+            # lines at them: written as escapes, one record stays one line for every reader.
+            for raw, escaped in _LINE_BREAKER_BYTES:
+                line = line.replace(raw, escaped)
+        return line + b"\n"
+
+    def _entry(self, record: logging.LogRecord) -> dict[str, Any]:
         entry: dict[str, Any] = {
-            "timestamp": timestamp,
+            "timestamp": self._timestamp(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": scrub_text(record.getMessage()),
@@ -114,14 +134,10 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             entry["exception"] = scrub_text(record.exc_text)
-        text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=_default)
-        if _LINE_BREAKERS_RE.search(text) is not None:
-            # Valid JSON as they are, but str.splitlines() and some log shippers break
-            # lines at them: written as escapes, one record stays one line for every reader.
-            text = _LINE_BREAKERS_RE.sub(lambda match: _LINE_BREAKERS[match.group(0)], text)
-        return text
+        return entry
 
 
 def encode_line(line: str) -> bytes:
     """UTF-8 bytes of a formatted line; surrogates become JSON `\\uXXXX` escapes."""
+    line = _LINE_BREAKERS_RE.sub(lambda match: _LINE_BREAKERS[match.group(0)], line)
     return line.encode("utf-8", "backslashreplace") + b"\n"

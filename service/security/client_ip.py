@@ -1,6 +1,7 @@
 """The real client address: the socket peer, or what a trusted proxy says it is."""
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable, Sequence
 
@@ -8,7 +9,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-_PEER_CACHE = 1024
+_PEER_CACHE = 4096
 
 
 class ClientIPMiddleware:
@@ -23,9 +24,9 @@ class ClientIPMiddleware:
     def __init__(self, app: ASGIApp, *, trusted_proxies: Iterable[Network] = ()) -> None:
         self.app = app
         self.trusted: tuple[Network, ...] = tuple(trusted_proxies)
-        # Socket peers are the proxies and a few direct clients: remember the verdict
-        # per peer string instead of parsing it on every request (bounded anyway).
-        self._peer_trusted: dict[str, bool] = {}
+        # Peers and forwarded hops repeat (the proxies, returning clients): each
+        # string is parsed and checked against the networks once, in a bounded cache.
+        self._verdict = functools.lru_cache(maxsize=_PEER_CACHE)(self._parse_and_check)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.trusted and scope["type"] in ("http", "websocket"):
@@ -39,25 +40,26 @@ class ClientIPMiddleware:
                         scope["client"] = (real, 0)
         await self.app(scope, receive, send)
 
+    def _parse_and_check(self, host: str) -> tuple[str, bool] | None:
+        """(canonical address, whether a trusted proxy) for an address string; None when it is none."""
+        address = _address(host)
+        if address is None:
+            return None
+        return str(address), any(address in network for network in self.trusted)
+
     def _is_trusted(self, host: str) -> bool:
-        known = self._peer_trusted.get(host)
-        if known is None:
-            address = _address(host)
-            known = address is not None and any(address in network for network in self.trusted)
-            if len(self._peer_trusted) >= _PEER_CACHE:
-                self._peer_trusted.clear()
-            self._peer_trusted[host] = known
-        return known
+        verdict = self._verdict(host)
+        return verdict is not None and verdict[1]
 
     def _real_client(self, peer: str, hops: Sequence[str]) -> str:
         real = peer
         for hop in reversed(hops):
-            address = _address(hop)
-            if address is None:
+            verdict = self._verdict(hop)
+            if verdict is None:
                 # A trusted proxy relayed something that is not an address: believe no further.
                 return real
-            real = str(address)
-            if not any(address in network for network in self.trusted):
+            real, trusted = verdict
+            if not trusted:
                 return real
         return real
 

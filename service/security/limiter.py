@@ -5,7 +5,7 @@ import asyncio
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, Storage
@@ -16,8 +16,7 @@ from service.security.events import SecurityEvents
 from service.security.window import MovingWindow
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """The outcome of one hit: allowed or not, and the numbers for the RateLimit headers."""
 
     allowed: bool
@@ -142,6 +141,15 @@ class RateLimiter:
                 tightest = decision
         assert tightest is not None  # parse_many never returns an empty list
         return tightest
+
+    @property
+    def local(self) -> bool:
+        """Whether hits are counted in this process (`hit_local` answers without awaiting)."""
+        return self._local is not None
+
+    def hit_local(self, key: str) -> Decision:
+        """Consume one hit for `key` in the in-process windows; only when `local`."""
+        return self._consume_local(key)
 
     def _consume_local(self, key: str) -> Decision:
         assert self._local is not None

@@ -52,7 +52,9 @@ class RateLimitMiddleware:
             return
         client = scope.get("client")
         client_ip = client[0] if client else "unknown"
-        decision = await self.limiter.check(client_ip, client_ip)
+        limiter = self.limiter
+        # The in-process storage cannot fail or wait: no coroutine for it.
+        decision = limiter.hit_local(client_ip) if limiter.local else await limiter.check(client_ip, client_ip)
         if decision is None:
             if self.fail_closed:
                 response = error_response(
