@@ -29,7 +29,8 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status,
 from opentelemetry.util.types import AttributeValue
 
 from .keep import KeepPolicy
-from .routes import OTHER_METHOD, UNMATCHED
+from .logformat import REDACTED, is_secret_key, scrub_text
+from .routes import OTHER_METHOD, UNMATCHED, method_label
 from .tracing import ReservedIds
 
 Scope = MutableMapping[str, Any]
@@ -211,11 +212,16 @@ def start_attributes(scope: Scope, headers: Mapping[str, str]) -> dict[str, Attr
     """Attributes known when the request begins (HTTP semantic conventions)."""
     raw_method = scope["method"]
     attributes: dict[str, AttributeValue] = {
-        "http.request.method": raw_method,
+        "http.request.method": method_label(raw_method),
         "url.path": scope["path"],
         "url.scheme": scope.get("scheme", "http"),
         "network.protocol.version": scope.get("http_version", "1.1"),
     }
+    if attributes["http.request.method"] == OTHER_METHOD:
+        attributes["http.request.method_original"] = raw_method
+    query = scope.get("query_string")
+    if query:
+        attributes["url.query"] = masked_query(query.decode("latin-1"))
     server = scope.get("server")
     host = headers.get("host")
     if host:
@@ -231,6 +237,15 @@ def start_attributes(scope: Scope, headers: Mapping[str, str]) -> dict[str, Attr
     if agent:
         attributes["user_agent.original"] = agent
     return attributes
+
+
+def masked_query(query: str) -> str:
+    """The query string as the logs would show it: secret parameters redacted, personal data masked."""
+    parts = []
+    for pair in query.split("&"):
+        name, sep, value = pair.partition("=")
+        parts.append(f"{name}{sep}{REDACTED}" if sep and is_secret_key(name) else scrub_text(pair))
+    return "&".join(parts)
 
 
 def end_span(

@@ -1,6 +1,8 @@
 """TelemetryMiddleware: metrics, span and access line of one request."""
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -287,3 +289,67 @@ async def test_telemetry_passes_non_http_scopes_through(registry: CollectorRegis
         await middleware({"type": kind}, None, None)
     assert seen == ["lifespan", "websocket"]
     assert series_count(registry) == 0
+
+
+async def test_telemetry_keeps_the_trace_of_a_response_the_client_never_got(
+    registry: CollectorRegistry, tracer_provider: Any, spans: InMemorySpanExporter
+) -> None:
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+
+    from observability import HttpMetrics, RouteResolver, TelemetryMiddleware
+    from observability.keep import KeepPolicy
+    from observability.spans import TailTracing
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        yield b"first chunk"
+        raise ConnectionResetError("client gone")
+
+    async def stream(request: Request) -> Response:
+        return StreamingResponse(chunks())
+
+    routes = [Route("/stream", stream), Route("/", hello)]
+    tracing = TailTracing(tracer_provider, KeepPolicy(sample_ratio=0.0), name="test")
+    app = Starlette(routes=routes, middleware=[Middleware(
+        TelemetryMiddleware, metrics=HttpMetrics(registry), tracing=tracing, route_resolver=RouteResolver(routes),
+    )])
+    async with client(app) as http:
+        await http.get("/stream")
+        await http.get("/")
+    assert [span.name for span in spans.get_finished_spans()] == ["GET /stream"]
+
+
+async def test_telemetry_labels_a_request_refused_before_routing_with_its_route(
+    make_app: AppFactory, registry: CollectorRegistry
+) -> None:
+    class Refuse:
+        """An inner middleware that answers before the router runs, as a rate limit does."""
+
+        def __init__(self, app):  # type: ignore[no-untyped-def]
+            self.app = app
+
+        async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+            await PlainTextResponse("slow down", status_code=429)(scope, receive, send)
+
+    from starlette.middleware import Middleware
+
+    app = make_app([Route("/items/{item_id}", hello)], inner=[Middleware(Refuse)])
+    async with client(app) as http:
+        await http.get("/items/3")
+        await http.get("/nowhere")
+    labels = {"http_request_method": "GET", "http_response_status_code": "429"}
+    assert registry.get_sample_value(f"{DURATION}_count", {**labels, "http_route": "/items/{item_id}"}) == 1
+    assert registry.get_sample_value(f"{DURATION}_count", {**labels, "http_route": "_unmatched"}) == 1
+
+
+async def test_telemetry_span_of_an_unknown_method_names_the_original(
+    make_app: AppFactory, spans: InMemorySpanExporter
+) -> None:
+    async with client(make_app([Route("/", hello)])) as http:
+        await http.request("BREW", "/?token=abc&mail=someone@example.com")
+    [span] = spans.get_finished_spans()
+    attributes = dict(span.attributes or {})
+    assert span.name == "HTTP /"
+    assert attributes["http.request.method"] == "_OTHER"
+    assert attributes["http.request.method_original"] == "BREW"
+    assert attributes["url.query"] == "token=[REDACTED]&mail=[EMAIL]"
