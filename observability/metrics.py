@@ -34,6 +34,7 @@ class HttpMetrics:
             "Time from request start to the last response body byte.",
             ["http_request_method", "http_route", "http_response_status_code"],
             buckets=duration_buckets,
+            unit="seconds",
             registry=registry,
         )
         self.active = Gauge(
@@ -48,6 +49,7 @@ class HttpMetrics:
             "Request body size in bytes, of requests that carry a body.",
             ["http_request_method", "http_route"],
             buckets=size_buckets,
+            unit="bytes",
             registry=registry,
         )
         self.response_size = Histogram(
@@ -55,6 +57,7 @@ class HttpMetrics:
             "Response body size in bytes.",
             ["http_request_method", "http_route", "http_response_status_code"],
             buckets=size_buckets,
+            unit="bytes",
             registry=registry,
         )
         self.aborted = Counter(

@@ -65,6 +65,7 @@ def serve(settings: Settings) -> int:
     files, in a directory made fresh for this start (stale files from an earlier
     run would otherwise be summed in) and removed at exit.
     """
+    configure_process()
     if settings.workers == 1:
         return hypercorn_run(hypercorn_config(settings))
     directory = tempfile.mkdtemp(prefix="ai-diy-metrics-")

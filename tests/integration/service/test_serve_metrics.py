@@ -80,3 +80,12 @@ def test_one_request_carries_the_same_trace_id_in_log_and_exemplar(tmp_path) -> 
     access = [json.loads(line) for line in log_file.read_text().splitlines()]
     env_lines = [line for line in access if line.get("route") == "/api/env"]
     assert len(env_lines) == 1 and env_lines[0]["trace_id"] == trace_id
+
+
+def test_served_metrics_carry_no_created_series(tmp_path) -> None:
+    with running_service(tmp_path) as (proc, base):
+        assert _fetch(f"{base}/api/env")[0] == 200
+        text = _fetch(f"{base}/metrics")[2]
+        openmetrics = _fetch(f"{base}/metrics", {"Accept": "application/openmetrics-text; version=1.0.0"})[2]
+    assert "http_server_request_duration_seconds_count" in text
+    assert [line for line in (text + openmetrics).splitlines() if "_created" in line] == []

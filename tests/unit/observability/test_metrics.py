@@ -32,3 +32,17 @@ def test_service_metrics_every_metric_has_help(registry: CollectorRegistry) -> N
         "other_log_lines_dropped",
     }
     assert all(family.documentation for family in families)
+
+
+def test_openmetrics_exposition_names_the_unit_of_every_http_histogram() -> None:
+    from prometheus_client.openmetrics.exposition import generate_latest as openmetrics
+
+    from observability import HttpMetrics
+
+    registry = CollectorRegistry()
+    metrics = HttpMetrics(registry)
+    metrics.observe("GET", "/", 200, 0.01, 10, 20)
+    text = openmetrics(registry).decode()
+    assert "# UNIT http_server_request_duration_seconds seconds" in text
+    assert "# UNIT http_server_request_body_size_bytes bytes" in text
+    assert "# UNIT http_server_response_body_size_bytes bytes" in text
