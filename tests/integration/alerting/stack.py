@@ -205,16 +205,20 @@ def cluster_peers(url: str) -> int:
 
 
 def prometheus_config(
-    *, service_port: int, alertmanager_url: str | Sequence[str], prometheus_port: int, interval: str = "1s"
+    *, service_port: int, alertmanager_url: str | Sequence[str] = (), prometheus_port: int, interval: str = "1s"
 ) -> str:
     """deploy/prometheus.yml with loopback ports of this test and a short scrape/evaluation interval.
 
-    alertmanager_url: one URL, or every member of an Alertmanager cluster (Prometheus sends to each).
+    alertmanager_url: one URL, or every member of an Alertmanager cluster (Prometheus
+    sends to each); none drops the alerting section.
     """
     config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text(encoding="utf-8"))
     config["global"].update(scrape_interval=interval, evaluation_interval=interval, scrape_timeout=interval)
     urls = [alertmanager_url] if isinstance(alertmanager_url, str) else list(alertmanager_url)
-    config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [url.removeprefix("http://") for url in urls]
+    if urls:
+        config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [url.removeprefix("http://") for url in urls]
+    else:
+        del config["alerting"]
     for job in config["scrape_configs"]:
         target = f"127.0.0.1:{service_port}" if job["job_name"] == "ai-diy" else f"127.0.0.1:{prometheus_port}"
         job["static_configs"][0]["targets"] = [target]
@@ -233,7 +237,7 @@ def copy_rules(destination: Path, *, for_duration: str | None = None) -> None:
 
 @contextmanager
 def prometheus(
-    tmp_path: Path, *, service_port: int, alertmanager_url: str | Sequence[str], for_duration: str | None = None
+    tmp_path: Path, *, service_port: int, alertmanager_url: str | Sequence[str] = (), for_duration: str | None = None
 ) -> Iterator[str]:
     """Prometheus laid out as deployed (deploy/ and alerts/ side by side); yields its base URL."""
     binary = binaries.require("prometheus")

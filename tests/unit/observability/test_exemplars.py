@@ -133,20 +133,19 @@ WORKER = textwrap.dedent(
     import sys
     from prometheus_client import CollectorRegistry
     from observability import HttpMetrics
-    from observability.exemplars import ExemplarStore
+    from observability.exemplars import multiprocess_exemplar_store
     from observability.metrics import DURATION_BUCKETS
 
     trace_id, duration = sys.argv[1], float(sys.argv[2])
     metrics = HttpMetrics(CollectorRegistry())
-    store = ExemplarStore(
+    store = multiprocess_exemplar_store(
         "http_server_request_duration_seconds",
         ("http_request_method", "http_route", "http_response_status_code"),
         DURATION_BUCKETS,
-        sys.argv[3],
     )
     metrics.observe("GET", "/work", 200, duration, 0, 10, trace_id)
-    store.record(("GET", "/work", 200), duration, trace_id)
-    store.flush()
+    store.record(("GET", "/work", 200), duration, trace_id)  # what HttpMetrics.observe does with a kept trace id
+    store.stop()
     """
 )
 
@@ -158,7 +157,7 @@ async def test_multiprocess_scrape_carries_exemplars_of_every_worker(tmp_path: P
     env = {**os.environ, MULTIPROC_ENV: str(directory), "PYTHONPATH": str(ROOT)}
     # Two real worker processes in multiprocess mode: their values land in the .db files, not their exemplars.
     for trace_id, duration in [("1" * 32, 0.02), ("2" * 32, 0.2)]:
-        subprocess.run([sys.executable, "-c", WORKER, trace_id, str(duration), str(directory)], env=env, check=True, timeout=60)
+        subprocess.run([sys.executable, "-c", WORKER, trace_id, str(duration)], env=env, check=True, timeout=60)
     monkeypatch.setenv(MULTIPROC_ENV, str(directory))
     async with client(MetricsApp(CollectorRegistry(), process_metrics=False)) as http:
         response = await http.get("/metrics", headers={"accept": "application/openmetrics-text; version=1.0.0"})
