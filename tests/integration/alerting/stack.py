@@ -268,6 +268,19 @@ def prometheus(
         proc.stop()
 
 
+def broken_data_dir(tmp_path: Path) -> Path:
+    """The data-store fault: a regular file where the service's data directory should be."""
+    data_dir = tmp_path / "data"
+    data_dir.write_text("a regular file where the data directory should be\n")
+    return data_dir
+
+
+def repair_data_dir(data_dir: Path) -> None:
+    """Remove the fault: the data directory is a directory again."""
+    data_dir.unlink()
+    (data_dir / "appdocs").mkdir(parents=True)
+
+
 def _ready(url: str, proc: Process) -> bool:
     if proc.popen.poll() is not None:
         raise RuntimeError(f"{proc.argv[0]} exited with {proc.popen.returncode}:\n{proc.output()}")

@@ -22,9 +22,11 @@ from .stack import (
     RunningAlertmanager,
     WebhookSink,
     alertmanager_pair,
+    broken_data_dir,
     cluster_peers,
     prometheus,
     render_alertmanager_config,
+    repair_data_dir,
     webhook_sink,
 )
 
@@ -60,8 +62,7 @@ def _pages_stay(sink: WebhookSink, alertname: str, count: int, seconds: float) -
 
 def test_alertmanager_pair_pages_once_per_group_and_survives_losing_a_member(tmp_path: Path) -> None:
     port = free_port()
-    data_dir = tmp_path / "data"
-    data_dir.write_text("a regular file where the data directory should be\n")  # the data-store fault
+    data_dir = broken_data_dir(tmp_path)
     (tmp_path / "first").mkdir()
     (tmp_path / "second").mkdir()
 
@@ -90,8 +91,7 @@ def test_alertmanager_pair_pages_once_per_group_and_survives_losing_a_member(tmp
                 assert _paged_by(sink, "AiDiyHealthCheckFailing", status="resolved") == [survivor.url]
 
             # Back on the same port with a readable store: the outage page resolves, through the survivor.
-            data_dir.unlink()
-            (data_dir / "appdocs").mkdir(parents=True)
+            repair_data_dir(data_dir)
             with running_service(tmp_path / "second", AI_DIY_PORT=str(port), AI_DIY_DATA_DIR=str(data_dir)):
                 assert _paged_by(sink, "AiDiyServiceDown", status="resolved") == [survivor.url]
     assert sink.senders("/page", "AiDiyServiceDown") == [survivor.url]
