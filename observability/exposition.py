@@ -9,7 +9,9 @@ workers start. It wipes the directory and sets `PROMETHEUS_MULTIPROC_DIR`, which
 prometheus-client reads when it is first imported in each (spawned) worker; every
 metric value then lives in a per-worker file and `/metrics` aggregates them with
 `MultiProcessCollector`. Process resources come from `WorkerProcessCollector`, one
-series per worker with a `pid` label. Exemplars are single-process only.
+series per worker with a `pid` label. The multiprocess files hold no exemplars: each
+worker shares its own through `observability.exemplars`, and the scrape puts them back
+on the histogram buckets (`ExemplarMerger`).
 """
 from __future__ import annotations
 
@@ -23,9 +25,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from .exemplars import MULTIPROC_ENV, ExemplarMerger
 from .resources import WorkerProcessCollector, register_process_metrics, register_worker
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def prepare_multiprocess_dir(path: str | Path) -> None:
@@ -59,7 +61,8 @@ class MetricsApp:
                 register_process_metrics(registry, namespace)
         else:
             self.registry = CollectorRegistry()
-            MultiProcessCollector(self.registry, path=directory)
+            # Every worker's values from the shared files, with every worker's exemplars.
+            self.registry.register(ExemplarMerger(MultiProcessCollector(None, path=directory), directory))
             if process_metrics:
                 register_worker(directory)
                 self.registry.register(WorkerProcessCollector(directory, namespace))

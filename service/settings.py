@@ -71,7 +71,9 @@ class Settings(BaseSettings):
         "100/minute", description="Per-client limit on `/api/*` in `limits` notation, e.g. `100/minute;1000/hour`."
     )
     rate_limit_storage: str = Field(
-        "memory://", description="Rate-limit storage URI: `memory://`, or `redis://host:port/db` to share across replicas."
+        "memory://",
+        description="Rate-limit storage URI: `memory://`, `redis://host:port/db` to share across replicas, or "
+        "`redis+sentinel://host:port,host:port/<master>` to follow a Sentinel fail-over.",
     )
     rate_limit_fail_closed: bool = Field(
         False, description="Refuse `/api/*` requests (503) while the rate-limit storage is unreachable, instead of allowing them."
@@ -137,6 +139,9 @@ class Settings(BaseSettings):
         scheme = value.split("://", 1)[0] if "://" in value else ""
         if scheme not in RATE_LIMIT_SCHEMES:
             raise ValueError(f"expected a URI with scheme {', '.join(s + '://' for s in RATE_LIMIT_SCHEMES)}")
+        problem = _storage_locations_problem(scheme.removeprefix("async+"), value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @property
@@ -147,6 +152,24 @@ class Settings(BaseSettings):
     def environment(self) -> str:
         """The runbook's wording: DEVELOPMENT or PRODUCTION."""
         return "PRODUCTION" if self.app_env is AppEnv.PRODUCTION else "DEVELOPMENT"
+
+
+SENTINEL_FORM = "redis+sentinel://host:port[,host:port...]/<master name>"
+
+
+def _storage_locations_problem(scheme: str, uri: str) -> str | None:
+    """What `limits` would refuse only at start-up: a location without a port, a sentinel URI without its master."""
+    netloc, _, path = uri.split("://", 1)[1].partition("/")
+    hosts = netloc.rpartition("@")[2]
+    locations = [location.strip() for location in hosts.split(",")] if hosts else []
+    for location in locations:
+        host, _, port = location.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) <= 65535:
+            return f"expected host:port in every location ({location!r} is not)"
+    if scheme == "redis+sentinel" and (not locations or not path.strip("/")):
+        # The sentinels are asked for the master by name; without both there is no Redis to reach.
+        return f"expected {SENTINEL_FORM}"
+    return None
 
 
 class ConfigError(Exception):

@@ -1,10 +1,11 @@
-"""`ai-diy stack`: the service with a local Prometheus and Alertmanager, without Docker.
+"""`ai-diy stack`: the service with a local Prometheus and an Alertmanager pair, without Docker.
 
 The configs are the compose stack's own (deploy/compose/prometheus.yml, alerts/),
 rewritten for loopback: the service replicas found by DNS in compose become one
-static 127.0.0.1 target, and storage goes to a temporary directory. Prometheus and
-Alertmanager are optional: each runs when its binary is installed. Everything
-started here is stopped by PID on Ctrl-C or SIGTERM.
+static 127.0.0.1 target, the two Alertmanagers gossip on loopback ports, and storage
+goes to a temporary directory. Prometheus and Alertmanager are optional: each runs
+when its binary is installed. Everything started here is stopped by PID on Ctrl-C or
+SIGTERM.
 """
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ import argparse
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--prometheus-port", type=int, default=9090, help="Prometheus port on 127.0.0.1 (default: %(default)s)")
     parser.add_argument(
-        "--alertmanager-port", type=int, default=9093, help="Alertmanager port on 127.0.0.1 (default: %(default)s)"
+        "--alertmanager-port", type=int, default=9093, help="first Alertmanager's port on 127.0.0.1 (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--alertmanager-2-port", type=int, default=9095, help="second Alertmanager's port on 127.0.0.1 (default: %(default)s)"
     )
     parser.add_argument("--scrape-interval", default="15s", help="Prometheus scrape and rule interval (default: %(default)s)")
     parser.add_argument("--workdir", type=Path, help="directory for generated configs and storage (default: a new temp dir)")
@@ -69,29 +74,33 @@ def find_source(start: Path | None = None) -> Path | None:
 
 
 def local_prometheus_config(
-    source: Path, *, service_target: str, prometheus_port: int, alertmanager_port: int | None, interval: str
+    source: Path, *, service_target: str, prometheus_port: int, alertmanager_ports: Sequence[int], interval: str
 ) -> dict[str, Any]:
-    """The compose Prometheus config with loopback targets and the checkout's rule files."""
+    """The compose Prometheus config with loopback targets and the checkout's rule files.
+
+    Alerts go to every Alertmanager in `alertmanager_ports` (none: no alerting at all).
+    """
     config = yaml.safe_load((source / "deploy" / "compose" / "prometheus.yml").read_text())
     config["global"]["scrape_interval"] = interval
     config["global"]["evaluation_interval"] = interval
     config["rule_files"] = [str(source / "alerts" / "*.rules.yml")]
+    alertmanagers = [f"127.0.0.1:{port}" for port in alertmanager_ports]
     local = {
-        "ai-diy": service_target,
-        "prometheus": f"127.0.0.1:{prometheus_port}",
-        "alertmanager": f"127.0.0.1:{alertmanager_port}" if alertmanager_port else None,
+        "ai-diy": [service_target],
+        "prometheus": [f"127.0.0.1:{prometheus_port}"],
+        "alertmanager": alertmanagers,
     }
     jobs = []
     for job in config["scrape_configs"]:
-        target = local.get(job["job_name"])
-        if target is None:
+        targets = local.get(job["job_name"])
+        if not targets:
             continue  # a compose-only component (or Alertmanager when it does not run here)
         kept = {k: v for k, v in job.items() if not k.endswith("_sd_configs") and k != "static_configs"}
-        kept["static_configs"] = [{"targets": [target]}]
+        kept["static_configs"] = [{"targets": targets}]
         jobs.append(kept)
     config["scrape_configs"] = jobs
-    if alertmanager_port:
-        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{alertmanager_port}"]}]}]}
+    if alertmanagers:
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": alertmanagers}]}]}
     else:
         config.pop("alerting", None)
     return config
@@ -145,23 +154,10 @@ def plan(settings: Settings, args: argparse.Namespace, source: Path, workdir: Pa
     ]
     alertmanager = find_binary(ALERTMANAGER_NAMES)
     am_config = source / "alerts" / "alertmanager.yml"
-    am_port = args.alertmanager_port if alertmanager and am_config.is_file() else None
-    if alertmanager and am_port:
-        am_url = f"http://127.0.0.1:{am_port}"
-        components.append(
-            Component(
-                "alertmanager",
-                [
-                    alertmanager,
-                    f"--config.file={am_config}",
-                    f"--storage.path={workdir / 'alertmanager'}",
-                    f"--web.listen-address=127.0.0.1:{am_port}",
-                    "--cluster.listen-address=",  # a single local instance: no gossip port
-                ],
-                f"{am_url}/-/ready",
-                am_url,
-            )
-        )
+    am_ports: list[int] = []
+    if alertmanager and am_config.is_file():
+        am_ports = [args.alertmanager_port, args.alertmanager_2_port]
+        components.extend(alertmanager_pair(alertmanager, am_config, am_ports, workdir))
     else:
         print("alertmanager: not started (binary or alerts/alertmanager.yml missing)", file=sys.stderr)
     prometheus = find_binary(PROMETHEUS_NAMES)
@@ -170,7 +166,7 @@ def plan(settings: Settings, args: argparse.Namespace, source: Path, workdir: Pa
             source,
             service_target=f"127.0.0.1:{metrics_port}",
             prometheus_port=args.prometheus_port,
-            alertmanager_port=am_port,
+            alertmanager_ports=am_ports,
             interval=args.scrape_interval,
         )
         config_path = workdir / "prometheus.yml"
@@ -193,6 +189,40 @@ def plan(settings: Settings, args: argparse.Namespace, source: Path, workdir: Pa
     else:
         print("prometheus: not started (binary not installed)", file=sys.stderr)
     return components
+
+
+def alertmanager_pair(binary: str, config: Path, ports: Sequence[int], workdir: Path) -> list[Component]:
+    """Alertmanagers on `ports`, clustered as in compose: each gossips on a free loopback port, peered with the others."""
+    gossip = [_unused_loopback_port() for _ in ports]
+    members = []
+    for index, (port, own) in enumerate(zip(ports, gossip)):
+        url = f"http://127.0.0.1:{port}"
+        name = "alertmanager" if index == 0 else f"alertmanager-{index + 1}"
+        members.append(
+            Component(
+                name,
+                [
+                    binary,
+                    f"--config.file={config}",
+                    f"--storage.path={workdir / name}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                    f"--cluster.listen-address=127.0.0.1:{own}",
+                    # Alertmanager refuses to guess an address to advertise on loopback.
+                    f"--cluster.advertise-address=127.0.0.1:{own}",
+                    *(f"--cluster.peer=127.0.0.1:{peer}" for peer in gossip if peer != own),
+                ],
+                f"{url}/-/ready",
+                url,
+            )
+        )
+    return members
+
+
+def _unused_loopback_port() -> int:
+    """A TCP port nothing listens on now: the gossip ports are internal, so any free one does."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _service_env() -> dict[str, str]:

@@ -48,5 +48,6 @@ def _debian_package(name: str) -> str:
         "promtool": "prometheus",
         "amtool": "prometheus-alertmanager",
         "alertmanager": "prometheus-alertmanager",
+        "redis-cli": "redis-tools",
         "systemd-analyze": "systemd",
     }.get(name, name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -58,6 +58,16 @@ class WebhookSink:
             and (severity is None or alert["labels"].get("severity") == severity)
         ]
 
+    def senders(self, path: str, alertname: str, *, status: str = "firing") -> list[str]:
+        """The `externalURL` of every notification that carried `alertname` in `status`: who sent each."""
+        with self.lock:
+            notes = list(self.notifications)
+        return [
+            note.body["externalURL"]
+            for note in notes
+            if note.receiver_path == path and any(a["labels"].get("alertname") == alertname for a in note.alerts(status))
+        ]
+
 
 @contextmanager
 def webhook_sink() -> Iterator[WebhookSink]:
@@ -103,38 +113,112 @@ def render_alertmanager_config(sink: WebhookSink, *, fast: bool = True) -> str:
     return text
 
 
-@contextmanager
-def alertmanager(tmp_path: Path, config_text: str) -> Iterator[str]:
-    """prometheus-alertmanager on a free loopback port, clustering off; yields its base URL."""
+@dataclass
+class RunningAlertmanager:
+    """One prometheus-alertmanager process started by a test.
+
+    Its external URL is `url`, so the `externalURL` of a webhook notification names
+    the member that sent it.
+    """
+
+    url: str
+    process: Process
+
+
+def _start_alertmanager(workdir: Path, config_text: str, extra_args: list[str]) -> RunningAlertmanager:
     binary = binaries.require("alertmanager")
     port = free_port()
-    workdir = tmp_path / "alertmanager"
     workdir.mkdir()
     config = workdir / "alertmanager.yml"
     config.write_text(config_text, encoding="utf-8")
+    url = f"http://127.0.0.1:{port}"
     proc = Process(
         [
             binary,
             f"--config.file={config}",
             f"--storage.path={workdir / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
+            f"--web.external-url={url}",
+            *extra_args,
         ],
         log=workdir / "alertmanager.out",
     )
-    url = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _ready(url, proc), timeout=30, what="alertmanager ready")
-        yield url
-    finally:
+    except BaseException:
         proc.stop()
+        raise
+    return RunningAlertmanager(url, proc)
 
 
-def prometheus_config(*, service_port: int, alertmanager_url: str, prometheus_port: int, interval: str = "1s") -> str:
-    """deploy/prometheus.yml with loopback ports of this test and a short scrape/evaluation interval."""
+@contextmanager
+def alertmanager(tmp_path: Path, config_text: str) -> Iterator[str]:
+    """prometheus-alertmanager on a free loopback port, clustering off; yields its base URL."""
+    running = _start_alertmanager(tmp_path / "alertmanager", config_text, ["--cluster.listen-address="])
+    try:
+        yield running.url
+    finally:
+        running.process.stop()
+
+
+@contextmanager
+def alertmanager_pair(tmp_path: Path, config_text: str, *, peer_timeout: str = "15s") -> Iterator[list[RunningAlertmanager]]:
+    """Two prometheus-alertmanager processes gossiping on loopback, as the deployed HA pair.
+
+    Each advertises its own loopback gossip address (Alertmanager will not guess one
+    on 127.0.0.1) and names the other as its peer. A gossip interval shorter than the
+    200 ms default makes the cluster settle in about a second instead of several;
+    `peer_timeout` is how long the second member waits for the first to notify, so
+    deduplication holds only when the notification log crosses the gossip within it.
+    """
+    gossip = [free_port(), free_port()]
+    members: list[RunningAlertmanager] = []
+    try:
+        for index, own in enumerate(gossip):
+            other = gossip[1 - index]
+            members.append(
+                _start_alertmanager(
+                    tmp_path / f"alertmanager-{index + 1}",
+                    config_text,
+                    [
+                        f"--cluster.listen-address=127.0.0.1:{own}",
+                        f"--cluster.advertise-address=127.0.0.1:{own}",
+                        f"--cluster.peer=127.0.0.1:{other}",
+                        "--cluster.gossip-interval=50ms",
+                        "--cluster.pushpull-interval=2s",
+                        "--cluster.probe-interval=200ms",
+                        "--cluster.probe-timeout=100ms",
+                        f"--cluster.peer-timeout={peer_timeout}",
+                    ],
+                )
+            )
+        yield members
+    finally:
+        for member in members:
+            member.process.stop()
+
+
+def cluster_peers(url: str) -> int:
+    """How many members this Alertmanager sees in its ready cluster (0 while it settles)."""
+    cluster = httpx.get(f"{url}/api/v2/status", timeout=5).json()["cluster"]
+    return len(cluster.get("peers") or []) if cluster["status"] == "ready" else 0
+
+
+def prometheus_config(
+    *, service_port: int, alertmanager_url: str | Sequence[str] = (), prometheus_port: int, interval: str = "1s"
+) -> str:
+    """deploy/prometheus.yml with loopback ports of this test and a short scrape/evaluation interval.
+
+    alertmanager_url: one URL, or every member of an Alertmanager cluster (Prometheus
+    sends to each); none drops the alerting section.
+    """
     config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text(encoding="utf-8"))
     config["global"].update(scrape_interval=interval, evaluation_interval=interval, scrape_timeout=interval)
-    config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [alertmanager_url.removeprefix("http://")]
+    urls = [alertmanager_url] if isinstance(alertmanager_url, str) else list(alertmanager_url)
+    if urls:
+        config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [url.removeprefix("http://") for url in urls]
+    else:
+        del config["alerting"]
     for job in config["scrape_configs"]:
         target = f"127.0.0.1:{service_port}" if job["job_name"] == "ai-diy" else f"127.0.0.1:{prometheus_port}"
         job["static_configs"][0]["targets"] = [target]
@@ -152,7 +236,9 @@ def copy_rules(destination: Path, *, for_duration: str | None = None) -> None:
 
 
 @contextmanager
-def prometheus(tmp_path: Path, *, service_port: int, alertmanager_url: str, for_duration: str | None = None) -> Iterator[str]:
+def prometheus(
+    tmp_path: Path, *, service_port: int, alertmanager_url: str | Sequence[str] = (), for_duration: str | None = None
+) -> Iterator[str]:
     """Prometheus laid out as deployed (deploy/ and alerts/ side by side); yields its base URL."""
     binary = binaries.require("prometheus")
     port = free_port()
@@ -180,6 +266,19 @@ def prometheus(tmp_path: Path, *, service_port: int, alertmanager_url: str, for_
         yield url
     finally:
         proc.stop()
+
+
+def broken_data_dir(tmp_path: Path) -> Path:
+    """The data-store fault: a regular file where the service's data directory should be."""
+    data_dir = tmp_path / "data"
+    data_dir.write_text("a regular file where the data directory should be\n")
+    return data_dir
+
+
+def repair_data_dir(data_dir: Path) -> None:
+    """Remove the fault: the data directory is a directory again."""
+    data_dir.unlink()
+    (data_dir / "appdocs").mkdir(parents=True)
 
 
 def _ready(url: str, proc: Process) -> bool:

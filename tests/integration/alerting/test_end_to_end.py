@@ -16,7 +16,15 @@ import pytest
 from tests.support.net import free_port, wait_for
 from tests.support.processes import running_service
 
-from .stack import WebhookSink, alertmanager, prometheus, render_alertmanager_config, webhook_sink
+from .stack import (
+    WebhookSink,
+    alertmanager,
+    broken_data_dir,
+    prometheus,
+    render_alertmanager_config,
+    repair_data_dir,
+    webhook_sink,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -57,8 +65,7 @@ def _await(
 
 def test_faults_page_and_resolve_through_prometheus_and_alertmanager(tmp_path: Path) -> None:
     port = free_port()
-    data_dir = tmp_path / "data"
-    data_dir.write_text("a regular file where the data directory should be\n")  # the data-store fault
+    data_dir = broken_data_dir(tmp_path)
     (tmp_path / "first").mkdir()
     (tmp_path / "second").mkdir()
 
@@ -86,9 +93,7 @@ def test_faults_page_and_resolve_through_prometheus_and_alertmanager(tmp_path: P
                 # The error-rate warning crossed its line together with the critical: inhibited.
                 assert sink.received("/ticket", "AiDiyHighErrorRate") == []
 
-                # Remove the fault: the data directory is a directory again.
-                data_dir.unlink()
-                (data_dir / "appdocs").mkdir(parents=True)
+                repair_data_dir(data_dir)
                 wait_for(lambda: httpx.get(f"{base}/health", timeout=5).status_code == 200, timeout=30, what="healthy")
                 _await(sink, "/page", "AiDiyHealthCheckFailing", status="resolved", probe=f"{base}/health")
 

@@ -1,4 +1,4 @@
-"""`ai-diy stack` starts the service, Prometheus and Alertmanager, and stops all three on SIGTERM."""
+"""`ai-diy stack` starts the service, Prometheus and an Alertmanager pair, and stops them all on SIGTERM."""
 from __future__ import annotations
 
 import json
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.alerting.stack import cluster_peers
 from tests.support.binaries import require
 from tests.support.net import free_port, port_open, wait_for
 from tests.support.processes import ROOT, Process, service_env
@@ -30,15 +31,15 @@ def _ai_diy_target_up(prometheus: str) -> bool:
     return bool(service) and service[0]["health"] == "up"
 
 
-def test_stack_starts_three_components_and_stops_them_on_sigterm(tmp_path: Path) -> None:
+def test_stack_starts_service_prometheus_and_alertmanager_pair_and_stops_them_on_sigterm(tmp_path: Path) -> None:
     require("prometheus")
     require("alertmanager")
-    api, prom, am = free_port(), free_port(), free_port()
+    api, prom, am, am2 = free_port(), free_port(), free_port(), free_port()
     env = service_env(tmp_path, AI_DIY_PORT=str(api))
     stack = Process(
         [
             sys.executable, "-m", "service.cli", "stack",
-            "--prometheus-port", str(prom), "--alertmanager-port", str(am),
+            "--prometheus-port", str(prom), "--alertmanager-port", str(am), "--alertmanager-2-port", str(am2),
             "--scrape-interval", "1s", "--workdir", str(tmp_path / "stack"), "--source", str(ROOT),
         ],
         log=tmp_path / "stack.out",
@@ -49,15 +50,17 @@ def test_stack_starts_three_components_and_stops_them_on_sigterm(tmp_path: Path)
         wait_for(lambda: "Ctrl-C" in stack.output() or stack.popen.poll() is not None, timeout=60, what="stack ready")
         assert stack.popen.poll() is None, stack.output()
         output = stack.output()
-        for url in (f"http://127.0.0.1:{api}", f"http://127.0.0.1:{prom}", f"http://127.0.0.1:{am}"):
-            assert url in output
+        for port in (api, prom, am, am2):
+            assert f"http://127.0.0.1:{port}" in output
         assert _get(f"http://127.0.0.1:{api}/health")[0] == 200
         assert _get(f"http://127.0.0.1:{prom}/-/ready")[0] == 200
-        assert _get(f"http://127.0.0.1:{am}/-/ready")[0] == 200
+        for port in (am, am2):
+            assert _get(f"http://127.0.0.1:{port}/-/ready")[0] == 200
+            wait_for(lambda p=port: cluster_peers(f"http://127.0.0.1:{p}") == 2, timeout=30, what="Alertmanager pair clustered")
         wait_for(lambda: _ai_diy_target_up(f"http://127.0.0.1:{prom}"), timeout=20, what="Prometheus scraping the service")
         stack.signal(signal.SIGTERM)
         assert stack.popen.wait(30) == 0, stack.output()
-        for port in (api, prom, am):
+        for port in (api, prom, am, am2):
             assert not port_open(port), f"port {port} still answers after the stack stopped"
     finally:
         stack.stop()

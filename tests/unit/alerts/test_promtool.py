@@ -55,10 +55,11 @@ def test_promtool_check_config_accepts_the_prometheus_config_and_finds_every_rul
     assert f"SUCCESS: {len(r.rule_files())} rule files found" in output
 
 
-def test_prometheus_config_scrapes_the_ai_diy_job_and_sends_to_alertmanager() -> None:
+def test_prometheus_config_scrapes_the_ai_diy_job_and_sends_to_both_alertmanagers() -> None:
     config = r.load(PROMETHEUS_CONFIG)
     jobs = {job["job_name"] for job in config["scrape_configs"]}
     assert {"ai-diy", "prometheus"} <= jobs
     assert config["rule_files"] == ["../alerts/*.rules.yml"]
-    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    # Both members of the Alertmanager pair get every alert.
+    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["127.0.0.1:9093", "127.0.0.1:9095"]
     assert "--enable-feature=exemplar-storage" in PROMETHEUS_CONFIG.read_text(encoding="utf-8")

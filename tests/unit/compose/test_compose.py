@@ -16,7 +16,8 @@ from tests.support.binaries import require
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = ROOT / "docker-compose.yml"
-UI_PORTS = {"3000", "9090", "9093", "16686"}
+UI_PORTS = {"3000", "9090", "9093", "9095", "16686"}
+ALERTMANAGERS = ("alertmanager", "alertmanager-2")
 
 
 def _compose() -> dict[str, Any]:
@@ -131,11 +132,42 @@ def test_compose_prometheus_config_passes_promtool(tmp_path: Path) -> None:
     assert "SUCCESS" in result.stdout + result.stderr
 
 
-def test_compose_alertmanager_config_passes_amtool() -> None:
+@pytest.mark.parametrize("name", ALERTMANAGERS)
+def test_compose_alertmanager_config_passes_amtool(name: str) -> None:
     amtool = require("amtool")
-    source = _mount_source("alertmanager", "/etc/alertmanager/alertmanager.yml")
+    source = _mount_source(name, "/etc/alertmanager/alertmanager.yml")
     result = subprocess.run([amtool, "check-config", str(source)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _flag(command: list[str], name: str) -> list[str]:
+    return [arg.split("=", 1)[1] for arg in command if arg.startswith(f"--{name}=")]
+
+
+def test_compose_alertmanagers_form_a_cluster_of_two() -> None:
+    services = _services()
+    for name in ALERTMANAGERS:
+        command = services[name]["command"]
+        [listen] = _flag(command, "cluster.listen-address")
+        gossip_port = listen.rsplit(":", 1)[1]
+        [other] = [peer for peer in ALERTMANAGERS if peer != name]
+        assert _flag(command, "cluster.peer") == [f"{other}:{gossip_port}"], name
+        assert _flag(command, "config.file") == _flag(services[other]["command"], "config.file")
+    sources = {_mount_source(name, "/etc/alertmanager/alertmanager.yml") for name in ALERTMANAGERS}
+    assert sources == {ROOT / "alerts" / "alertmanager.yml"}, "both members must route alike to deduplicate"
+    data = [next(v for v in services[name]["volumes"] if v.endswith(":/alertmanager")) for name in ALERTMANAGERS]
+    assert data[0] != data[1], "each member keeps its own notification log and silences"
+
+
+def test_compose_prometheus_alerts_and_scrapes_both_alertmanagers() -> None:
+    config = yaml.safe_load(_mount_source("prometheus", "/etc/prometheus/prometheus.yml").read_text())
+    both = {f"{name}:9093" for name in ALERTMANAGERS}
+    [alerting] = config["alerting"]["alertmanagers"]
+    assert {t for static in alerting["static_configs"] for t in static["targets"]} == both
+    job = next(job for job in config["scrape_configs"] if job["job_name"] == "alertmanager")
+    assert {t for static in job["static_configs"] for t in static["targets"]} == both
+    for name in ALERTMANAGERS:
+        assert _services()["prometheus"]["depends_on"][name]["condition"] == "service_healthy"
 
 
 def test_compose_otel_collector_pipelines_reference_defined_components() -> None:
