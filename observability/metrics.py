@@ -5,14 +5,17 @@ global registry. Names, labels and buckets follow docs/metrics.md.
 
 With several worker processes (prometheus-client multiprocess mode, see
 `observability.exposition`) the gauges below aggregate as their `multiprocess_mode`
-says. Exemplars are single-process only: prometheus-client's multiprocess value store
-discards them, so with several workers the latency histogram carries none.
+says. prometheus-client's multiprocess value store discards exemplars, so there the
+latency exemplars go to each worker's `observability.exemplars` store instead and
+/metrics merges them.
 """
 from __future__ import annotations
 
 import platform
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from .exemplars import multiprocess_exemplar_store
 
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 SIZE_BUCKETS = (100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0, 10_000_000.0)
@@ -36,6 +39,12 @@ class HttpMetrics:
             buckets=duration_buckets,
             unit="seconds",
             registry=registry,
+        )
+        # None with a single process: the histogram keeps its own exemplars then.
+        self.exemplars = multiprocess_exemplar_store(
+            "http_server_request_duration_seconds",
+            ("http_request_method", "http_route", "http_response_status_code"),
+            duration_buckets,
         )
         self.active = Gauge(
             "http_server_active_requests",
@@ -101,8 +110,11 @@ class HttpMetrics:
             )
         if trace_id is None:
             children[0].observe(duration)
-        else:
+        elif self.exemplars is None:
             children[0].observe(duration, {"trace_id": trace_id})
+        else:
+            children[0].observe(duration)
+            self.exemplars.record(key, duration, trace_id)
         children[1].observe(response_bytes)
         if not request_bytes:
             # Most requests carry no body: a zero per GET route would be a tenth of

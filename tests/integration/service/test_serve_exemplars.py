@@ -10,7 +10,6 @@ of the other can replace it.
 from __future__ import annotations
 
 import http.client
-import inspect
 import time
 from pathlib import Path
 
@@ -18,19 +17,11 @@ import httpx
 import psutil
 import pytest
 
-import observability.metrics
 from tests.integration.alerting.stack import prometheus
 from tests.support.net import wait_for
 from tests.support.processes import running_service
 
-# HttpMetrics.observe hands a kept trace id to the multiprocess exemplar store
-# (observability.exemplars); until it does, several workers expose no exemplars.
-FEEDS_EXEMPLAR_STORE = "multiprocess_exemplar_store" in inspect.getsource(observability.metrics)
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(not FEEDS_EXEMPLAR_STORE, reason="HttpMetrics does not record into observability.exemplars yet"),
-]
+pytestmark = pytest.mark.integration
 
 ROUTE = "/api/env"
 MAX_REQUESTS = 300
