@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from observability.tracing import new_tracer_provider
-from service.app import create_app
+from service.app import LOG_EXTRA_FILES, LOG_FILE_PREFIX, NAMESPACE, create_app
 from service.errors import http_exception_handler
 from service.settings import Settings, load_settings
 
@@ -101,7 +101,7 @@ def ensure_logging(space: Workspace) -> None:
         return
 
     # Only the files: stderr of a benchmark process goes nowhere useful.
-    configure_logging(space.log_dir, "INFO", stderr=False)
+    configure_logging(space.log_dir, "INFO", stderr=False, file_prefix=LOG_FILE_PREFIX, extra_files=LOG_EXTRA_FILES)
 
 
 def bench_settings(space: Workspace) -> Settings:
@@ -180,8 +180,8 @@ def build(name: str, space: Workspace) -> Built:
         built.app = _bare(
             name,
             settings,
-            [Middleware(TelemetryMiddleware, metrics=HttpMetrics(registry))],
-            [Route("/metrics", MetricsApp(registry), methods=["GET"])],
+            [Middleware(TelemetryMiddleware, metrics=HttpMetrics(registry, namespace=NAMESPACE))],
+            [Route("/metrics", MetricsApp(registry, namespace=NAMESPACE), methods=["GET"])],
         )
         built.has_metrics_endpoint = True
     elif name == "tracing":

@@ -52,7 +52,7 @@ class MetricsApp:
     per-worker process metrics.
     """
 
-    def __init__(self, registry: CollectorRegistry, *, namespace: str = "ai_diy", process_metrics: bool = True) -> None:
+    def __init__(self, registry: CollectorRegistry, *, namespace: str, process_metrics: bool = True) -> None:
         directory = multiprocess_dir()
         self._reads_files = directory is not None
         if directory is None:

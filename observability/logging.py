@@ -30,7 +30,6 @@ from opentelemetry import trace
 from .logfiles import DailyJsonlHandler
 from .logformat import PREPARED_FIELDS, JsonFormatter
 
-DEFAULT_EXTRA_FILES = {"ai_diy.security": "ai_diy_security", "ai_diy.audit": "ai_diy_audit"}
 QUEUE_FULL = "queue_full"
 WRITE_ERROR = "write_error"
 OnDrop = Callable[[str], None]
@@ -275,7 +274,7 @@ def configure_logging(
     log_dir: str | Path,
     level: str | int | None = None,
     *,
-    file_prefix: str = "ai_diy_api",
+    file_prefix: str,
     extra_files: Mapping[str, str] | None = None,
     stderr: bool = True,
     on_drop: OnDrop | None = None,
@@ -292,7 +291,7 @@ def configure_logging(
     if _active is not None:
         _active.stop()
     directory = Path(log_dir)
-    extra_files = DEFAULT_EXTRA_FILES if extra_files is None else extra_files
+    extra_files = {} if extra_files is None else extra_files
     formatter = JsonFormatter()
     sink_ref: list[LogSink] = []
 

@@ -28,7 +28,7 @@ class HttpMetrics:
         self,
         registry: CollectorRegistry,
         *,
-        namespace: str = "ai_diy",
+        namespace: str,
         duration_buckets: tuple[float, ...] = DURATION_BUCKETS,
         size_buckets: tuple[float, ...] = SIZE_BUCKETS,
     ) -> None:

@@ -145,7 +145,7 @@ def _exporter(environ: Mapping[str, str]) -> SpanExporter:
 def check_tracing_config(environ: Mapping[str, str] | None = None) -> None:
     """Raise TracingConfigError when the OTEL_* variables ask for an export this service cannot do.
 
-    The start-up check of `ai-diy serve`: it builds nothing.
+    A start-up check: it builds nothing.
     """
     environ = os.environ if environ is None else environ
     if export_endpoint(environ) is not None:
@@ -153,7 +153,7 @@ def check_tracing_config(environ: Mapping[str, str] | None = None) -> None:
 
 
 def configure_tracer_provider(
-    service_name_default: str = "ai-diy",
+    service_name_default: str,
     service_version: str | None = None,
 ) -> TracerProvider:
     """A TracerProvider from the OTEL_* variables; the caller decides whether it is global."""

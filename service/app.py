@@ -46,6 +46,9 @@ from service.security.status import SecurityStatus
 from service.settings import Settings
 
 NAMESPACE = "ai_diy"
+LOG_FILE_PREFIX = "ai_diy_api"
+# Loggers whose lines also go to a daily file of their own (the retention table keeps them longer).
+LOG_EXTRA_FILES = {"ai_diy.security": "ai_diy_security", "ai_diy.audit": "ai_diy_audit"}
 UNTRACED = ("/health", "/metrics")
 
 
@@ -174,7 +177,8 @@ def _lifespan(
         sink = None
         if configure_logs:
             sink = configure_logging(
-                settings.log_dir, settings.log_level.value, on_drop=service_metrics.log_line_dropped
+                settings.log_dir, settings.log_level.value, file_prefix=LOG_FILE_PREFIX, extra_files=LOG_EXTRA_FILES,
+                on_drop=service_metrics.log_line_dropped,
             )
         app.state.log_sink = sink
         resource_logger = ResourceLogger(logging.getLogger("ai_diy.resources"), settings.resource_log_interval)

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from service.app import LOG_EXTRA_FILES, LOG_FILE_PREFIX
 from observability.keep import KeepPolicy
 from observability.spans import TailTracing
 from observability import (
@@ -66,7 +67,11 @@ def build() -> Starlette:
     registry = CollectorRegistry()
     service = ServiceMetrics(registry, namespace="ai_diy", version="test")
     log_dir = os.environ.get("OBS_TEST_LOG_DIR")
-    sink = configure_logging(log_dir, "INFO", stderr=False, on_drop=service.log_line_dropped) if log_dir else None
+    sink = (
+        configure_logging(log_dir, "INFO", stderr=False, on_drop=service.log_line_dropped,
+                          file_prefix=LOG_FILE_PREFIX, extra_files=LOG_EXTRA_FILES)
+        if log_dir else None
+    )
     resources = ResourceLogger(logging.getLogger("ai_diy.resources"), float(os.environ.get("OBS_TEST_RESOURCE_INTERVAL", "0")))
     provider = configure_tracer_provider("ai-diy-test", "test")
     routes = [
@@ -75,7 +80,7 @@ def build() -> Starlette:
         Route("/boom", boom),
         Route("/slow", slow),
         Route("/api/appdocs/{path:path}", traversal),
-        Route("/metrics", MetricsApp(registry)),
+        Route("/metrics", MetricsApp(registry, namespace="ai_diy")),
     ]
 
     @contextlib.asynccontextmanager
@@ -90,7 +95,7 @@ def build() -> Starlette:
     middleware = [
         Middleware(
             TelemetryMiddleware,
-            metrics=HttpMetrics(registry),
+            metrics=HttpMetrics(registry, namespace="ai_diy"),
             tracing=TailTracing(provider, KeepPolicy(), name="telemetry_app"),
             access_log=logging.getLogger("ai_diy.api"),
             route_resolver=RouteResolver(routes),

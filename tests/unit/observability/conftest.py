@@ -79,7 +79,7 @@ def make_app(registry: CollectorRegistry, tracer_provider: TracerProvider, acces
         }
         settings.update(options)
         if "metrics" not in settings:
-            settings["metrics"] = HttpMetrics(registry)
+            settings["metrics"] = HttpMetrics(registry, namespace="ai_diy")
         return Starlette(routes=list(routes), middleware=[Middleware(TelemetryMiddleware, **settings), *inner])
 
     return build

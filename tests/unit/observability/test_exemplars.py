@@ -93,7 +93,7 @@ def test_read_exemplars_keeps_the_newest_of_every_worker_per_bucket(tmp_path: Pa
 
 def test_exemplar_merger_puts_recorded_trace_ids_on_the_openmetrics_buckets(tmp_path: Path) -> None:
     registry = CollectorRegistry()
-    metrics = HttpMetrics(registry)
+    metrics = HttpMetrics(registry, namespace="ai_diy")
     store = _store(tmp_path, pid=31)
     # What HttpMetrics.observe adds in multiprocess mode, for a kept trace only:
     #     if self.exemplars is not None: self.exemplars.record(key, duration, trace_id)
@@ -137,7 +137,7 @@ WORKER = textwrap.dedent(
     from observability.metrics import DURATION_BUCKETS
 
     trace_id, duration = sys.argv[1], float(sys.argv[2])
-    metrics = HttpMetrics(CollectorRegistry())
+    metrics = HttpMetrics(CollectorRegistry(), namespace="ai_diy")
     store = multiprocess_exemplar_store(
         "http_server_request_duration_seconds",
         ("http_request_method", "http_route", "http_response_status_code"),
@@ -159,7 +159,7 @@ async def test_multiprocess_scrape_carries_exemplars_of_every_worker(tmp_path: P
     for trace_id, duration in [("1" * 32, 0.02), ("2" * 32, 0.2)]:
         subprocess.run([sys.executable, "-c", WORKER, trace_id, str(duration)], env=env, check=True, timeout=60)
     monkeypatch.setenv(MULTIPROC_ENV, str(directory))
-    async with client(MetricsApp(CollectorRegistry(), process_metrics=False)) as http:
+    async with client(MetricsApp(CollectorRegistry(), namespace="ai_diy", process_metrics=False)) as http:
         response = await http.get("/metrics", headers={"accept": "application/openmetrics-text; version=1.0.0"})
     assert response.status_code == 200
     assert _bucket_exemplars(response.text) == {("/work", "0.025"): ("1" * 32, 0.02), ("/work", "0.25"): ("2" * 32, 0.2)}

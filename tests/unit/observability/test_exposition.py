@@ -23,8 +23,8 @@ def single_process(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_metrics_app_serves_prometheus_text_by_default(registry: CollectorRegistry) -> None:
-    HttpMetrics(registry).observe("GET", "/", 200, 0.01, 0, 5)
-    async with client(MetricsApp(registry)) as http:
+    HttpMetrics(registry, namespace="ai_diy").observe("GET", "/", 200, 0.01, 0, 5)
+    async with client(MetricsApp(registry, namespace="ai_diy")) as http:
         response = await http.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
@@ -37,7 +37,7 @@ async def test_metrics_app_serves_prometheus_text_by_default(registry: Collector
 async def test_metrics_app_serves_openmetrics_with_exemplars_when_asked(
     make_app: AppFactory, registry: CollectorRegistry
 ) -> None:
-    app = make_app([Route("/metrics", MetricsApp(registry)), Route("/ping", MetricsApp(CollectorRegistry(), process_metrics=False))])
+    app = make_app([Route("/metrics", MetricsApp(registry, namespace="ai_diy")), Route("/ping", MetricsApp(CollectorRegistry(), namespace="ai_diy", process_metrics=False))])
     async with client(app) as http:
         ping = await http.get("/ping", headers={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
         response = await http.get("/metrics", headers={"accept": "application/openmetrics-text; version=1.0.0"})
@@ -66,8 +66,8 @@ def test_prepare_multiprocess_dir_wipes_and_points_client_at_it(tmp_path: Path, 
 
 
 async def test_metrics_app_head_has_headers_but_no_body(registry: CollectorRegistry) -> None:
-    HttpMetrics(registry)
-    async with client(MetricsApp(registry, process_metrics=False)) as http:
+    HttpMetrics(registry, namespace="ai_diy")
+    async with client(MetricsApp(registry, namespace="ai_diy", process_metrics=False)) as http:
         response = await http.head("/metrics")
     assert response.status_code == 200 and response.content == b""
     assert int(response.headers["content-length"]) > 0
@@ -82,8 +82,8 @@ async def test_single_process_scrape_encodes_on_the_loop_without_a_worker_thread
         raise AssertionError("a single-process scrape must not hop to a worker thread")
 
     monkeypatch.setattr(anyio.to_thread, "run_sync", no_thread)
-    HttpMetrics(registry).observe("GET", "/", 200, 0.01, 0, 5)
-    async with client(MetricsApp(registry)) as http:
+    HttpMetrics(registry, namespace="ai_diy").observe("GET", "/", 200, 0.01, 0, 5)
+    async with client(MetricsApp(registry, namespace="ai_diy")) as http:
         response = await http.get("/metrics")
     assert response.status_code == 200 and "http_server_request_duration_seconds_count" in response.text
 
@@ -103,6 +103,6 @@ async def test_multiprocess_scrape_reads_the_worker_files_on_a_worker_thread(
     monkeypatch.setenv(MULTIPROC_ENV, str(tmp_path / "unused"))
     prepare_multiprocess_dir(tmp_path / "metrics")
     monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
-    async with client(MetricsApp(CollectorRegistry())) as http:
+    async with client(MetricsApp(CollectorRegistry(), namespace="ai_diy")) as http:
         response = await http.get("/metrics")
     assert response.status_code == 200 and len(hops) == 1

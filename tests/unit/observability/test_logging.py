@@ -27,6 +27,8 @@ def configure(tmp_path: Path) -> Iterator[Configure]:
 
     def start(**options: Any) -> LogSink:
         options.setdefault("stderr", False)
+        options.setdefault("file_prefix", "ai_diy_api")
+        options.setdefault("extra_files", {"ai_diy.security": "ai_diy_security", "ai_diy.audit": "ai_diy_audit"})
         sink = configure_logging(tmp_path / "logs", options.pop("level", "INFO"), **options)
         sinks.append(sink)
         return sink

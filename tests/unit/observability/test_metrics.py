@@ -40,7 +40,7 @@ def test_openmetrics_exposition_names_the_unit_of_every_http_histogram() -> None
     from observability import HttpMetrics
 
     registry = CollectorRegistry()
-    metrics = HttpMetrics(registry)
+    metrics = HttpMetrics(registry, namespace="ai_diy")
     metrics.observe("GET", "/", 200, 0.01, 10, 20)
     text = openmetrics(registry).decode()
     assert "# UNIT http_server_request_duration_seconds seconds" in text

@@ -284,7 +284,7 @@ async def test_telemetry_passes_non_http_scopes_through(registry: CollectorRegis
     async def inner(scope, receive, send):  # type: ignore[no-untyped-def]
         seen.append(scope["type"])
 
-    middleware = TelemetryMiddleware(inner, metrics=HttpMetrics(registry))
+    middleware = TelemetryMiddleware(inner, metrics=HttpMetrics(registry, namespace="ai_diy"))
     for kind in ("lifespan", "websocket"):
         await middleware({"type": kind}, None, None)
     assert seen == ["lifespan", "websocket"]
@@ -311,7 +311,7 @@ async def test_telemetry_keeps_the_trace_of_a_response_the_client_never_got(
     routes = [Route("/stream", stream), Route("/", hello)]
     tracing = TailTracing(tracer_provider, KeepPolicy(sample_ratio=0.0), name="test")
     app = Starlette(routes=routes, middleware=[Middleware(
-        TelemetryMiddleware, metrics=HttpMetrics(registry), tracing=tracing, route_resolver=RouteResolver(routes),
+        TelemetryMiddleware, metrics=HttpMetrics(registry, namespace="ai_diy"), tracing=tracing, route_resolver=RouteResolver(routes),
     )])
     async with client(app) as http:
         await http.get("/stream")

@@ -59,7 +59,7 @@ def test_tracer_provider_environment_wins_over_defaults(monkeypatch: pytest.Monk
 
 def test_tracer_provider_honours_sampler_variables(monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]) -> None:
     monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_off")
-    provider = configure_tracer_provider()
+    provider = configure_tracer_provider("ai-diy")
     providers.append(provider)
     assert not provider.get_tracer("t").start_span("x").get_span_context().trace_flags.sampled
 
@@ -67,7 +67,7 @@ def test_tracer_provider_honours_sampler_variables(monkeypatch: pytest.MonkeyPat
 def test_tracer_provider_disabled_sdk_gives_no_op_spans(monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]) -> None:
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
-    provider = configure_tracer_provider()
+    provider = configure_tracer_provider("ai-diy")
     providers.append(provider)
     assert not provider.get_tracer("t").start_span("x").get_span_context().is_valid
     assert processors(provider) == []
@@ -75,7 +75,7 @@ def test_tracer_provider_disabled_sdk_gives_no_op_spans(monkeypatch: pytest.Monk
 
 def test_tracer_provider_endpoint_adds_batch_exporter(monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://127.0.0.1:9/v1/traces")
-    provider = configure_tracer_provider()
+    provider = configure_tracer_provider("ai-diy")
     providers.append(provider)
     [processor] = processors(provider)
     assert isinstance(processor, BatchSpanProcessor)
@@ -86,7 +86,7 @@ def test_tracer_provider_rejects_unsupported_protocol(monkeypatch: pytest.Monkey
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
     with pytest.raises(TracingConfigError, match="supported are http/protobuf, grpc"):
-        configure_tracer_provider()
+        configure_tracer_provider("ai-diy")
 
 
 def test_tracer_provider_resource_hashes_once_and_groups_spans_like_a_plain_resource(
