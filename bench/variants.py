@@ -200,28 +200,14 @@ def build(name: str, space: Workspace) -> Built:
         built.app = _bare(name, settings, [Middleware(TelemetryMiddleware, access_log=logging.getLogger("bench.access"))])
         built.flushers.append(flush_log_queues)
     elif name == "security":
-        from service.security.client_ip import ClientIPMiddleware
+        from observability.routes import RouteResolver
+        from service.app import build_middleware
         from service.security.events import SecurityEvents
-        from service.security.headers import SecurityHeadersMiddleware
-        from service.security.rate_limit import RateLimitMiddleware
+        from service.security.limiter import RateLimiter
 
         ensure_logging(space)  # refusals would log; none are expected
-        events = SecurityEvents(CollectorRegistry())
-        built.app = _bare(
-            name,
-            settings,
-            [
-                Middleware(ClientIPMiddleware, trusted_proxies=settings.trusted_proxies),
-                Middleware(SecurityHeadersMiddleware),
-                Middleware(
-                    RateLimitMiddleware,
-                    limit=settings.rate_limit,
-                    storage_uri=settings.rate_limit_storage,
-                    fail_closed=settings.rate_limit_fail_closed,
-                    events=events,
-                ),
-            ],
-        )
+        limiter = RateLimiter(settings.rate_limit, settings.rate_limit_storage, events=SecurityEvents(CollectorRegistry()))
+        built.app = _bare(name, settings, build_middleware(settings, limiter=limiter, resolver=RouteResolver()))
         built.flushers.append(flush_log_queues)
     elif name == "starlette_exporter":
         from starlette_exporter import PrometheusMiddleware, handle_metrics

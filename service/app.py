@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from dataclasses import dataclass
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
@@ -13,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from observability import (
     HttpMetrics,
@@ -94,33 +96,17 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
     resolver = RouteResolver(routes)
     app = Starlette(
         routes=routes,
-        middleware=[
-            # Only with a separate metrics port: otherwise it would be one more layer doing nothing.
-            *([Middleware(MetricsPortMiddleware, metrics_app=metrics_app, metrics_port=settings.metrics_port)]
-              if settings.metrics_port is not None else []),
-            Middleware(ClientIPMiddleware, trusted_proxies=settings.trusted_proxies),
-            Middleware(
-                TelemetryMiddleware,
+        middleware=build_middleware(
+            settings,
+            limiter=limiter,
+            resolver=resolver,
+            telemetry=Telemetry(
                 metrics=HttpMetrics(registry, namespace=NAMESPACE),
                 tracing=_request_tracing(settings, tracer_provider),
                 access_log=logging.getLogger("ai_diy.api"),
-                route_resolver=resolver,
-                exclude_tracing=UNTRACED,
             ),
-            Middleware(SecurityHeadersMiddleware),
-            Middleware(RequestSizeMiddleware, max_bytes=settings.max_request_bytes, events=events),
-            Middleware(
-                RateLimitMiddleware,
-                limit=settings.rate_limit,
-                storage_uri=settings.rate_limit_storage,
-                fail_closed=settings.rate_limit_fail_closed,
-                events=events,
-                limiter=limiter,
-                exempt=UNTRACED,
-                route_resolver=resolver,
-            ),
-            Middleware(ErrorBoundaryMiddleware),
-        ],
+            metrics_app=metrics_app,
+        ),
         exception_handlers={HTTPException: http_exception_handler},
         lifespan=_lifespan(settings, service_metrics, tracer_provider, configure_logs, metrics_app),
     )
@@ -153,6 +139,52 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
     )
     state.health = health_checker
     return app
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """What the telemetry layer records: metrics, traces, access lines (each optional)."""
+
+    metrics: HttpMetrics | None = None
+    tracing: RequestTracing | None = None
+    access_log: logging.Logger | None = None
+
+
+def build_middleware(
+    settings: Settings,
+    *,
+    limiter: RateLimiter,
+    resolver: RouteResolver,
+    telemetry: Telemetry | None = None,
+    metrics_app: ASGIApp | None = None,
+) -> list[Middleware]:
+    """The middleware stack for these settings, outermost first: the one place it is assembled.
+
+    client IP -> telemetry -> security headers -> body size -> rate limit -> error boundary.
+    The client is known before anything records it; the telemetry sees every answer,
+    refusals and errors included; every answer leaves with the security headers.
+    Layers that would do nothing for these settings are left out.
+    """
+    layers: list[Middleware] = []
+    if settings.metrics_port is not None and metrics_app is not None:
+        layers.append(Middleware(MetricsPortMiddleware, metrics_app=metrics_app, metrics_port=settings.metrics_port))
+    if settings.trusted_proxies:
+        layers.append(Middleware(ClientIPMiddleware, trusted_proxies=settings.trusted_proxies))
+    if telemetry is not None:
+        layers.append(Middleware(
+            TelemetryMiddleware, metrics=telemetry.metrics, tracing=telemetry.tracing, access_log=telemetry.access_log,
+            route_resolver=resolver, exclude_tracing=UNTRACED,
+        ))
+    layers += [
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(RequestSizeMiddleware, max_bytes=settings.max_request_bytes, events=limiter.events),
+        Middleware(
+            RateLimitMiddleware, limiter=limiter, fail_closed=settings.rate_limit_fail_closed, exempt=UNTRACED,
+            route_resolver=resolver,
+        ),
+        Middleware(ErrorBoundaryMiddleware),
+    ]
+    return layers
 
 
 def _request_tracing(settings: Settings, provider: TracerProvider) -> RequestTracing | None:

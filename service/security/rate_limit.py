@@ -19,27 +19,23 @@ class RateLimitMiddleware:
     ClientIPMiddleware); `exempt` paths and everything else pass untouched. Allowed
     responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
     When the storage cannot answer the request is allowed (or refused with 503 when
-    `fail_closed`). Pass `limiter` to share one RateLimiter with the status report;
-    otherwise one is built from `limit` and `storage_uri`.
+    `fail_closed`). The limiter is shared with the status report.
     """
 
     def __init__(
         self,
         app: ASGIApp,
         *,
-        limit: str = "100/minute",
-        storage_uri: str = "memory://",
+        limiter: RateLimiter,
         fail_closed: bool = False,
-        events: SecurityEvents,
         prefix: str = "/api/",
         exempt: Iterable[str] = ("/health", "/metrics"),
-        limiter: RateLimiter | None = None,
         route_resolver: RouteResolver | None = None,
     ) -> None:
         self.app = app
-        self.limiter = limiter or RateLimiter(limit, storage_uri, events=events)
+        self.limiter = limiter
         self.fail_closed = fail_closed
-        self.events = events
+        self.events = limiter.events
         self.prefix = prefix
         self.exempt = frozenset(exempt)
         # The telemetry's resolver: a refusal is labelled with the route the router would pick.

@@ -15,21 +15,19 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from service.errors import ErrorBoundaryMiddleware, error_response, http_exception_handler
-from service.security.body_limit import RequestSizeMiddleware
-from service.security.client_ip import ClientIPMiddleware
+from observability.routes import RouteResolver
+from service.app import build_middleware
+from service.errors import error_response, http_exception_handler
 from service.security.events import SecurityEvents
-from service.security.headers import SecurityHeadersMiddleware
 from service.security.inspection import SuspiciousInput, input_rejection, parse_json_body
 from service.security.limiter import RateLimiter
 from service.security.paths import PathRejected, path_rejection, resolve_document
-from service.security.rate_limit import RateLimitMiddleware
 from service.security.status import SecurityStatus
+from service.settings import load_settings
 
 
 def build_app(
@@ -85,23 +83,23 @@ def build_app(
     async def fail(request: Request) -> Response:
         raise RuntimeError("boom")
 
+    routes = [
+        Route("/health", health),
+        Route("/metrics", metrics),
+        Route("/api/env", env),
+        Route("/api/security/status", security_status),
+        Route("/api/appdocs/{path:path}", appdocs),
+        Route("/api/echo", echo, methods=["POST"]),
+        Route("/api/fail", fail),
+    ]
+    # The service's own middleware stack (security layers, no telemetry) around test routes.
+    settings = load_settings(
+        env_file=None, rate_limit=limit, rate_limit_storage=storage_uri, rate_limit_fail_closed=fail_closed,
+        trusted_proxies=",".join(trusted_proxies), max_request_bytes=max_request_bytes,
+    )
     app = Starlette(
-        routes=[
-            Route("/health", health),
-            Route("/metrics", metrics),
-            Route("/api/env", env),
-            Route("/api/security/status", security_status),
-            Route("/api/appdocs/{path:path}", appdocs),
-            Route("/api/echo", echo, methods=["POST"]),
-            Route("/api/fail", fail),
-        ],
-        middleware=[
-            Middleware(ClientIPMiddleware, trusted_proxies=networks),
-            Middleware(SecurityHeadersMiddleware),
-            Middleware(RequestSizeMiddleware, max_bytes=max_request_bytes, events=events),
-            Middleware(RateLimitMiddleware, events=events, fail_closed=fail_closed, limiter=limiter),
-            Middleware(ErrorBoundaryMiddleware),
-        ],
+        routes=routes,
+        middleware=build_middleware(settings, limiter=limiter, resolver=RouteResolver(routes)),
         exception_handlers={HTTPException: http_exception_handler},
     )
     app.state.registry = registry
