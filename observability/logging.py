@@ -116,7 +116,7 @@ class _BufferHandler(logging.Handler):
         super().__init__()
         self.writer = writer
 
-    def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+    def handle(self, record: logging.LogRecord) -> bool:
         # No handler lock: the writer's buffer is a deque, safe to append to from any thread.
         if self.filters and not self.filter(record):
             return False
@@ -182,7 +182,7 @@ class _Writer(threading.Thread):
             self._wake.clear()
             stopping = self._stopping
             while buffer:
-                batch = []
+                batch: list[logging.LogRecord] = []
                 while buffer and len(batch) < _BATCH:
                     batch.append(buffer.popleft())
                 self._write(batch)

@@ -88,6 +88,7 @@ class _TailTrace:
         self.headers = headers
         parent_context = _parent(tracing.propagator, headers)
         parent = trace.get_current_span(parent_context).get_span_context() if parent_context is not None else None
+        self.parent: SpanContext | None
         if parent is not None and parent.is_valid:
             self.trace_id = trace_id = parent.trace_id
             caller_sampled = parent.trace_flags.sampled
@@ -99,7 +100,7 @@ class _TailTrace:
             trace_state = None
             self.parent = None
         self.span_id = _getrandbits(64) or 1
-        self.kept_at_start = kept = caller_sampled or tracing.policy.in_ratio(trace_id)
+        self.kept_at_start = kept = caller_sampled or tracing.keep.in_ratio(trace_id)
         current = NonRecordingSpan(
             SpanContext(trace_id, self.span_id, False, _SAMPLED if kept else _NOT_SAMPLED, trace_state)
         )
@@ -141,6 +142,7 @@ class TailTracing:
             raise ValueError("tail tracing needs a TracerProvider built by new_tracer_provider (ReservedIds)")
         self.ids = ids
         self.tracer = provider.get_tracer(name, version)
+        self.keep = policy
         self.policy: KeepPolicy | None = policy
         self.propagator = propagator
 
