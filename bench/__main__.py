@@ -82,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             mix = request_mix(build("bare", space).app.routes)
         results["mix"] = [p.path for p in mix]
+        results["all_routes"] = not args.paths
         if "inprocess" in modes:
             results["inprocess"] = _inprocess(names, space, mix, args)
         if "scrape" in modes:

@@ -68,6 +68,7 @@ def test_server_smoke_reports_every_variant(tmp_path: Path) -> None:
         assert row["cpu_us_per_request"] > 0 and len(row["rounds_cpu_us"]) == len(row["rounds_rps"]), name
     assert results["pinning"] == cpu_plan(pin=True).describe()
     assert {b["budget"] for b in results["budgets"]} >= {
-        "hypercorn: full stack req/s / bare req/s",
+        "hypercorn, all routes: full stack req/s / bare req/s",
         "hypercorn: full stack RSS - bare RSS (MiB)",
+        "hypercorn, all routes: full stack req/s / peer stack (starlette-exporter + OTel ASGI) req/s",
     }
