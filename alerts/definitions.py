@@ -145,6 +145,7 @@ class BurnRate:
     factor: float
 
 
+BURN_ALERT = "AiDiyErrorBudgetBurn"
 # Multiwindow, multi-burn-rate (Google SRE workbook, chapter 5), by severity.
 BURN_RATES = {
     "critical": (BurnRate("5m", "1h", 14.4), BurnRate("30m", "6h", 6)),

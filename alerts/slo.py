@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .definitions import BURN_MIN_RATE, BURN_RATES, BURN_WINDOWS, DURATION, OBJECTIVE, SLO, slo_selector, user_traffic
+from .definitions import BURN_ALERT, BURN_MIN_RATE, BURN_RATES, BURN_WINDOWS, DURATION, OBJECTIVE, SLO, slo_selector, user_traffic
 from .kit import Target, alert, number, record
 
 _OBJECTIVE_TEXT = f"{OBJECTIVE * 100:g} %"
@@ -89,7 +89,7 @@ def groups(target: Target) -> list[dict[str, Any]]:
     for severity, (wait, summary, tail) in _BURN_ALERTS.items():
         rules.append(
             alert(
-                target, "AiDiyErrorBudgetBurn", _burn(target, severity), wait=wait, severity=severity,
+                target, BURN_ALERT, _burn(target, severity), wait=wait, severity=severity,
                 summary=summary,
                 description=f"{{{{ $value | humanizePercentage }}}} of requests to {{{{ $labels.job }}}} failed with a 5xx {tail}",
             )
