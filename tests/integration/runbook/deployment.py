@@ -32,7 +32,7 @@ from tests.support.processes import ROOT, Process
 
 from . import markdown
 
-UNIT = ROOT / "deploy" / "systemd" / "ai-diy.service"
+UNITS = ROOT / "deploy" / "systemd"
 VENV_BIN = Path(sys.executable).parent
 TOKEN = "runbook-admin-token"
 # Clients the traffic comes from (the service trusts the loopback proxy's X-Forwarded-For).
@@ -97,7 +97,7 @@ class Deployment:
         self.env_file.chmod(0o640)
         config = self.root / "standin.json"
         config.write_text(json.dumps({
-            "unit": str(UNIT),
+            "units": {path.stem: str(path) for path in sorted(UNITS.glob("*.service"))},
             "paths": self.paths,
             "state": str(self.root / "systemd"),
             "env": {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"},
@@ -153,7 +153,7 @@ class Deployment:
         return subprocess.run([str(self.bin / "systemctl"), *args], capture_output=True, text=True, timeout=90)
 
     def journal(self) -> str:
-        path = self.root / "systemd" / "journal.log"
+        path = self.root / "systemd" / "ai-diy" / "journal.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
     def main_pid(self) -> int:

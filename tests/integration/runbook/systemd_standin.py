@@ -1,24 +1,26 @@
 """A stand-in for `systemctl` and `journalctl`, which need systemd as PID 1 (tests run without it).
 
-It runs deploy/systemd/ai-diy.service the way systemd does, for what the runbook and
-the operations guide use: the Environment= lines, then the EnvironmentFile= (its values
-win), WorkingDirectory=, ExecStartPre= (a failure fails the start and leaves the service
-down) and ExecStart= under a small supervisor that records how the process ended.
-`stop` sends KillSignal= and waits TimeoutStopSec= before SIGKILL. The unit's absolute
-paths are mapped to the test's directories; every process's output goes to a journal
-file that `journalctl -u ai-diy` reads. Only the service's own process is signalled,
-by the PID the supervisor recorded.
+It runs the units of deploy/systemd the way systemd does, for what the runbook and the
+operations guide use: the Environment= lines, then the EnvironmentFile= (its values
+win), WorkingDirectory=, ${VAR} in command lines, ExecStartPre= (a failure fails the
+start and leaves the service down) and ExecStart=. A long-running unit (ai-diy) runs
+under a small supervisor that records how the process ended; `stop` sends KillSignal=
+and waits TimeoutStopSec= before SIGKILL. A Type=oneshot unit (ai-diy-logs) runs to its
+end within `start`. The units' absolute paths are mapped to the test's directories;
+each unit's output goes to a journal file that `journalctl -u <unit>` reads. Only the
+service's own process is signalled, by the PID the supervisor recorded.
 
-    python -m tests.integration.runbook.systemd_standin CONFIG systemctl start|stop|restart|status ai-diy
-    python -m tests.integration.runbook.systemd_standin CONFIG systemctl show -p MainPID --value ai-diy
-    python -m tests.integration.runbook.systemd_standin CONFIG journalctl -u ai-diy -n N --no-pager
+    python -m tests.integration.runbook.systemd_standin CONFIG systemctl start|stop|restart|status UNIT
+    python -m tests.integration.runbook.systemd_standin CONFIG systemctl show -p MainPID --value UNIT
+    python -m tests.integration.runbook.systemd_standin CONFIG journalctl -u UNIT -n N --no-pager
 
-CONFIG is a JSON file: {"unit": path, "paths": {unit path: test path}, "state": dir, "env": {base environment}}.
+CONFIG is a JSON file: {"units": {name: unit file}, "paths": {unit path: test path}, "state": dir, "env": {base environment}}.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -30,7 +32,6 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-UNIT_NAME = "ai-diy"
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Unit:
     """The [Service] settings the stand-in honours."""
 
     description: str = ""
+    type: str = "simple"
     working_directory: str = "/"
     environment: list[str] = field(default_factory=list)
     environment_files: list[str] = field(default_factory=list)
@@ -62,7 +64,9 @@ def parse_unit(text: str) -> Unit:
             unit.description = value
         if section != "Service":
             continue
-        if key == "WorkingDirectory":
+        if key == "Type":
+            unit.type = value
+        elif key == "WorkingDirectory":
             unit.working_directory = value
         elif key == "Environment":
             unit.environment.extend(shlex.split(value))
@@ -82,13 +86,16 @@ def parse_unit(text: str) -> Unit:
 class StandIn:
     """One unit's processes, state and journal."""
 
-    def __init__(self, config_path: str) -> None:
+    def __init__(self, config_path: str, name: str) -> None:
         config = json.loads(Path(config_path).read_text(encoding="utf-8"))
         self.config_path = config_path
-        self.unit_path = config["unit"]
+        self.name = name.removesuffix(".service")
+        if self.name not in config["units"]:
+            raise SystemExit(f"Unit {self.name}.service could not be found.")
+        self.unit_path = config["units"][self.name]
         self.paths: dict[str, str] = config["paths"]
         self.unit = parse_unit(Path(self.unit_path).read_text(encoding="utf-8"))
-        self.state = Path(config["state"])
+        self.state = Path(config["state"]) / self.name
         self.state.mkdir(parents=True, exist_ok=True)
         self.base_env: dict[str, str] = config["env"]
         self.journal = self.state / "journal.log"
@@ -116,8 +123,9 @@ class StandIn:
             env.update({k: v for k, v in dotenv_values(path).items() if v is not None})
         return env
 
-    def argv(self, command: str) -> list[str]:
-        return [self.map(word) for word in shlex.split(command)]
+    def argv(self, command: str, env: dict[str, str]) -> list[str]:
+        """The command line with the unit's paths mapped and ${VAR} taken from the unit's environment."""
+        return [re.sub(r"\$\{(\w+)\}", lambda m: env.get(m[1], ""), self.map(word)) for word in shlex.split(command)]
 
     def log(self, text: str) -> None:
         with open(self.journal, "a", encoding="utf-8") as handle:
@@ -144,18 +152,24 @@ class StandIn:
         self.result_file.unlink(missing_ok=True)
         for command in self.unit.exec_start_pre:
             with open(self.journal, "ab") as journal:
-                code = subprocess.run(self.argv(command), env=env, cwd=cwd, stdout=journal, stderr=subprocess.STDOUT, timeout=60).returncode
+                code = subprocess.run(self.argv(command, env), env=env, cwd=cwd, stdout=journal, stderr=subprocess.STDOUT, timeout=60).returncode
             if code != 0:
                 self.result_file.write_text(json.dumps({"result": "exit-code", "process": f"ExecStartPre={command}", "code": code, "at": _now()}))
-                print(
-                    f"Job for {UNIT_NAME}.service failed because the control process exited with error code.\n"
-                    f'See "systemctl status {UNIT_NAME}.service" and "journalctl -xeu {UNIT_NAME}.service" for details.',
-                    file=sys.stderr,
-                )
+                self._job_failed()
                 return 1
+        if self.unit.type == "oneshot":
+            with open(self.journal, "ab") as journal:
+                code = subprocess.run(
+                    self.argv(self.unit.exec_start, env), env=env, cwd=cwd, stdout=journal, stderr=subprocess.STDOUT, timeout=120
+                ).returncode
+            outcome = {"result": "success" if code == 0 else "exit-code", "code": f"exited, status={code}"}
+            self.result_file.write_text(json.dumps({**outcome, "process": f"ExecStart={self.unit.exec_start}", "at": _now()}))
+            if code != 0:
+                self._job_failed()
+            return 0 if code == 0 else 1
         with open(self.journal, "ab") as journal:
             supervisor = subprocess.Popen(
-                [sys.executable, "-m", __spec__.name, self.config_path, "supervise"],
+                [sys.executable, "-m", __spec__.name, self.config_path, "supervise", self.name],
                 stdout=journal, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ},
             )
         # Type=exec: systemctl returns once the main process runs, not once it is ready.
@@ -164,10 +178,18 @@ class StandIn:
             time.sleep(0.05)
         return 0 if self.main_pid() or self.result() else 1
 
+    def _job_failed(self) -> None:
+        print(
+            f"Job for {self.name}.service failed because the control process exited with error code.\n"
+            f'See "systemctl status {self.name}.service" and "journalctl -xeu {self.name}.service" for details.',
+            file=sys.stderr,
+        )
+
     def supervise(self) -> int:
         """Run ExecStart, record its PID, wait, record how it ended."""
+        env = self.environment()
         process = subprocess.Popen(
-            self.argv(self.unit.exec_start), env=self.environment(), cwd=self.map(self.unit.working_directory),
+            self.argv(self.unit.exec_start, env), env=env, cwd=self.map(self.unit.working_directory),
             stdout=sys.stdout, stderr=subprocess.STDOUT,
         )
         self.pid_file.write_text(str(process.pid))
@@ -197,11 +219,11 @@ class StandIn:
 
     def status(self) -> int:
         pid, result = self.main_pid(), self.result()
-        print(f"● {UNIT_NAME}.service - {self.unit.description}")
+        print(f"● {self.name}.service - {self.unit.description}")
         print(f"     Loaded: loaded ({self.unit_path}; enabled)")
         if pid:
             print(f"     Active: active (running) since {result.get('since', '?')}")
-            print(f"   Main PID: {pid} (ai-diy)")
+            print(f"   Main PID: {pid} ({self.name})")
             return 0
         if result.get("result") in (None, "success"):
             print("     Active: inactive (dead)")
@@ -224,46 +246,39 @@ def _now() -> str:
     return datetime.now().astimezone().strftime("%a %Y-%m-%d %H:%M:%S %Z")
 
 
-def _systemctl(standin: StandIn, args: list[str]) -> int:
-    if args[:1] == ["show"] and args[1:4] == ["-p", "MainPID", "--value"] and args[4:] == [UNIT_NAME]:
-        print(standin.main_pid())
+def _systemctl(config: str, args: list[str]) -> int:
+    if args[:4] == ["show", "-p", "MainPID", "--value"] and len(args) == 5:
+        print(StandIn(config, args[4]).main_pid())
         return 0
-    if len(args) == 2 and args[1] in (UNIT_NAME, f"{UNIT_NAME}.service"):
-        verb = args[0]
-        if verb == "start":
-            return standin.start()
-        if verb == "stop":
-            return standin.stop()
-        if verb == "restart":
+    if len(args) == 2 and args[0] in ("start", "stop", "restart", "status"):
+        standin = StandIn(config, args[1])
+        if args[0] == "restart":
             standin.stop()
             return standin.start()
-        if verb == "status":
-            return standin.status()
+        return getattr(standin, args[0])()
     print(f"systemctl stand-in: unsupported: {' '.join(args)}", file=sys.stderr)
     return 1
 
 
-def _journalctl(standin: StandIn, args: list[str]) -> int:
-    lines = 10
-    if "-n" in args:
-        lines = int(args[args.index("-n") + 1])
-    if ["-u", UNIT_NAME] != args[args.index("-u"):args.index("-u") + 2]:
+def _journalctl(config: str, args: list[str]) -> int:
+    if "-u" not in args:
         print(f"journalctl stand-in: unsupported: {' '.join(args)}", file=sys.stderr)
         return 1
+    standin = StandIn(config, args[args.index("-u") + 1])
+    lines = int(args[args.index("-n") + 1]) if "-n" in args else 10
     text = standin.journal.read_text(encoding="utf-8", errors="replace") if standin.journal.exists() else ""
     sys.stdout.write("".join(text.splitlines(keepends=True)[-lines:]))
     return 0
 
 
 def main(argv: list[str]) -> int:
-    config_path, command, args = argv[0], argv[1], argv[2:]
-    standin = StandIn(config_path)
+    config, command, args = argv[0], argv[1], argv[2:]
     if command == "supervise":
-        return standin.supervise()
+        return StandIn(config, args[0]).supervise()
     if command == "systemctl":
-        return _systemctl(standin, args)
+        return _systemctl(config, args)
     if command == "journalctl":
-        return _journalctl(standin, args)
+        return _journalctl(config, args)
     print(f"stand-in: unknown command {command}", file=sys.stderr)
     return 1
 
