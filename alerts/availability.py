@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .definitions import LOG_LINES_DROPPED
-from .kit import Target, above, alert
+from .kit import Target, alert, signal_alerts
 
 
 def groups(target: Target) -> list[dict[str, Any]]:
@@ -75,11 +75,10 @@ def groups(target: Target) -> list[dict[str, Any]]:
                 # lines that stops at once still be seen (it fires five minutes later, for five
                 # minutes). The counter is exposed at 0 for every reason from start-up, so even
                 # the first burst is an increase.
-                alert(
-                    target, LOG_LINES_DROPPED.alert, above(LOG_LINES_DROPPED, target, "warning"), wait="5m",
-                    severity="warning",
-                    summary="AI-DIY is dropping log lines",
-                    description=(
+                *signal_alerts(
+                    target, LOG_LINES_DROPPED, wait="5m",
+                    summary=lambda _, __: "AI-DIY is dropping log lines",
+                    description=lambda _, __: (
                         "{{ $labels.instance }} dropped {{ $value | humanize }} log lines ({{ $labels.reason }}) "
                         "in the last 10 minutes; the JSONL logs (security and audit included) have gaps."
                     ),

@@ -14,21 +14,17 @@ from __future__ import annotations
 from typing import Any
 
 from .definitions import ERROR_RATIO, ERROR_RATIO_MIN_RATE
-from .kit import Target, above, alert, percent
+from .kit import Target, percent, signal_alerts
 
 
 def groups(target: Target) -> list[dict[str, Any]]:
     """The error-rate group: one alert per severity."""
-    guard = f"job:http_server_requests:rate5m >= {ERROR_RATIO_MIN_RATE}"
-    rules = [
-        alert(
-            target, ERROR_RATIO.alert, above(ERROR_RATIO, target, severity, guard=guard), wait="5m", severity=severity,
-            summary=f"AI-DIY answers more than {percent(line)} of requests with a server error",
-            description=(
-                "{{ $value | humanizePercentage }} of requests to {{ $labels.job }} were answered 5xx "
-                f"over the last 5 minutes ({severity} above {percent(line)})."
-            ),
-        )
-        for severity, line in ERROR_RATIO.thresholds.items()
-    ]
+    rules = signal_alerts(
+        target, ERROR_RATIO, wait="5m", guard=f"job:http_server_requests:rate5m >= {ERROR_RATIO_MIN_RATE}",
+        summary=lambda _, line: f"AI-DIY answers more than {percent(line)} of requests with a server error",
+        description=lambda severity, line: (
+            "{{ $value | humanizePercentage }} of requests to {{ $labels.job }} were answered 5xx "
+            f"over the last 5 minutes ({severity} above {percent(line)})."
+        ),
+    )
     return [{"name": "ai-diy-errors", "rules": rules}]

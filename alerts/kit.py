@@ -1,6 +1,7 @@
 """Building blocks of the rule files: the generation target, alert and recording rules."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,23 @@ def alert(
             "runbook_url": target.runbook_url(name),
         },
     }
+
+
+Text = Callable[[str, float], str]
+"""(severity, threshold) -> a summary or description."""
+
+
+def signal_alerts(
+    target: Target, signal: Signal, *, wait: str, summary: Text, description: Text, guard: str = ""
+) -> list[dict[str, Any]]:
+    """One alert per threshold of the signal, critical first: `<signal> > <line>`, worded for that line."""
+    return [
+        alert(
+            target, signal.alert, above(signal, target, severity, guard=guard), wait=wait, severity=severity,
+            summary=summary(severity, line), description=description(severity, line),
+        )
+        for severity, line in signal.thresholds.items()
+    ]
 
 
 def above(signal: Signal, target: Target, severity: str, *, guard: str = "") -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .definitions import DURATION, LATENCY_MIN_RATE, MEAN_LATENCY, P95_LATENCY, user_traffic
-from .kit import Target, above, alert, number, record
+from .kit import Target, number, record, signal_alerts
 
 
 def groups(target: Target) -> list[dict[str, Any]]:
@@ -31,29 +31,23 @@ def groups(target: Target) -> list[dict[str, Any]]:
             f"histogram_quantile(0.95,\n  sum by (job, le) (rate({DURATION}_bucket{{{users}}}[5m])))\n",
         ),
     ]
-    rules += [
-        alert(
-            target, MEAN_LATENCY.alert, above(MEAN_LATENCY, target, severity, guard=guard), wait="10m", severity=severity,
-            summary=f"AI-DIY average response time is above {number(line)} s",
-            description=(
-                "Requests to {{ $labels.job }} took {{ $value | humanizeDuration }} on average "
-                f"over the last 5 minutes ({severity} above {number(line)}s)."
-            ),
-        )
-        for severity, line in MEAN_LATENCY.thresholds.items()
-    ]
+    rules += signal_alerts(
+        target, MEAN_LATENCY, wait="10m", guard=guard,
+        summary=lambda _, line: f"AI-DIY average response time is above {number(line)} s",
+        description=lambda severity, line: (
+            "Requests to {{ $labels.job }} took {{ $value | humanizeDuration }} on average "
+            f"over the last 5 minutes ({severity} above {number(line)}s)."
+        ),
+    )
     # The objective is "< 1000 ms"; an average hides a slow tail, so the objective is
     # watched on the 95th percentile. 1 s is a bucket bound, so the estimate is exact at
     # the threshold. `for: 15m`: this is an objective slipping, not an outage.
-    objective = P95_LATENCY.thresholds["warning"]
-    rules.append(
-        alert(
-            target, P95_LATENCY.alert, above(P95_LATENCY, target, "warning", guard=guard), wait="15m", severity="warning",
-            summary=f"AI-DIY 95th percentile response time is above the {number(objective)} s objective",
-            description=(
-                "95 % of requests to {{ $labels.job }} finished within {{ $value | humanizeDuration }} "
-                f"over the last 5 minutes; the objective is under {number(objective)}s."
-            ),
-        )
+    rules += signal_alerts(
+        target, P95_LATENCY, wait="15m", guard=guard,
+        summary=lambda _, line: f"AI-DIY 95th percentile response time is above the {number(line)} s objective",
+        description=lambda _, line: (
+            "95 % of requests to {{ $labels.job }} finished within {{ $value | humanizeDuration }} "
+            f"over the last 5 minutes; the objective is under {number(line)}s."
+        ),
     )
     return [{"name": "ai-diy-latency", "rules": rules}]

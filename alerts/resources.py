@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .definitions import CPU, MEMORY
-from .kit import Target, above, alert, percent, record
+from .kit import Target, percent, record, signal_alerts
 
 
 def groups(target: Target) -> list[dict[str, Any]]:
@@ -25,30 +25,25 @@ def groups(target: Target) -> list[dict[str, Any]]:
     # the line is growth, not a spike. Critical keeps the same delay because at 95 % the
     # restart in the runbook is the remedy either way.
     endings = {"critical": "; the kernel will kill it soon.", "warning": "."}
-    rules += [
-        alert(
-            target, MEMORY.alert, above(MEMORY, target, severity), wait="5m", severity=severity,
-            summary=f"AI-DIY uses more than {percent(line)} of its memory limit",
-            description=(
-                "{{ $labels.instance }} uses {{ $value | humanizePercentage }} of its memory limit "
-                f"({severity} above {percent(line)}){endings[severity]}"
-            ),
-        )
-        for severity, line in MEMORY.thresholds.items()
-    ]
+    rules += signal_alerts(
+        target, MEMORY, wait="5m",
+        summary=lambda _, line: f"AI-DIY uses more than {percent(line)} of its memory limit",
+        description=lambda severity, line: (
+            "{{ $labels.instance }} uses {{ $value | humanizePercentage }} of its memory limit "
+            f"({severity} above {percent(line)}){endings[severity]}"
+        ),
+    )
     # Each hypercorn worker runs one asyncio event loop on one thread, so a worker can
     # never use more than one core: 0.9 CPU-second per second means its loop is saturated
     # and requests queue, however many cores the host has. Checked per series (per worker
     # `pid` when there are several). for 15m: CPU bursts during exports and benchmarks
     # are expected; a quarter of an hour is not a burst.
-    rules.append(
-        alert(
-            target, CPU.alert, above(CPU, target, "warning"), wait="15m", severity="warning",
-            summary="An AI-DIY worker is using a whole CPU core",
-            description=(
-                "{{ $labels.instance }} spends {{ $value | humanizePercentage }} of one core on CPU; "
-                f"its event loop is saturated (warning above {percent(CPU.thresholds['warning'])})."
-            ),
-        )
+    rules += signal_alerts(
+        target, CPU, wait="15m",
+        summary=lambda _, __: "An AI-DIY worker is using a whole CPU core",
+        description=lambda severity, line: (
+            "{{ $labels.instance }} spends {{ $value | humanizePercentage }} of one core on CPU; "
+            f"its event loop is saturated ({severity} above {percent(line)})."
+        ),
     )
     return [{"name": "ai-diy-resources", "rules": rules}]

@@ -14,59 +14,48 @@ from __future__ import annotations
 from typing import Any
 
 from .definitions import AUTH_FAILURES, INPUT_VALIDATION, PATH_TRAVERSAL, RATE_LIMIT_REFUSALS, SECURITY_EVENTS
-from .kit import Target, above, alert, number
+from .kit import Target, number, signal_alerts
 
 
 def groups(target: Target) -> list[dict[str, Any]]:
     """The security group."""
-    rules = [
-        alert(
-            target, RATE_LIMIT_REFUSALS.alert, above(RATE_LIMIT_REFUSALS, target, severity), wait="1m", severity=severity,
-            summary=f"AI-DIY refused more than {number(line)} requests in an hour for rate limiting",
-            description=(
-                "{{ $labels.job }} answered {{ $value | humanize }} requests with 429 over the last "
-                f"hour ({severity} above {number(line)}/hour)."
-            ),
-        )
-        for severity, line in RATE_LIMIT_REFUSALS.thresholds.items()
-    ]
+    rules = signal_alerts(
+        target, RATE_LIMIT_REFUSALS, wait="1m",
+        summary=lambda _, line: f"AI-DIY refused more than {number(line)} requests in an hour for rate limiting",
+        description=lambda severity, line: (
+            "{{ $labels.job }} answered {{ $value | humanize }} requests with 429 over the last "
+            f"hour ({severity} above {number(line)}/hour)."
+        ),
+    )
     # The runbook counts SECURITY_AUDIT lines. Rate-limit refusals are left out here
     # because they have their own alert and thresholds above; counting them twice would
     # make every rate-limit warning also an "unusual frequency" one.
-    line = SECURITY_EVENTS.thresholds["warning"]
-    rules.append(
-        alert(
-            target, SECURITY_EVENTS.alert, above(SECURITY_EVENTS, target, "warning"), wait="1m", severity="warning",
-            summary="Unusual security event frequency on AI-DIY",
-            description=(
-                "{{ $labels.job }} recorded {{ $value | humanize }} security events (rate limiting aside) "
-                f"over the last hour (warning above {number(line)}/hour)."
-            ),
-        )
+    rules += signal_alerts(
+        target, SECURITY_EVENTS, wait="1m",
+        summary=lambda _, __: "Unusual security event frequency on AI-DIY",
+        description=lambda severity, line: (
+            "{{ $labels.job }} recorded {{ $value | humanize }} security events (rate limiting aside) "
+            f"over the last hour ({severity} above {number(line)}/hour)."
+        ),
     )
     # Any attempt is worth a look: legitimate clients never send `..` paths. The
     # 15-minute window keeps the alert up long enough to be seen and groups a scan into
     # one notification.
-    rules.append(
-        alert(
-            target, PATH_TRAVERSAL.alert, above(PATH_TRAVERSAL, target, "warning"), wait="1m", severity="warning",
-            summary="Path traversal attempted against AI-DIY",
-            description="{{ $labels.job }} rejected {{ $value | humanize }} path traversal attempts over the last 15 minutes.",
-        )
+    rules += signal_alerts(
+        target, PATH_TRAVERSAL, wait="1m",
+        summary=lambda _, __: "Path traversal attempted against AI-DIY",
+        description=lambda _, __: "{{ $labels.job }} rejected {{ $value | humanize }} path traversal attempts over the last 15 minutes.",
     )
     # Validation failures include honest mistakes (a malformed JSON body, an oversized
     # upload), so the line sits above the security-event one: 30 per hour is one every
     # two minutes for a whole hour, a broken client or a fuzzer, not a typo.
-    line = INPUT_VALIDATION.thresholds["warning"]
-    rules.append(
-        alert(
-            target, INPUT_VALIDATION.alert, above(INPUT_VALIDATION, target, "warning"), wait="1m", severity="warning",
-            summary="Many requests to AI-DIY fail input validation",
-            description=(
-                "{{ $labels.job }} rejected {{ $value | humanize }} requests for bad input over the last "
-                f"hour (warning above {number(line)}/hour)."
-            ),
-        )
+    rules += signal_alerts(
+        target, INPUT_VALIDATION, wait="1m",
+        summary=lambda _, __: "Many requests to AI-DIY fail input validation",
+        description=lambda severity, line: (
+            "{{ $labels.job }} rejected {{ $value | humanize }} requests for bad input over the last "
+            f"hour ({severity} above {number(line)}/hour)."
+        ),
     )
     # Only operators hold the admin token (appdocs writes). A couple of typos are
     # normal; more than 5 failures in 15 minutes is someone guessing, more than 20 is a
@@ -75,15 +64,12 @@ def groups(target: Target) -> list[dict[str, Any]]:
         "critical": "Brute-force authentication against AI-DIY",
         "warning": "Repeated failed authentications against AI-DIY",
     }
-    rules += [
-        alert(
-            target, AUTH_FAILURES.alert, above(AUTH_FAILURES, target, severity), wait="1m", severity=severity,
-            summary=summaries[severity],
-            description=(
-                "{{ $labels.job }} refused {{ $value | humanize }} admin authentications over the last "
-                f"15 minutes ({severity} above {number(line)})."
-            ),
-        )
-        for severity, line in AUTH_FAILURES.thresholds.items()
-    ]
+    rules += signal_alerts(
+        target, AUTH_FAILURES, wait="1m",
+        summary=lambda severity, _: summaries[severity],
+        description=lambda severity, line: (
+            "{{ $labels.job }} refused {{ $value | humanize }} admin authentications over the last "
+            f"15 minutes ({severity} above {number(line)})."
+        ),
+    )
     return [{"name": "ai-diy-security", "rules": rules}]
