@@ -225,8 +225,8 @@ def _average_ms(result: Result, _: Deployment) -> None:
 
 
 def _slower_than_5s(result: Result, _: Deployment) -> None:
-    (slow,) = result.json_lines()
-    assert slow["path"] == "/api/appdocs/slow.md" and slow["method"] == "PUT" and slow["duration_ms"] > 5000
+    slow = {(entry["method"], entry["path"]): entry["duration_ms"] for entry in result.json_lines()}
+    assert slow[("PUT", "/api/appdocs/slow.md")] > 5000 and ("PUT", "/api/appdocs/slowish.md") not in slow
 
 
 def _process_line(result: Result, deployment: Deployment) -> None:
@@ -235,8 +235,8 @@ def _process_line(result: Result, deployment: Deployment) -> None:
 
 
 def _slower_than_1s(result: Result, _: Deployment) -> None:
-    assert {entry["route"] for entry in result.json_lines()} == {"/api/appdocs/{path:path}"}
-    assert len(result.json_lines()) == 2 and all(entry["duration_ms"] > 1000 for entry in result.json_lines())
+    slow = [entry for entry in result.json_lines() if entry["route"] == "/api/appdocs/{path:path}"]
+    assert len(slow) >= 2 and all(entry["duration_ms"] > 1000 for entry in result.json_lines())
 
 
 def _memory_over_time(result: Result, _: Deployment) -> None:
