@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-heavy system-deps stack dashboards bench bench-smoke clean
+.PHONY: run test test-heavy system-deps stack rules dashboards bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test-heavy: $(STAMP) system-deps
 ## stack: the service with a local Prometheus and Alertmanager (no Docker needed)
 stack: $(STAMP) system-deps
 	$(BIN)/ai-diy stack
+
+## rules: regenerate alerts/*.rules.yml and the runbook copy in the package (JOB=..., RUNBOOK_BASE_URL=... to override)
+rules: $(STAMP)
+	$(BIN)/python -m alerts.generate $(if $(JOB),--job '$(JOB)') $(if $(RUNBOOK_BASE_URL),--runbook-base-url '$(RUNBOOK_BASE_URL)')
 
 ## dashboards: regenerate grafana/dashboards/*.json
 dashboards: $(STAMP)

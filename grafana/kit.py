@@ -11,16 +11,20 @@ from grafana_foundation_sdk.models import common as common_m
 from grafana_foundation_sdk.models import dashboard as dash_m
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
-JOB = "ai-diy"
+from alerts.definitions import JOB, Signal, job_selector, user_traffic
+from alerts.kit import Target
+
 # Fixed datasource uids: provisioning (grafana/provisioning/datasources) uses the same ones.
 PROMETHEUS_UID = "prometheus"
 JAEGER_UID = "jaeger"
 ALERTMANAGER_UID = "alertmanager"
 
 # Every panel query filters on these two; `$instance` is a regex because "All" is `.*`.
-SEL = f'job="{JOB}", instance=~"$instance"'
-JOB_SEL = f'job="{JOB}"'
-DURATION = "http_server_request_duration_seconds"
+# Series recorded per job (`job:*`, `slo:*`) have no instance: JOB_SEL alone.
+JOB_SEL = job_selector(JOB)
+SEL = f'{JOB_SEL}, instance=~"$instance"'
+USERS = user_traffic(SEL)
+"""User requests of the selected instances: probes left out, as in every alert."""
 
 PROM_DS = dash_m.DataSourceRef(type_val="prometheus", uid="${datasource}")
 
@@ -32,6 +36,26 @@ def threshold_steps(*steps: tuple[float | None, str]) -> dash_b.ThresholdsConfig
         .mode(dash_m.ThresholdsMode.ABSOLUTE)
         .steps([dash_m.Threshold(value=value, color=color) for value, color in steps])
     )
+
+
+_SEVERITY_COLOURS = {"warning": "orange", "critical": "red"}
+
+
+def alert_lines(*signals: Signal) -> dash_b.ThresholdsConfig:
+    """The alerts' own thresholds, coloured by severity, above a green base."""
+    lines = sorted((value, _SEVERITY_COLOURS[severity]) for signal in signals for severity, value in signal.thresholds.items())
+    return threshold_steps((None, "green"), *lines)
+
+
+def runbook_links(*alerts: str) -> list[dash_b.DashboardLink]:
+    """Panel links to the runbook section of each alert the panel draws the lines of."""
+    return [
+        dash_b.DashboardLink(f"Runbook: {alert}")
+        .type(dash_m.DashboardLinkType.LINK)
+        .url(Target().runbook_url(alert))
+        .target_blank(True)
+        for alert in alerts
+    ]
 
 
 def query(expr: str, legend: str = "", *, ref: str = "A", exemplar: bool = False, instant: bool = False) -> prom_b.Dataquery:

@@ -1,24 +1,37 @@
-"""Overview: the RED view (rate, errors, duration), in-flight requests, health and firing alerts."""
+"""Overview: the RED view (rate, errors, duration), in-flight requests, health and firing alerts.
+
+The error ratio and latency panels plot the series the alerts fire on (per job, probes
+left out) with the alerts' own lines; the percentiles panel follows the instance
+selection and carries the exemplars.
+"""
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dash_b
 
-from .kit import DURATION, JOB_SEL, SEL, dashboard, query, stat, table, threshold_steps, timeseries, value_text
+from alerts.definitions import DURATION, ERROR_RATIO, MEAN_LATENCY, P95_LATENCY
+
+from .kit import (
+    JOB_SEL,
+    SEL,
+    USERS,
+    alert_lines,
+    dashboard,
+    query,
+    runbook_links,
+    stat,
+    table,
+    threshold_steps,
+    timeseries,
+    value_text,
+)
 
 UID = "ai-diy-overview"
 
 _ALL = f"{DURATION}_count{{{SEL}}}"
-_5XX = f'{DURATION}_count{{{SEL}, http_response_status_code=~"5.."}}'
-_4XX = f'{DURATION}_count{{{SEL}, http_response_status_code=~"4.."}}'
-
-
-def _ratio(numerator: str) -> str:
-    # `or vector(0)`: a healthy service has no 5xx series at all, and the ratio must read 0, not "no data".
-    return f"(sum(rate({numerator}[$__rate_interval])) or vector(0)) / sum(rate({_ALL}[$__rate_interval]))"
 
 
 def _quantile(q: float) -> str:
-    return f"histogram_quantile({q}, sum by (le) (rate({DURATION}_bucket{{{SEL}}}[$__rate_interval])))"
+    return f"histogram_quantile({q}, sum by (le) (rate({DURATION}_bucket{{{USERS}}}[$__rate_interval])))"
 
 
 def build() -> dash_b.Dashboard:
@@ -37,25 +50,37 @@ def build() -> dash_b.Dashboard:
             "Request rate",
             query(f"sum(rate({_ALL}[$__rate_interval]))"),
             unit="reqps",
-            description="Requests per second over all routes.",
+            description="Requests per second over all routes, probes included.",
             thresholds=threshold_steps((None, "blue")),
+            width=4,
         )
     ).with_panel(
         stat(
             "Error ratio (5xx)",
-            query(_ratio(_5XX)),
+            query(ERROR_RATIO.expr(JOB_SEL)),
             unit="percentunit",
-            description="Share of responses with a 5xx status. The runbook warns above 1 % and pages above 5 %.",
-            thresholds=threshold_steps((None, "green"), (0.01, "orange"), (0.05, "red")),
-        )
+            description="Share of user requests (probes left out) answered 5xx over 5 minutes: the series the error-rate alert fires on.",
+            thresholds=alert_lines(ERROR_RATIO),
+            width=5,
+        ).links(runbook_links(ERROR_RATIO.alert))
+    ).with_panel(
+        stat(
+            "Average latency",
+            query(MEAN_LATENCY.expr(JOB_SEL)),
+            unit="s",
+            description="Average duration of user requests over 5 minutes: the series the response-time alert fires on.",
+            thresholds=alert_lines(MEAN_LATENCY),
+            width=5,
+        ).links(runbook_links(MEAN_LATENCY.alert))
     ).with_panel(
         stat(
             "p95 latency",
-            query(_quantile(0.95)),
+            query(P95_LATENCY.expr(JOB_SEL)),
             unit="s",
-            description="95th percentile of request duration. The runbook's average target is 1 s; 2 s warns.",
-            thresholds=threshold_steps((None, "green"), (1, "orange"), (2, "red")),
-        )
+            description="95th percentile duration of user requests over 5 minutes, against the latency objective.",
+            thresholds=alert_lines(P95_LATENCY),
+            width=5,
+        ).links(runbook_links(P95_LATENCY.alert))
     ).with_panel(
         stat(
             "Health checks passing",
@@ -64,6 +89,7 @@ def build() -> dash_b.Dashboard:
             description="1 when every health check (config, data store, security, log sink) passes on every instance.",
             mappings=[value_text({"1": ("healthy", "green"), "0": ("failing", "red")})],
             thresholds=threshold_steps((None, "red"), (1, "green")),
+            width=5,
         )
     )
     board = board.with_panel(
@@ -76,35 +102,39 @@ def build() -> dash_b.Dashboard:
     ).with_panel(
         timeseries(
             "Error ratio",
-            [
-                query(_ratio(_5XX), "5xx", ref="A"),
-                query(_ratio(_4XX), "4xx", ref="B"),
-            ],
+            [query(ERROR_RATIO.expr(JOB_SEL), "5xx (5m)")],
             unit="percentunit",
-            description="Share of responses with 5xx (server) and 4xx (client) statuses; lines at 1 % and 5 %.",
-            thresholds=threshold_steps((None, "green"), (0.01, "orange"), (0.05, "red")),
-        )
+            description="Share of user requests answered 5xx over 5 minutes, with the error-rate alert's warning and critical lines.",
+            thresholds=alert_lines(ERROR_RATIO),
+        ).links(runbook_links(ERROR_RATIO.alert))
     )
     board = board.with_panel(
         timeseries(
-            "Latency",
+            "Latency as alerted",
+            [
+                query(MEAN_LATENCY.expr(JOB_SEL), "average (5m)", ref="A"),
+                query(P95_LATENCY.expr(JOB_SEL), "p95 (5m)", ref="B"),
+            ],
+            unit="s",
+            description=(
+                "Average and 95th percentile of user requests over 5 minutes, the series the latency alerts fire on, "
+                "with their lines: the p95 objective, and the average's warning and critical thresholds."
+            ),
+            thresholds=alert_lines(MEAN_LATENCY, P95_LATENCY),
+        ).links(runbook_links(MEAN_LATENCY.alert, P95_LATENCY.alert))
+    ).with_panel(
+        timeseries(
+            "Latency percentiles",
             [
                 query(_quantile(0.5), "p50", ref="A", exemplar=True),
                 query(_quantile(0.95), "p95", ref="B", exemplar=True),
                 query(_quantile(0.99), "p99", ref="C", exemplar=True),
-                query(
-                    f"sum(rate({DURATION}_sum{{{SEL}}}[$__rate_interval])) / sum(rate({_ALL}[$__rate_interval]))",
-                    "average",
-                    ref="D",
-                ),
             ],
             unit="s",
             description=(
-                "Request duration percentiles and average; lines at 1 s, 2 s and 5 s (histogram bucket bounds). "
+                "Percentiles of user requests to the selected instances. "
                 "Exemplar dots link to the request's trace in Jaeger."
             ),
-            thresholds=threshold_steps((None, "green"), (1, "yellow"), (2, "orange"), (5, "red")),
-            width=24,
         )
     )
     board = board.with_panel(
@@ -124,7 +154,7 @@ def build() -> dash_b.Dashboard:
                 )
             ],
             unit="reqps",
-            description="Responses per second by route template and status code.",
+            description="Responses per second by route template and status code (4xx client errors included).",
         )
     )
     return board

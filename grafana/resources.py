@@ -1,18 +1,20 @@
-"""Resources: memory against its limit, RSS, CPU, file descriptors, threads, uptime and restarts."""
+"""Resources: memory against its limit, RSS, CPU, file descriptors, threads, uptime and restarts.
+
+Memory and CPU panels plot the alerts' own expressions (the memory recording rule, the
+per-worker CPU rate over 5 minutes) with the alerts' lines.
+"""
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dash_b
 
-from .kit import SEL, dashboard, query, stat, threshold_steps, timeseries
+from alerts.definitions import CPU, MEMORY
+
+from .kit import SEL, alert_lines, dashboard, query, runbook_links, stat, threshold_steps, timeseries
 
 UID = "ai-diy-resources"
 
-# Summed per instance: with several workers each worker's process metrics carry a `pid` label.
-_MEMORY_PERCENT = (
-    f"sum by (instance) (process_resident_memory_bytes{{{SEL}}})"
-    f" / max by (instance) (ai_diy_process_memory_limit_bytes{{{SEL}}})"
-)
-_MEMORY_STEPS = ((None, "green"), (0.8, "orange"), (0.95, "red"))
+# Recorded per instance: every worker's RSS against the one memory limit they share.
+_MEMORY_RATIO = MEMORY.expr(SEL)
 
 
 def build() -> dash_b.Dashboard:
@@ -21,11 +23,11 @@ def build() -> dash_b.Dashboard:
     board = board.with_panel(
         stat(
             "Memory of limit (max)",
-            query(f"max({_MEMORY_PERCENT})"),
+            query(f"max({_MEMORY_RATIO})"),
             unit="percentunit",
-            description="Highest RSS / memory limit (cgroup limit, else host memory) over the instances; 80 % warns, 95 % is critical.",
-            thresholds=threshold_steps(*_MEMORY_STEPS),
-        )
+            description="Highest RSS / memory limit (cgroup limit, else host memory) over the instances, with the memory alert's lines.",
+            thresholds=alert_lines(MEMORY),
+        ).links(runbook_links(MEMORY.alert))
     ).with_panel(
         stat(
             "Uptime (min)",
@@ -54,11 +56,11 @@ def build() -> dash_b.Dashboard:
     board = board.with_panel(
         timeseries(
             "Memory percent of limit",
-            [query(_MEMORY_PERCENT, "{{instance}}")],
+            [query(_MEMORY_RATIO, "{{instance}}")],
             unit="percentunit",
-            description="RSS / memory limit per instance; lines at 80 % (warning) and 95 % (critical).",
-            thresholds=threshold_steps(*_MEMORY_STEPS),
-        )
+            description="RSS of all workers / memory limit per instance (the memory alert's recording rule), with its warning and critical lines.",
+            thresholds=alert_lines(MEMORY),
+        ).links(runbook_links(MEMORY.alert))
     ).with_panel(
         timeseries(
             "Resident memory",
@@ -72,11 +74,15 @@ def build() -> dash_b.Dashboard:
     )
     board = board.with_panel(
         timeseries(
-            "CPU",
-            [query(f"sum by (instance) (rate(process_cpu_seconds_total{{{SEL}}}[$__rate_interval]))", "{{instance}}")],
+            "CPU per worker",
+            [query(CPU.expr(SEL), "{{instance}} {{pid}}")],
             unit="percentunit",
-            description="CPU time per second (1 = one core busy), user + system.",
-        )
+            description=(
+                "CPU time per second of each worker over 5 minutes (1 = one core busy), user + system. "
+                "A worker runs one event loop on one core: the line is where the CPU alert says it is saturated."
+            ),
+            thresholds=alert_lines(CPU),
+        ).links(runbook_links(CPU.alert))
     ).with_panel(
         timeseries(
             "Open file descriptors",

@@ -1,9 +1,15 @@
-"""Security: rate limiting, security events, traversal attempts, input validation, limiter health."""
+"""Security: rate limiting, security events, traversal attempts, input validation, limiter health.
+
+Every panel that draws an alert's line plots that alert's expression (same window, same
+events left out) from alerts/definitions.py, restricted to the selected instances.
+"""
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dash_b
 
-from .kit import SEL, dashboard, query, stat, threshold_steps, timeseries, value_text
+from alerts.definitions import AUTH_FAILURES, INPUT_VALIDATION, PATH_TRAVERSAL, RATE_LIMIT_REFUSALS, SECURITY_EVENTS
+
+from .kit import SEL, alert_lines, dashboard, query, runbook_links, stat, threshold_steps, timeseries, value_text
 
 UID = "ai-diy-security"
 
@@ -25,33 +31,33 @@ def build() -> dash_b.Dashboard:
     ).with_panel(
         stat(
             "Security events (1h)",
-            query(f"sum(increase({_EVENTS}[1h]))"),
+            query(SECURITY_EVENTS.expr(SEL)),
             unit="short",
-            description="Security events in the last hour; the runbook calls more than 10 unusual.",
-            thresholds=threshold_steps((None, "green"), (10, "orange"), (50, "red")),
-        )
+            description="Security events in the last hour, rate-limit refusals aside (they have their own panel and alert).",
+            thresholds=alert_lines(SECURITY_EVENTS),
+        ).links(runbook_links(SECURITY_EVENTS.alert))
     ).with_panel(
         stat(
             "Rate-limit refusals (1h)",
-            query(f"sum(increase(ai_diy_rate_limit_violations_total{{{SEL}}}[1h]))"),
+            query(RATE_LIMIT_REFUSALS.expr(SEL)),
             unit="short",
             description="Requests refused with 429 in the last hour.",
-            thresholds=threshold_steps((None, "green"), (10, "orange"), (50, "red")),
-        )
+            thresholds=alert_lines(RATE_LIMIT_REFUSALS),
+        ).links(runbook_links(RATE_LIMIT_REFUSALS.alert))
     ).with_panel(
         stat(
-            "Auth failures (1h)",
-            query(f"sum(increase(ai_diy_auth_failures_total{{{SEL}}}[1h]))"),
+            "Auth failures (15m)",
+            query(AUTH_FAILURES.expr(SEL)),
             unit="short",
-            description="Failed admin authentications (401) in the last hour.",
-            thresholds=threshold_steps((None, "green"), (1, "orange"), (10, "red")),
-        )
+            description="Failed admin authentications (401) in the last 15 minutes.",
+            thresholds=alert_lines(AUTH_FAILURES),
+        ).links(runbook_links(AUTH_FAILURES.alert))
     )
     board = board.with_panel(
         timeseries(
             "Rate-limit violations per hour",
             [
-                query(f"sum(increase(ai_diy_rate_limit_violations_total{{{SEL}}}[1h]))", "all routes", ref="A"),
+                query(RATE_LIMIT_REFUSALS.expr(SEL), "all routes", ref="A"),
                 query(
                     f"sum by (http_route) (increase(ai_diy_rate_limit_violations_total{{{SEL}}}[1h]))",
                     "{{http_route}}",
@@ -59,33 +65,36 @@ def build() -> dash_b.Dashboard:
                 ),
             ],
             unit="short",
-            description="429 refusals over a sliding hour; lines at 10/h (warning) and 50/h (critical).",
-            thresholds=threshold_steps((None, "green"), (10, "orange"), (50, "red")),
-        )
+            description="429 refusals over a sliding hour, with the rate-limit alert's warning and critical lines.",
+            thresholds=alert_lines(RATE_LIMIT_REFUSALS),
+        ).links(runbook_links(RATE_LIMIT_REFUSALS.alert))
     ).with_panel(
         timeseries(
             "Security events by type",
             [query(f"sum by (event, severity) (increase({_EVENTS}[1h]))", "{{event}} ({{severity}})")],
             unit="short",
             description="Security events over a sliding hour, by event type and severity (logged as SECURITY_AUDIT lines).",
-            thresholds=threshold_steps((None, "green"), (10, "orange")),
         )
     )
     board = board.with_panel(
         timeseries(
-            "Path traversal attempts",
-            [query(f'sum(increase(ai_diy_security_events_total{{{SEL}, event="path_traversal_attempt"}}[1h]))', "attempts")],
+            "Path traversal attempts (15m)",
+            [query(PATH_TRAVERSAL.expr(SEL), "attempts")],
             unit="short",
-            description="Path traversal attempts over a sliding hour; the client IPs are in the logs (details.client_ip).",
-            thresholds=threshold_steps((None, "green"), (1, "orange")),
-        )
+            description="Path traversal attempts over a sliding 15 minutes; any is alerted. The client IPs are in the logs (details.client_ip).",
+            thresholds=alert_lines(PATH_TRAVERSAL),
+        ).links(runbook_links(PATH_TRAVERSAL.alert))
     ).with_panel(
         timeseries(
             "Input validation failures",
-            [query(f"sum by (reason) (increase(ai_diy_input_validation_failures_total{{{SEL}}}[1h]))", "{{reason}}")],
+            [
+                query(INPUT_VALIDATION.expr(SEL), "all reasons", ref="A"),
+                query(f"sum by (reason) (increase(ai_diy_input_validation_failures_total{{{SEL}}}[1h]))", "{{reason}}", ref="B"),
+            ],
             unit="short",
-            description="Requests rejected for bad input over a sliding hour, by reason.",
-        )
+            description="Requests rejected for bad input over a sliding hour, in all and by reason, with the alert's line.",
+            thresholds=alert_lines(INPUT_VALIDATION),
+        ).links(runbook_links(INPUT_VALIDATION.alert))
     )
     board = board.with_panel(
         timeseries(

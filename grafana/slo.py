@@ -1,39 +1,51 @@
-"""SLO: availability against 99.9 %, error budget left over 30 days, multiwindow burn rates.
+"""SLO: availability against the objective, error budget left over 30 days, multiwindow burn rates.
 
 Burn rates come from the `slo:*` recording rules in alerts/ (docs/metrics.md), the same
-series the burn-rate alerts use, so the dashboard and the pages never disagree. SLO
-series are per job, not per instance: the `instance` variable does not apply here.
+series the burn-rate alerts use, and the objective, windows and burn factors come from
+alerts/definitions.py, so the dashboard and the pages never disagree. SLO series are per
+job, not per instance: the `instance` variable does not apply here.
 """
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dash_b
 
-from .kit import DURATION, JOB_SEL, dashboard, query, stat, threshold_steps, timeseries
+from alerts.definitions import BURN_ALERT, BURN_FACTORS, BURN_RATES, BURN_WINDOWS, DURATION, OBJECTIVE, slo_selector, user_traffic
+
+from .kit import JOB_SEL, dashboard, query, runbook_links, stat, threshold_steps, timeseries
 
 UID = "ai-diy-slo"
-OBJECTIVE = 0.999
-BURN_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
-_SLO = f'{JOB_SEL}, slo="availability"'
-# Probe traffic (/health, /metrics) is left out, as in the recording rules.
-_USERS = f'{JOB_SEL}, http_route!~"/health|/metrics"'
+_SLO = slo_selector(JOB_SEL)
+_USERS = user_traffic(JOB_SEL)
 _ALL = f"{DURATION}_count{{{_USERS}}}"
 _5XX = f'{DURATION}_count{{{_USERS}, http_response_status_code=~"5.."}}'
 # `or ... * 0` keeps the `job` label when there has been no 5xx at all (the ratio reads 0, not "no data").
 _ERRORS_30D = f"(sum by (job) (increase({_5XX}[30d])) or sum by (job) (increase({_ALL}[30d])) * 0)"
 _ERROR_RATIO_30D = f"{_ERRORS_30D} / sum by (job) (increase({_ALL}[30d]))"
 _BUDGET = f"slo:error_budget:ratio{{{_SLO}}}"
+_OBJECTIVE_TEXT = f"{OBJECTIVE * 100:g} %"
+# Burn factors from slowest to fastest; the fastest pages.
+_BURN_COLOURS = ("yellow", "orange", "red", "purple")
+
+
+def _burn_pairs() -> str:
+    return "; ".join(
+        f"{severity}: {' or '.join(f'{r.factor:g}x ({r.short} and {r.long})' for r in rates)}"
+        for severity, rates in BURN_RATES.items()
+    )
 
 
 def build() -> dash_b.Dashboard:
     """The SLO dashboard."""
-    board = dashboard(UID, "AI-DIY / SLO", "Availability SLO (99.9 % of requests not answered 5xx, 30 days) and its burn rates.")
+    board = dashboard(
+        UID, "AI-DIY / SLO", f"Availability SLO ({_OBJECTIVE_TEXT} of user requests not answered 5xx, 30 days) and its burn rates."
+    )
     board = board.time("now-7d", "now")
     board = board.with_panel(
         stat(
             "Availability (30d)",
             query(f"1 - ({_ERROR_RATIO_30D})"),
             unit="percentunit",
-            description="Share of requests over the last 30 days not answered with a 5xx; the objective is 99.9 %.",
+            description=f"Share of user requests over the last 30 days not answered with a 5xx; the objective is {_OBJECTIVE_TEXT}.",
             thresholds=threshold_steps((None, "red"), (OBJECTIVE, "green")),
             width=8,
         ).decimals(3)
@@ -42,7 +54,7 @@ def build() -> dash_b.Dashboard:
             "Error budget remaining (30d)",
             query(f"1 - ({_ERROR_RATIO_30D}) / on (job) group_left () {_BUDGET}"),
             unit="percentunit",
-            description="Part of the 30-day error budget (0.1 % of requests) not yet spent; negative means the SLO is missed.",
+            description="Part of the 30-day error budget not yet spent; negative means the SLO is missed.",
             thresholds=threshold_steps((None, "red"), (0.25, "orange"), (0.5, "green")),
             width=8,
         )
@@ -64,7 +76,7 @@ def build() -> dash_b.Dashboard:
                 query(f"slo:objective:ratio{{{_SLO}}}", "objective", ref="B"),
             ],
             unit="percentunit",
-            description="Availability over a sliding hour against the 99.9 % objective.",
+            description=f"Availability over a sliding hour against the {_OBJECTIVE_TEXT} objective.",
             thresholds=threshold_steps((None, "red"), (OBJECTIVE, "green")),
             width=24,
             minimum=None,
@@ -84,10 +96,10 @@ def build() -> dash_b.Dashboard:
             unit="x",
             description=(
                 "Error ratio over each window divided by the error budget (1 = spending exactly the budget). "
-                "Pages at 14.4x (5m and 1h) or 6x (30m and 6h); tickets at 3x (2h and 1d) or 1x (6h and 3d)."
+                f"The burn-rate alert fires when both windows of a pair are above its factor: {_burn_pairs()}."
             ),
-            thresholds=threshold_steps((None, "green"), (1, "yellow"), (3, "orange"), (6, "red"), (14.4, "purple")),
+            thresholds=threshold_steps((None, "green"), *zip(BURN_FACTORS, _BURN_COLOURS, strict=True)),
             width=24,
-        )
+        ).links(runbook_links(BURN_ALERT))
     )
     return board

@@ -16,6 +16,7 @@ import platform
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from .exemplars import multiprocess_exemplar_store
+from .logging import QUEUE_FULL, WRITE_ERROR
 
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 SIZE_BUCKETS = (100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0, 10_000_000.0)
@@ -137,6 +138,8 @@ class HttpMetrics:
 class ServiceMetrics:
     """Service state: build info, health checks, security state, dropped log lines."""
 
+    DROP_REASONS = (QUEUE_FULL, WRITE_ERROR)
+
     def __init__(self, registry: CollectorRegistry, *, namespace: str, version: str) -> None:
         self.build_info = Gauge(
             f"{namespace}_build_info",
@@ -166,6 +169,10 @@ class ServiceMetrics:
             ["reason"],
             registry=registry,
         )
+        # Every reason's series exists at 0 from the first scrape: otherwise the first
+        # burst of drops is the series' first sample and increase() cannot see it.
+        for reason in self.DROP_REASONS:
+            self.log_lines_dropped.labels(reason)
 
     def set_health(self, check: str, ok: bool) -> None:
         """Record the outcome of one health check."""

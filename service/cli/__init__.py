@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from service import __version__
 
 # Each module defines register(subparsers); listed here so `ai-diy --help` shows them in order.
-COMMAND_MODULES = ("serve", "validate_config", "check", "data", "logs", "stack")
+COMMAND_MODULES = ("serve", "validate_config", "check", "runbook", "config", "data", "prune_backups", "logs", "stack")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,11 +8,13 @@ from typing import Any
 
 import yaml
 
+from alerts.definitions import RUNBOOK_BASE_URL
+
 ROOT = Path(__file__).resolve().parents[3]
 ALERTS = ROOT / "alerts"
 RUNBOOK = ROOT / "docs" / "runbook.md"
 METRICS_DOC = ROOT / "docs" / "metrics.md"
-RUNBOOK_URL_PREFIX = "https://github.com/ai-diy/ai-diy/blob/main/docs/runbook.md#"
+RUNBOOK_URL_PREFIX = RUNBOOK_BASE_URL + "#"
 
 _PROMQL_WORDS = {
     "by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset",

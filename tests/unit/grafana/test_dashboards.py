@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
+from alerts.definitions import ERROR_RATIO, MEAN_LATENCY, P95_LATENCY, user_traffic
 from grafana import generate
 from grafana.kit import PROMETHEUS_UID
 
 ROOT = Path(__file__).resolve().parents[3]
 DASHBOARDS = ROOT / "grafana" / "dashboards"
+USER_TRAFFIC = user_traffic('job="ai-diy", instance=~"$instance"')
 EXPECTED_UIDS = {"overview": "ai-diy-overview", "security": "ai-diy-security", "resources": "ai-diy-resources", "slo": "ai-diy-slo"}
 
 
@@ -78,9 +80,11 @@ def test_dashboard_queries_filter_on_job_and_instance(name: str) -> None:
     for expr in _exprs(_load(name)):
         if expr.startswith("ALERTS"):
             continue
-        for selector in re.findall(r"\{([^}]*)\}", expr):
-            if "$" in selector or "job" in selector:
-                assert 'job="ai-diy"' in selector and 'instance=~"$instance"' in selector, expr
+        for metric, selector in re.findall(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}", expr):
+            assert 'job="ai-diy"' in selector, expr
+            # Series recorded per job (the SLO ratios, the latency the alerts read) have no instance.
+            if not metric.startswith(("job:", "slo:")):
+                assert 'instance=~"$instance"' in selector, expr
 
 
 def _documented_windows() -> list[str]:
@@ -91,7 +95,8 @@ def _documented_windows() -> list[str]:
 
 def _documented_metrics() -> set[str]:
     text = (ROOT / "docs" / "metrics.md").read_text()
-    names = set(re.findall(r"^\| `([a-z_:]+)`", text, flags=re.MULTILINE))
+    names = set(re.findall(r"^\| `([a-z0-9_:]+)`", text, flags=re.MULTILINE))
+    names |= set(re.findall(r"`([a-z0-9_:]+:[a-z0-9_]+)`", text))  # recording rules listed two to a row
     names |= {f"slo:sli_error:ratio_rate{w}" for w in _documented_windows()}
     return names
 
@@ -105,27 +110,45 @@ def test_dashboard_metrics_are_documented(name: str) -> None:
             assert metric in documented or base in documented, f"{metric} (in {expr}) is not in docs/metrics.md"
 
 
-def test_overview_latency_panel_has_exemplars_percentiles_and_threshold_lines() -> None:
-    panel = _panel(_load("overview"), "Latency")
+def test_overview_latency_percentiles_carry_exemplars_of_user_requests() -> None:
+    panel = _panel(_load("overview"), "Latency percentiles")
     targets = {t["legendFormat"]: t for t in panel["targets"]}
-    assert set(targets) == {"p50", "p95", "p99", "average"}
+    assert set(targets) == {"p50", "p95", "p99"}
     for legend, quantile in (("p50", "0.5"), ("p95", "0.95"), ("p99", "0.99")):
         assert targets[legend]["exemplar"] is True
         assert targets[legend]["expr"].startswith(f"histogram_quantile({quantile},")
-    assert _threshold_values(panel) == [1, 2, 5]
+        assert USER_TRAFFIC in targets[legend]["expr"]
+
+
+def test_overview_latency_as_alerted_draws_the_alert_lines() -> None:
+    panel = _panel(_load("overview"), "Latency as alerted")
+    assert _threshold_values(panel) == sorted([*MEAN_LATENCY.lines, *P95_LATENCY.lines]) == [1, 2, 5]
     assert panel["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] == "dashed"
 
 
-def test_overview_error_ratio_has_runbook_thresholds() -> None:
+def test_overview_error_ratio_reads_the_alerted_ratio_with_its_lines() -> None:
     panel = _panel(_load("overview"), "Error ratio")
-    assert _threshold_values(panel) == [0.01, 0.05]
+    assert _threshold_values(panel) == ERROR_RATIO.lines == [0.01, 0.05]
     assert panel["fieldConfig"]["defaults"]["unit"] == "percentunit"
-    assert any('http_response_status_code=~"5.."' in t["expr"] for t in panel["targets"])
+    assert [t["expr"] for t in panel["targets"]] == ['slo:sli_error:ratio_rate5m{job="ai-diy", slo="availability"}']
+
+
+@pytest.mark.parametrize(
+    "title", ["Error ratio (5xx)", "Average latency", "p95 latency", "Error ratio", "Latency as alerted", "Latency percentiles"]
+)
+def test_overview_error_and_latency_panels_leave_probe_traffic_out(title: str) -> None:
+    recorded_from_user_traffic = ("slo:sli_error:", "job:http_server_request_duration_seconds:")
+    for target in _panel(_load("overview"), title)["targets"]:
+        expr = target["expr"]
+        assert expr.startswith(recorded_from_user_traffic) or USER_TRAFFIC in expr, expr
 
 
 def test_overview_has_red_panels_and_firing_alerts() -> None:
     titles = {p["title"] for p in _load("overview")["panels"]}
-    assert {"Request rate by route", "Error ratio", "Latency", "In-flight requests", "Status codes by route", "Firing alerts"} <= titles
+    assert {
+        "Request rate by route", "Error ratio", "Latency as alerted", "Latency percentiles", "In-flight requests",
+        "Status codes by route", "Firing alerts",
+    } <= titles
     alerts = _panel(_load("overview"), "Firing alerts")
     assert alerts["targets"][0]["expr"] == 'ALERTS{job="ai-diy", alertstate="firing"}'
 
@@ -149,10 +172,9 @@ def test_security_dashboard_covers_runbook_signals() -> None:
         assert needle in exprs
 
 
-def test_resources_memory_panel_divides_rss_by_limit_with_lines() -> None:
+def test_resources_memory_panel_reads_the_alerted_ratio_with_lines() -> None:
     panel = _panel(_load("resources"), "Memory percent of limit")
-    expr = panel["targets"][0]["expr"]
-    assert "process_resident_memory_bytes" in expr and "/ max by (instance) (ai_diy_process_memory_limit_bytes" in expr
+    assert panel["targets"][0]["expr"] == 'instance:ai_diy_memory_usage:ratio{job="ai-diy", instance=~"$instance"}'
     assert _threshold_values(panel) == [0.8, 0.95]
 
 

@@ -1,0 +1,128 @@
+"""`ai-diy config backup | list | rollback`: the runbook's configuration backup and rollback procedure.
+
+`backup` keeps a copy of the environment file and models_config.json before a change;
+`rollback` puts the latest (or a named) copy back, after saving what it replaces.
+Restart the service afterwards to apply a restored configuration.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from service.cli import config_snapshots as snap
+
+EXIT_BAD_INPUT = 2
+DEFAULT_DIR = Path("config-backups")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the `config` command group."""
+    config = subparsers.add_parser("config", help="keep copies of the configuration and roll back to one")
+    commands = config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
+
+    backup = commands.add_parser("backup", help="copy the environment file and models_config.json into a new snapshot")
+    backup.add_argument("--env-file", type=Path, help="environment file (default: ./.env; under systemd /etc/ai-diy/ai-diy.env)")
+    backup.add_argument("--models-config", type=Path, help="models configuration (default: AI_DIY_MODELS_CONFIG, as the service reads it)")
+    _dir_option(backup)
+    backup.set_defaults(func=cmd_backup)
+
+    listing = commands.add_parser("list", help="list the snapshots, oldest first")
+    _dir_option(listing)
+    listing.set_defaults(func=cmd_list)
+
+    back = commands.add_parser("rollback", help="restore a snapshot's files (default: the latest), saving the current ones first")
+    back.add_argument("snapshot", nargs="?", help="snapshot name or directory (default: the latest one made by `config backup`)")
+    back.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
+    _dir_option(back)
+    back.set_defaults(func=cmd_rollback)
+
+
+def _dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="snapshot directory (default: %(default)s)")
+
+
+def _fail(lines: list[str], code: int) -> int:
+    for line in lines:
+        print(line, file=sys.stderr)
+    return code
+
+
+def _describe(path: Path, present: bool) -> str:
+    return f"{path} ({path.stat().st_size} bytes)" if present else f"{path} (absent)"
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Save a snapshot; an explicitly named file that does not exist is a mistake, not an absence."""
+    problems = [f"--{name}: {path} does not exist" for name, path in (("env-file", args.env_file), ("models-config", args.models_config)) if path is not None and not path.is_file()]
+    if problems:
+        return _fail(problems + ["nothing was saved"], EXIT_BAD_INPUT)
+    env_file = args.env_file or Path(".env")
+    files = [snap.ConfigFile("env", env_file), snap.ConfigFile("models", snap.models_config_path(env_file, args.models_config))]
+    try:
+        snapshot = snap.save(files, args.dir, now=datetime.now(timezone.utc))
+    except OSError as exc:
+        return _fail([f"config backup failed, nothing was saved: {exc}"], 1)
+    for item in files:
+        print(f"saved {_describe(item.path.absolute(), item.path.is_file())}")
+    print(f"configuration saved in {snapshot}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    found = snap.snapshots(args.dir)
+    if not found:
+        print(f"no configuration backups in {args.dir}")
+        return 0
+    for snapshot in found:
+        try:
+            entries, _ = snap.load(snapshot)
+        except snap.SnapshotError as exc:
+            print(f"{snapshot.name}: damaged ({exc.problems[0]})")
+            continue
+        files = ", ".join(f"{entry['path']}" + ("" if entry["present"] else " (absent)") for entry in entries)
+        print(f"{snapshot.name}: {files}")
+    return 0
+
+
+def _choose(args: argparse.Namespace) -> Path | None:
+    found = snap.snapshots(args.dir)
+    if args.snapshot is None:
+        # The latest copy an operator made; the copies rollback itself keeps are chosen by name.
+        made = [path for path in found if not path.name.endswith(snap.BEFORE_ROLLBACK)]
+        if not made:
+            _fail([f"no configuration backups in {args.dir}: make one with ai-diy config backup"], EXIT_BAD_INPUT)
+            return None
+        return made[-1]
+    for candidate in (Path(args.snapshot), args.dir / args.snapshot):
+        if (candidate / snap.MANIFEST).is_file():
+            return candidate
+    known = ", ".join(path.name for path in found) or "none"
+    _fail([f"no configuration backup {args.snapshot!r} in {args.dir} (known: {known})"], EXIT_BAD_INPUT)
+    return None
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    """Restore a snapshot; a damaged one changes nothing."""
+    snapshot = _choose(args)
+    if snapshot is None:
+        return EXIT_BAD_INPUT
+    try:
+        if args.dry_run:
+            changes, replaced = snap.plan_rollback(snapshot), None
+        else:
+            changes, replaced = snap.rollback(snapshot, args.dir, now=datetime.now(timezone.utc))
+    except snap.SnapshotError as exc:
+        return _fail(exc.problems + [f"{snapshot} is damaged; nothing was changed"], 1)
+    except OSError as exc:
+        return _fail([f"config rollback stopped: {exc}"], 1)
+    verbs = {"restore": "restored", "remove": "removed", "unchanged": "unchanged"}
+    for change in changes:
+        print(f"{'would be ' if args.dry_run and change.verb != 'unchanged' else ''}{verbs[change.verb]}: {change.path}")
+    if args.dry_run:
+        print(f"dry run: nothing changed; rollback to {snapshot} would change {sum(c.verb != 'unchanged' for c in changes)} file(s)")
+        return 0
+    print(f"rolled back to {snapshot}; the replaced configuration is kept in {replaced}")
+    print("apply it with: systemctl restart ai-diy")
+    return 0

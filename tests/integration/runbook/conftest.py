@@ -1,0 +1,31 @@
+"""One deployment per test module: started as the unit starts it, given the incident's traffic."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.net import wait_for
+
+from .deployment import Deployment
+
+
+@pytest.fixture(scope="module")
+def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """Started, then given the incident's traffic unless the module sets QUIET_DEPLOYMENT."""
+    deployed = Deployment(tmp_path_factory.mktemp("deployment"))
+    try:
+        deployed.start()
+        if getattr(request.module, "QUIET_DEPLOYMENT", False):
+            yield deployed
+            return
+        deployed.traffic_seen = deployed.traffic()
+        # The access lines are written in batches: wait until the last request's is there.
+        wait_for(
+            lambda: sum(line.get("event") == "http_request" and line.get("status_code") == 413 for line in deployed.log_lines()),
+            timeout=15,
+            what="the traffic's access lines written",
+        )
+        yield deployed
+    finally:
+        deployed.stop()

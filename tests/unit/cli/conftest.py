@@ -1,0 +1,6 @@
+"""Commands run in an empty working directory with none of the caller's AI_DIY_ settings (the service tests' fixture)."""
+from __future__ import annotations
+
+from tests.unit.service.conftest import clean_environment
+
+__all__ = ["clean_environment"]
