@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-heavy system-deps stack dashboards bench bench-smoke clean
+.PHONY: run test test-heavy system-deps stack dashboards bench bench-smoke deps-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ dashboards: $(STAMP)
 bench: $(STAMP) system-deps
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench --json bench/results.json 2>/dev/null
+
+## deps-check: pyproject.toml's dependencies are exactly what service/ and observability/ import
+deps-check: $(STAMP)
+	$(BIN)/deptry service observability
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
