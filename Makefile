@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-heavy system-deps stack dashboards bench bench-smoke deps-check clean
+.PHONY: run test test-heavy system-deps stack dashboards bench bench-smoke deps-check lock clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ bench: $(STAMP) system-deps
 ## deps-check: pyproject.toml's dependencies are exactly what service/ and observability/ import
 deps-check: $(STAMP)
 	$(BIN)/deptry service observability
+
+## lock: deploy/requirements.lock, the hashed pins the container image installs
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'uv>=0.4'
+	$(BIN)/uv pip compile --quiet --universal --generate-hashes --custom-compile-command 'make lock' \
+		pyproject.toml -o deploy/requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
