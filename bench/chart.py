@@ -27,7 +27,7 @@ MEASURES = (
     ("inprocess", "In process: time per request × bare (lower is better)"),
     ("server", "Hypercorn + wrk: requests/s × bare (higher is better)"),
 )
-# A mix of at most this many paths is named path by path; a longer one is "every GET route".
+# Without `all_routes` in a file, a mix of at most this many paths is taken for chosen routes.
 NAMED_PATHS = 3
 # Hue: the service's own layers or a peer; shade: the request mix (first file dark).
 OWN_COLOURS = ("#1f77b4", "#aec7e8")
@@ -48,7 +48,8 @@ def load(path: Path) -> Run:
     """A `python -m bench --json` file; ValueError naming the file when it has no ratio to chart."""
     results: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     mix = results.get("mix") or []
-    label = ", ".join(mix) if len(mix) <= NAMED_PATHS else f"every GET route ({len(mix)} paths)"
+    every_route = results.get("all_routes", len(mix) > NAMED_PATHS)  # older files lack `all_routes`
+    label = f"every GET route ({len(mix)} paths)" if every_route else ", ".join(mix)
     ratios = {
         measure: {name: float(row["ratio_to_bare"]) for name, row in results.get(measure, {}).items() if "ratio_to_bare" in row}
         for measure, _ in MEASURES

@@ -29,7 +29,8 @@ def _results(mix: list[str], cost: float) -> dict[str, Any]:
                "requests": 5000, "failed": 0, "rss_mib": 40.0 + i, "cpu_us_per_request": 150.0, "rounds_cpu_us": [150.0]}
         for i, name in enumerate(VARIANTS)
     }
-    results = {"mode": "full", "mix": mix, "missing": {}, "cpus": 2, "inprocess": inprocess, "server": server}
+    results = {"mode": "full", "mix": mix, "all_routes": mix == ALL_ROUTES, "missing": {}, "cpus": 2,
+               "inprocess": inprocess, "server": server}
     annotate(results)
     return results
 
