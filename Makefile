@@ -3,21 +3,34 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# pip's full output goes here; the terminal gets one line per step.
+INSTALL_LOG := $(VENV)/install.log
+BENCH_OUT   := bench/results
+JSON_ROUTES := /api/env,/api/config/models
 
-.PHONY: run test test-heavy system-deps stack rules dashboards bench bench-smoke clean
+# $(call logged,COMMAND,LOG): run COMMAND with its output appended to LOG; on failure print
+# the log's last lines and its path, and fail.
+logged = $(1) >>$(2) 2>&1 || { status=$$?; tail -n 20 $(2) >&2; echo "failed: $(1)" >&2; echo "full output: $(2)" >&2; exit $$status; }
+
+.PHONY: run test test-heavy system-deps stack rules dashboards bench deps-check lock clean
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $@
+	@test -x $(BIN)/python || { echo "creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "installing ai-diy[test] (log: $(INSTALL_LOG))"
+	@: > $(INSTALL_LOG)
+	@$(call logged,$(BIN)/python -m pip install --upgrade pip,$(INSTALL_LOG))
+	@$(call logged,$(BIN)/python -m pip install -e '.[test]',$(INSTALL_LOG))
+	@touch $@
 
 ## run: start the service on 127.0.0.1:8000 with embedded defaults
+# The address printed is the one in force (AI_DIY_HOST, AI_DIY_PORT, .env); serve itself
+# reports a bad setting.
 run: $(STAMP)
-	$(BIN)/ai-diy serve
+	@$(BIN)/python -c 'from service.settings import load_settings; s = load_settings(); print(f"serving on http://{s.host}:{s.port} (Ctrl-C stops)")' 2>/dev/null || true
+	@$(BIN)/ai-diy serve
 
 system-deps:
-	./scripts/install-system-deps
+	@./scripts/install-system-deps
 
 ## test: the whole test suite (unit, integration with real processes, promtool, reliability)
 test: $(STAMP) system-deps
@@ -39,10 +52,27 @@ rules: $(STAMP)
 dashboards: $(STAMP)
 	$(BIN)/python -m grafana.generate
 
-## bench: the benchmark (see docs/performance.md)
+## bench: the benchmark over every route and over the JSON routes alone, and the chart of
+## both (see docs/performance.md); the service's log lines go to $(BENCH_OUT)/*.log
 bench: $(STAMP) system-deps
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	$(BIN)/python -m bench --json bench/results.json 2>/dev/null
+	@echo "installing ai-diy[test,bench] (log: $(INSTALL_LOG))"
+	@$(call logged,$(BIN)/python -m pip install -e '.[test,bench]',$(INSTALL_LOG))
+	@mkdir -p $(BENCH_OUT)
+	$(BIN)/python -m bench --json $(BENCH_OUT)/all-routes.json 2>$(BENCH_OUT)/all-routes.log
+	$(BIN)/python -m bench --modes inprocess,server --paths $(JSON_ROUTES) \
+		--json $(BENCH_OUT)/json-routes.json 2>$(BENCH_OUT)/json-routes.log
+	$(BIN)/python -m bench.chart $(BENCH_OUT)/all-routes.json $(BENCH_OUT)/json-routes.json \
+		--output docs/img/bench-ratios.svg
+
+## deps-check: pyproject.toml's dependencies are exactly what service/ and observability/ import
+deps-check: $(STAMP)
+	$(BIN)/deptry service observability
+
+## lock: deploy/requirements.lock, the hashed pins the container image installs
+lock: $(STAMP)
+	@$(call logged,$(BIN)/python -m pip install 'uv>=0.4',$(INSTALL_LOG))
+	$(BIN)/uv pip compile --quiet --universal --generate-hashes --custom-compile-command 'make lock' \
+		pyproject.toml -o deploy/requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

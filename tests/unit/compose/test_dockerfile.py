@@ -1,11 +1,18 @@
-"""deploy/Dockerfile: slim base, non-root user, urllib healthcheck on /health, `ai-diy serve`."""
+"""deploy/Dockerfile: slim base, hashed lock, non-root user, urllib healthcheck on /health, `ai-diy serve`."""
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
+import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 ROOT = Path(__file__).resolve().parents[3]
+LOCK = ROOT / "deploy" / "requirements.lock"
 
 
 def _instructions() -> list[tuple[str, str]]:
@@ -24,7 +31,7 @@ def test_dockerfile_uses_pinned_python_311_slim() -> None:
 
 def test_dockerfile_installs_the_distribution_and_runs_as_non_root() -> None:
     runs = " ".join(args for key, args in _instructions() if key == "RUN")
-    assert "pip install ." in runs
+    assert "pip install --no-deps ." in runs
     user = _last("USER")
     assert user not in {"root", "0"}
     assert "useradd" in runs and user in runs
@@ -46,6 +53,74 @@ def test_dockerignore_keeps_context_to_the_distribution() -> None:
     patterns = [p.rstrip("/") for p in (ROOT / ".dockerignore").read_text().splitlines() if p and not p.startswith("#")]
     assert patterns[0] == "*", "everything is excluded first, then the sources are let back in"
     sources = {word for key, args in _instructions() if key == "COPY" for word in args.split()[:-1]}
-    assert sources == {"pyproject.toml", "README.md", "service", "observability"}
+    assert sources == {"deploy/requirements.lock", "pyproject.toml", "README.md", "service", "observability"}
     for source in sources:
         assert f"!{source}" in patterns, source
+
+
+@dataclass(frozen=True)
+class Pin:
+    requirement: Requirement
+    hashes: tuple[str, ...]
+    via: tuple[str, ...]
+
+
+def _lock() -> dict[str, Pin]:
+    """deploy/requirements.lock by package: `name==version ; marker`, its hashes and its `# via` lines."""
+    pins: dict[str, Pin] = {}
+    for block in re.split(r"\n(?=\S)", LOCK.read_text(encoding="utf-8")):
+        if block.startswith("#"):
+            continue
+        lines = block.splitlines()
+        code = " ".join(line.rstrip("\\ ") for line in lines if not line.lstrip().startswith("#"))
+        head, *hashes = code.split("--hash=")
+        notes = (line.strip().lstrip("#").strip() for line in lines if line.lstrip().startswith("#"))
+        via = tuple(note.removeprefix("via").strip() for note in notes)
+        requirement = Requirement(head.strip())
+        pins[canonicalize_name(requirement.name)] = Pin(requirement, tuple(h.strip() for h in hashes), via)
+    return pins
+
+
+def _runtime_dependencies() -> list[Requirement]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return [Requirement(line) for line in project["dependencies"]]
+
+
+def test_lock_pins_every_package_with_hashes() -> None:
+    pins = _lock()
+    assert len(pins) > len(_runtime_dependencies())
+    for name, pin in pins.items():
+        (specifier,) = pin.requirement.specifier
+        assert specifier.operator == "==", name
+        assert pin.hashes and all(re.fullmatch(r"sha256:[0-9a-f]{64}", h) for h in pin.hashes), name
+
+
+def test_lock_covers_every_runtime_dependency_at_its_lower_bound_or_above() -> None:
+    pins = _lock()
+    for dependency in _runtime_dependencies():
+        name = canonicalize_name(dependency.name)
+        assert name in pins, f"{name} is not in {LOCK.name}: run `make lock`"
+        (pinned,) = pins[name].requirement.specifier
+        assert dependency.specifier.contains(pinned.version, prereleases=True), (name, pinned.version)
+        for extra in dependency.extras:
+            for line in importlib.metadata.requires(dependency.name) or []:
+                needed = Requirement(line)
+                if needed.marker and "extra" in str(needed.marker) and needed.marker.evaluate({"extra": extra}):
+                    assert canonicalize_name(needed.name) in pins, f"{needed.name} for {name}[{extra}]"
+
+
+def test_lock_was_compiled_from_the_current_dependencies() -> None:
+    # uv marks the packages named in pyproject.toml; a dependency added or dropped since
+    # the last `make lock` shows up here.
+    direct = {name for name, pin in _lock().items() if "ai-diy (pyproject.toml)" in pin.via}
+    assert direct == {canonicalize_name(d.name) for d in _runtime_dependencies()}
+
+
+def test_dockerfile_installs_the_hashed_lock_before_the_distribution() -> None:
+    instructions = _instructions()
+    assert ("COPY", "deploy/requirements.lock ./") in instructions
+    runs = [args for key, args in instructions if key == "RUN"]
+    lock_install = next(i for i, args in enumerate(runs) if "-r requirements.lock" in args)
+    assert "pip install --require-hashes --no-deps -r requirements.lock" in runs[lock_install]
+    dist_install = next(i for i, args in enumerate(runs) if "pip install --no-deps ." in args)
+    assert lock_install < dist_install

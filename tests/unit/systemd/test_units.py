@@ -1,8 +1,9 @@
-"""deploy/systemd: the units verify, and every command they run exists in the CLI."""
+"""deploy/systemd: the units verify, are sandboxed, and every command they run exists in the CLI."""
 from __future__ import annotations
 
 import configparser
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -76,12 +77,35 @@ def test_api_unit_restarts_and_drains_within_stop_timeout() -> None:
     assert service["EnvironmentFile"] == "-/etc/ai-diy/ai-diy.env"
 
 
+def values(name: str, key: str) -> list[str]:
+    """Every value of a key that may repeat (SystemCallFilter=), in order."""
+    return [line.split("=", 1)[1] for line in (UNITS / name).read_text().splitlines() if line.startswith(f"{key}=")]
+
+
 @pytest.mark.parametrize("name", ["ai-diy.service", "ai-diy-logs.service"])
 def test_units_are_hardened(name: str) -> None:
     service = unit(name)["Service"]
-    for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes"}.items():
+    for key, value in {
+        "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
+        "ProtectProc": "invisible", "RemoveIPC": "yes", "PrivateUsers": "yes", "MemoryDenyWriteExecute": "yes",
+        "SystemCallErrorNumber": "EPERM",
+    }.items():
         assert service[key] == value, key
+    filters = values(name, "SystemCallFilter")
+    assert filters[0] == "@system-service" and "@privileged" in filters[-1].lstrip("~").split()
     assert "/var/log/ai-diy" in service["ReadWritePaths"].split()
+
+
+@pytest.mark.parametrize(("name", "limit"), [("ai-diy.service", 2.0), ("ai-diy-logs.service", 1.0)])
+def test_unit_exposure_stays_at_or_under_its_limit(name: str, limit: float) -> None:
+    analyze = binaries.require("systemd-analyze")
+    result = subprocess.run(
+        [analyze, "security", "--offline=true", str(UNITS / name)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    found = re.search(rf"Overall exposure level for {re.escape(name)}: (\d+\.\d+)", result.stdout)
+    assert found, result.stdout + result.stderr
+    assert float(found.group(1)) <= limit, result.stdout
 
 
 def test_log_timer_runs_daily_and_catches_up() -> None:
