@@ -24,6 +24,8 @@ from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
+from .errors import ConfigError
+
 SUPPORTED_PROTOCOLS = ("http/protobuf", "grpc")
 # The SDK default (10 s) would hold spans in memory for long against a dead collector.
 DEFAULT_EXPORT_TIMEOUT = 2.0
@@ -46,7 +48,7 @@ class _HashOnceResource(Resource):
         return self._hash
 
 
-class TracingConfigError(ValueError):
+class TracingConfigError(ConfigError, ValueError):
     """An OTEL_* variable asks for something this service cannot do."""
 
 

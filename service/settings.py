@@ -14,6 +14,8 @@ from limits import parse_many
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from observability.errors import ConfigError as ConfigError  # re-exported: settings errors are configuration errors
+
 ENV_PREFIX = "AI_DIY_"
 RATE_LIMIT_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "async+redis", "async+memory", "redis+sentinel")
 
@@ -133,21 +135,14 @@ class Settings(BaseSettings):
         return value
 
     @property
-    def appdocs_dir(self) -> Path:
-        return self.data_dir / "appdocs"
+    def models_config_required(self) -> bool:
+        """True when AI_DIY_MODELS_CONFIG was set (environment or .env): that file must then exist."""
+        return "models_config" in self.model_fields_set
 
     @property
     def environment(self) -> str:
         """The runbook's wording: DEVELOPMENT or PRODUCTION."""
         return "PRODUCTION" if self.app_env is AppEnv.PRODUCTION else "DEVELOPMENT"
-
-
-class ConfigError(Exception):
-    """Invalid configuration: `problems` holds one human-readable line per problem."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -179,8 +174,8 @@ def describe_errors(error: ValidationError) -> list[str]:
 def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
     """Settings from the environment (and env_file when it exists); raises ConfigError."""
     if env_file is not None and not Path(env_file).is_file() and env_file != ".env":
-        raise ConfigError([f"--env-file: {env_file} does not exist"])
+        raise ConfigError(f"--env-file: {env_file} does not exist")
     try:
         return Settings(_env_file=env_file, **overrides)
     except ValidationError as exc:
-        raise ConfigError(describe_errors(exc)) from None
+        raise ConfigError(*describe_errors(exc)) from None
