@@ -5,7 +5,6 @@ else, and logs none of it as a server error.
 """
 from __future__ import annotations
 
-import json
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +13,7 @@ import pytest
 
 from tests.support.processes import running_service
 
-from .probes import get, log_records, samples
+from .probes import get, samples, server_errors
 from .rawhttp import exchange, status_of
 
 pytestmark = pytest.mark.integration
@@ -55,25 +54,11 @@ def shared_service(tmp_path_factory):
         yield proc, base, root
 
 
-def _server_errors(output: str, log_dir) -> list[str]:
-    """ERROR/CRITICAL lines or tracebacks in the server's stderr and JSONL log."""
-    found = [line for line in output.splitlines() if "Traceback" in line]
-    for line in output.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and record.get("level") in ("ERROR", "CRITICAL"):
-            found.append(line)
-    found += [json.dumps(r) for r in log_records(log_dir) if r.get("level") in ("ERROR", "CRITICAL")]
-    return found
-
-
 @pytest.mark.parametrize("name", sorted(MALFORMED) + sorted(TOLERATED))
 def test_raw_socket_malformed_request_is_refused_and_others_still_served(shared_service, name) -> None:
     proc, base, root = shared_service
     seen = len(proc.output())
-    errors_before = len(_server_errors("", root / "logs"))
+    errors_before = len(server_errors("", root / "logs"))
     answer = exchange(_port(base), MALFORMED.get(name) or TOLERATED[name], timeout=10, half_close=True)
     status = status_of(answer)
     # Never a 5xx, never a hang; the malformed ones get a 4xx or a closed connection.
@@ -83,7 +68,7 @@ def test_raw_socket_malformed_request_is_refused_and_others_still_served(shared_
         assert status is not None and status < 500, answer[:300]
     assert get(f"{base}/health")[0] == 200
     time.sleep(0.3)  # let the log writer flush
-    assert _server_errors(proc.output()[seen:], root / "logs")[errors_before:] == []
+    assert server_errors(proc.output()[seen:], root / "logs")[errors_before:] == []
 
 
 def test_raw_socket_slowloris_is_cut_and_others_still_served(tmp_path) -> None:
@@ -116,7 +101,7 @@ def test_raw_socket_slowloris_is_cut_and_others_still_served(tmp_path) -> None:
         output = proc.output()
     # Hypercorn's keep-alive timeout ends a connection that never completes its request.
     assert all(closed), f"{closed.count(False)} slow connections still open"
-    assert _server_errors(output, tmp_path / "logs") == []
+    assert server_errors(output, tmp_path / "logs") == []
 
 
 def test_raw_socket_client_vanishing_mid_body_is_no_server_error(tmp_path) -> None:
@@ -145,6 +130,6 @@ def test_raw_socket_client_vanishing_mid_body_is_no_server_error(tmp_path) -> No
         value for (name, labels), value in counted.items()
         if name == "http_server_request_duration_seconds_count" and dict(labels)["http_response_status_code"].startswith("5")
     )
-    errors_logged = _server_errors(output, tmp_path / "logs")
+    errors_logged = server_errors(output, tmp_path / "logs")
     assert (server_errors_counted, errors_logged[:1]) == (0, [])
     assert not list((tmp_path / "data" / "appdocs").glob("gone*")), "a half-received document was written"
