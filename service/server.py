@@ -137,8 +137,13 @@ def _supervise(config: HypercornConfig, sockets: Sockets, *, workers: int, drain
         process.start()
     signal.signal(signal.SIGINT, previous_sigint)
     requested: list[int] = []
+
+    def request_stop(signum: int, _frame: object) -> None:
+        requested.append(signum)
+        stop.set()  # at once: each worker's drain deadline counts from here
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda received, _frame: requested.append(received))
+        signal.signal(signum, request_stop)
     while not requested and all(process.is_alive() for process in processes):
         wait([process.sentinel for process in processes], timeout=STOP_CHECK_INTERVAL)
     stop.set()

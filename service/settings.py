@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     log_dir: Path = Field(Path("logs"), description="Directory of the JSONL log files.")
     data_dir: Path = Field(Path("data"), description="Data directory; documents live in `<data dir>/appdocs`.")
     models_config: Path = Field(
-        Path("models_config.json"), description="Models configuration file; an embedded default is used when absent."
+        Path("models_config.json"),
+        description="Models configuration file; an embedded default is used when it is absent, unless this variable names it.",
     )
     app_env: AppEnv = Field(AppEnv.DEV, description="Deployment environment.")
     rate_limit: str = Field(

@@ -27,7 +27,7 @@ from hypercorn.utils import wrap_app
 log = logging.getLogger("hypercorn.error")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # How often a spawned worker looks at the supervisor's stop event.
-STOP_POLL_INTERVAL = 0.1
+STOP_POLL_INTERVAL = 0.05
 
 
 class DrainingLoop(uvloop.Loop):  # type: ignore[misc]  # uvloop ships no types for subclassing

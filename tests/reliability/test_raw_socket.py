@@ -185,3 +185,26 @@ def test_raw_socket_chunked_body_refused_before_it_is_all_sent(tmp_path, declare
     assert (status_of(answer), closed, from_app(answer)) == (expected[0], True, True), answer[:500]
     assert counted[("ai_diy_security_events_total", (("event", expected[1]), ("severity", "warning")))] == 1
     assert not (tmp_path / "data" / "appdocs" / "upload.txt").exists()
+
+
+# RFC 9112 §6.1: a transfer coding the server does not implement is a 501, the one 5xx hypercorn writes itself.
+UNSUPPORTED_CODING = b"POST /api/env HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("payload", "status"),
+    [(MALFORMED["garbage-request-line"], 400), (MALFORMED["huge-header"], 431), (UNSUPPORTED_CODING, 501)],
+    ids=["garbage-request-line", "huge-header", "unsupported-transfer-encoding"],
+)
+def test_raw_socket_errors_hypercorn_writes_itself_are_bodiless_and_close(shared_service, payload, status) -> None:
+    """What docs/reliability.md says of them: hypercorn's fixed shape, which neither the app nor its configuration can change."""
+    _, base, _ = shared_service
+    with socket.create_connection(("127.0.0.1", _port(base)), timeout=10) as sock:
+        sock.sendall(payload)
+        answer, closed = read_until_closed(sock, timeout=5)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.split(b"\r\n")
+    headers = dict(line.lower().split(b": ", 1) for line in header_lines)
+    assert (status_of(answer), closed, body) == (status, True, b""), answer[:300]
+    assert sorted(headers) == [b"connection", b"content-length", b"date"]
+    assert (headers[b"content-length"], headers[b"connection"]) == (b"0", b"close")
