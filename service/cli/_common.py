@@ -27,7 +27,9 @@ def report(error: ConfigError | OSError, stream: TextIO | None = None) -> int:
     if isinstance(error, ConfigError):
         lines = [f"configuration error: {problem}" for problem in error.problems]
     else:
-        where = f"{error.filename}: " if error.filename else ""
+        # A rename names both ends (a temporary file and the one asked for): show both.
+        names = [str(name) for name in (error.filename, error.filename2) if name]
+        where = f"{' -> '.join(names)}: " if names else ""
         lines = [f"error: {where}{error.strerror or error}"]
     for line in lines:
         print(line, file=stream)

@@ -63,9 +63,12 @@ def _fail(lines: list[str], code: int) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     """Print or write the backup; skipped entries are reported on stderr."""
     data_dir = _data_dir(args)
-    if args.output is not None and not args.output.resolve().parent.is_dir():
+    if args.output is not None:
         # Checked first: a long export must not end in a write that cannot happen.
-        raise ConfigError(f"--output: {args.output}: directory {args.output.parent} does not exist")
+        if not args.output.resolve().parent.is_dir():
+            raise ConfigError(f"--output: {args.output}: directory {args.output.parent} does not exist")
+        if args.output.is_dir():
+            raise ConfigError(f"--output: {args.output} is a directory; name the backup file")
     root = documents_dir(data_dir)
     if not root.is_dir():
         return _fail([f"{root}: documents directory does not exist"], EXIT_FAILURE)
