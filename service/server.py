@@ -18,7 +18,7 @@ from hypercorn.config import Sockets
 from observability import prepare_multiprocess_dir
 from observability.errors import ConfigError
 from service.settings import Settings
-from service.worker import run_worker
+from service.worker import run_worker, skip_exit_collection
 
 APPLICATION_PATH = "service.asgi:app"
 # Hypercorn cancels the connection tasks this long after the drain deadline, in case
@@ -115,6 +115,7 @@ def serve(settings: Settings) -> int:
     finally:
         for sock in sockets.insecure_sockets:
             sock.close()
+        skip_exit_collection()
 
 
 def _supervise(config: HypercornConfig, sockets: Sockets, *, workers: int, drain: float) -> int:
@@ -127,27 +128,28 @@ def _supervise(config: HypercornConfig, sockets: Sockets, *, workers: int, drain
     """
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
-    # The workers stop on the event; Ctrl-C in a terminal must not reach them first.
-    previous_sigint = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    requested: list[float] = []  # when a stop signal arrived
+
+    def request_stop(signum: int, _frame: object) -> None:
+        requested.append(time.monotonic())
+        stop.set()  # at once: each worker's drain deadline counts from here
+
     processes: list[BaseProcess] = [
         context.Process(target=run_worker, args=(config, sockets), kwargs={"drain": drain, "stop_event": stop})
         for _ in range(workers)
     ]
+    signal.signal(signal.SIGTERM, request_stop)
+    # Started with SIGINT ignored (kept across exec): a Ctrl-C that reaches the whole
+    # process group while a worker still imports would otherwise end it with a
+    # traceback. Each worker listens to SIGINT itself once it serves.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for process in processes:
         process.start()
-    signal.signal(signal.SIGINT, previous_sigint)
-    requested: list[int] = []
-
-    def request_stop(signum: int, _frame: object) -> None:
-        requested.append(signum)
-        stop.set()  # at once: each worker's drain deadline counts from here
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
     while not requested and all(process.is_alive() for process in processes):
         wait([process.sentinel for process in processes], timeout=STOP_CHECK_INTERVAL)
     stop.set()
-    deadline = time.monotonic() + drain + WORKER_EXIT_GRACE
+    deadline = (requested[0] if requested else time.monotonic()) + drain + WORKER_EXIT_GRACE
     for process in processes:
         process.join(max(deadline - time.monotonic(), 0))
     for process in processes:

@@ -13,11 +13,12 @@ cancellation, which is left as a backstop.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Callable
 from multiprocessing.synchronize import Event as ProcessEvent
-from typing import Any
+from typing import Any, cast
 
 import uvloop
 from hypercorn.asyncio.run import worker_serve
@@ -39,7 +40,10 @@ class DrainingLoop(uvloop.Loop):  # type: ignore[misc]  # uvloop ships no types 
 
     async def create_server(self, protocol_factory: Callable[[], asyncio.BaseProtocol], *args: Any, **kwargs: Any) -> Any:
         connections = self.connections
-        return await super().create_server(lambda: _Tracked(protocol_factory(), connections), *args, **kwargs)
+        # asyncio.start_server's factory makes a StreamReaderProtocol, an asyncio.Protocol.
+        return await super().create_server(
+            lambda: _Tracked(cast(asyncio.Protocol, protocol_factory()), connections), *args, **kwargs
+        )
 
     def cut_connections(self) -> int:
         """Abort every connection still open; how many there were."""
@@ -52,7 +56,7 @@ class DrainingLoop(uvloop.Loop):  # type: ignore[misc]  # uvloop ships no types 
 class _Tracked(asyncio.Protocol):
     """A server connection's protocol that keeps its transport in the loop's set while it is open."""
 
-    def __init__(self, inner: Any, connections: set[asyncio.BaseTransport]) -> None:
+    def __init__(self, inner: asyncio.Protocol, connections: set[asyncio.BaseTransport]) -> None:
         self._inner = inner
         self._connections = connections
         self._transport: asyncio.BaseTransport | None = None
@@ -71,7 +75,7 @@ class _Tracked(asyncio.Protocol):
         self._inner.data_received(data)
 
     def eof_received(self) -> bool | None:
-        return self._inner.eof_received()  # type: ignore[no-any-return]
+        return self._inner.eof_received()
 
     def pause_writing(self) -> None:
         self._inner.pause_writing()
@@ -99,6 +103,18 @@ def run_worker(config: Config, sockets: Sockets, *, drain: float, stop_event: Pr
                 shutdown_trigger=lambda: _stop_requested(loop, drain, stop_event),
             )
         )
+    skip_exit_collection()
+
+
+def skip_exit_collection() -> None:
+    """Leave the heap out of the interpreter's last garbage collection: call when all work is done.
+
+    That collection walks the whole heap (0.2 s of CPU for a worker, 0.5 s for the
+    supervisor on a busy machine) only to free memory the exit frees anyway; frozen
+    objects are left out of it, so the exit stays within the drain's promise.
+    Everything that must be flushed (logs, spans) was flushed by the app's lifespan.
+    """
+    gc.freeze()
 
 
 async def _stop_requested(loop: DrainingLoop, drain: float, stop_event: ProcessEvent | None) -> None:
