@@ -74,10 +74,6 @@ class ResourceSampler:
         # cpu_percent(None) compares with the previous call; prime it.
         self._process.cpu_percent(None)
 
-    @property
-    def memory_limit(self) -> int:
-        return self._limit
-
     def snapshot(self) -> dict[str, Any]:
         """{memory_mb, memory_percent, cpu_percent, threads, open_files, uptime_seconds}."""
         with self._process.oneshot():

@@ -27,6 +27,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ParentBased, ALWAYS_ON
 
+from .errors import ConfigError
+
 SUPPORTED_PROTOCOLS = ("http/protobuf", "grpc")
 # The SDK default (10 s) would hold spans in memory for long against a dead collector.
 DEFAULT_EXPORT_TIMEOUT = 2.0
@@ -101,7 +103,7 @@ def explicit_sampler(environ: Mapping[str, str] | None = None) -> str | None:
     return _env(environ, "OTEL_TRACES_SAMPLER")
 
 
-class TracingConfigError(ValueError):
+class TracingConfigError(ConfigError, ValueError):
     """An OTEL_* variable asks for something this service cannot do."""
 
 

@@ -2,7 +2,9 @@
 
 Schema: {"favorites": [model ids], "default": id, "last_used": id | null, "meta": {...}}.
 `default` must be one of `favorites`. When the file is absent the embedded default
-below is used, so the service starts with no configuration at all.
+below is used, so the service starts with no configuration at all; but a file the
+operator named on purpose (AI_DIY_MODELS_CONFIG set) must exist, or a typo in its
+path would silently serve the default.
 """
 from __future__ import annotations
 
@@ -11,6 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from observability.errors import ConfigError
+
+SETTING = "AI_DIY_MODELS_CONFIG"
 
 ModelId = str
 
@@ -51,20 +57,25 @@ EMBEDDED_DEFAULT = ModelsConfig(
 )
 
 
-class ModelsConfigError(Exception):
-    """models_config.json is unreadable or invalid: `problems` has one line each."""
+class ModelsConfigError(ConfigError):
+    """models_config.json is missing, unreadable or invalid: one line per problem, naming the setting and the file."""
 
     def __init__(self, path: Path, problems: list[str]):
         self.path = path
-        self.problems = [f"{path}: {p}" for p in problems]
-        super().__init__("\n".join(self.problems))
+        super().__init__(*(f"{SETTING}: {path}: {p}" for p in problems))
 
 
-def load_models_config(path: Path) -> tuple[ModelsConfig, str]:
-    """The configuration and where it came from ("file" or "embedded default")."""
+def load_models_config(path: Path, *, required: bool = False) -> tuple[ModelsConfig, str]:
+    """The configuration and where it came from ("file" or "embedded default").
+
+    An absent file means the embedded default, unless `required` (the operator
+    named this file): then it is a ModelsConfigError like any other.
+    """
     try:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if required:
+            raise ModelsConfigError(path, [f"does not exist ({SETTING} is set, so the embedded default is not used)"]) from None
         return EMBEDDED_DEFAULT, "embedded default"
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelsConfigError(path, [f"cannot be read: {exc}"]) from None

@@ -1,20 +1,34 @@
-"""Running the app under hypercorn: bind, workers, graceful drain on SIGTERM/SIGINT."""
+"""Running the app under hypercorn: bind, workers, and a drain that ends on time after SIGTERM/SIGINT."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import shutil
+import signal
 import tempfile
+import time
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
 
 import prometheus_client
-
 from hypercorn.config import Config as HypercornConfig
-from hypercorn.run import run as hypercorn_run
+from hypercorn.config import Sockets
 
 from observability import prepare_multiprocess_dir
+from observability.errors import ConfigError
 from service.settings import Settings
+from service.worker import run_worker, skip_exit_collection
 
 APPLICATION_PATH = "service.asgi:app"
+# Hypercorn cancels the connection tasks this long after the drain deadline, in case
+# one is still busy once its connection has been cut (see service.worker).
+CANCEL_BACKSTOP = 0.5
+# After the drain, the workers get this long to stop their app (logs, traces) before
+# the supervisor stops them for good: the whole stop stays within drain + 1 s.
+WORKER_EXIT_GRACE = 0.9
+# How often the supervisor looks for a stop signal while its workers serve.
+STOP_CHECK_INTERVAL = 0.2
 
 
 def _bind(host: str, port: int) -> str:
@@ -32,8 +46,9 @@ def hypercorn_config(settings: Settings) -> HypercornConfig:
     # workers are spawned children sharing the listening socket.
     config.workers = 0 if settings.workers == 1 else settings.workers
     config.worker_class = "uvloop"
-    # In-flight requests get this long to finish after SIGTERM/SIGINT.
-    config.graceful_timeout = settings.drain_timeout
+    # In-flight requests get `drain_timeout` after SIGTERM/SIGINT; the worker cuts what
+    # is left then, and hypercorn's own cancellation follows as a backstop.
+    config.graceful_timeout = settings.drain_timeout + CANCEL_BACKSTOP
     config.include_server_header = False
     config.accesslog = None  # the service writes its own JSONL access line
     config.errorlog = logging.getLogger("hypercorn.error")
@@ -58,19 +73,92 @@ def configure_process() -> None:
     prometheus_client.disable_created_metrics()
 
 
+def bind_sockets(settings: Settings, config: HypercornConfig) -> Sockets:
+    """The listening sockets, bound before anything starts; ConfigError naming the settings when one cannot be."""
+    listeners = [("AI_DIY_HOST", "AI_DIY_PORT", config.bind[0])]
+    if settings.metrics_port is not None:
+        listeners.append(("AI_DIY_METRICS_HOST", "AI_DIY_METRICS_PORT", config.bind[1]))
+    bound = []
+    for host_setting, port_setting, address in listeners:
+        one = HypercornConfig()
+        one.bind, one.workers = [address], config.workers  # the workers count decides SO_REUSEPORT
+        try:
+            bound += one.create_sockets().insecure_sockets
+        except OSError as exc:
+            for sock in bound:
+                sock.close()
+            reason = exc.strerror or str(exc)
+            raise ConfigError(f"{host_setting}/{port_setting}: cannot listen on {address}: {reason}") from None
+    return Sockets(secure_sockets=[], insecure_sockets=bound, quic_sockets=[])
+
+
 def serve(settings: Settings) -> int:
-    """Serve until a signal arrives; returns the exit code.
+    """Serve until a signal arrives; returns the exit code (ConfigError when a port cannot be bound).
 
     Several workers share their metrics through prometheus-client's multiprocess
     files, in a directory made fresh for this start (stale files from an earlier
     run would otherwise be summed in) and removed at exit.
     """
     configure_process()
-    if settings.workers == 1:
-        return hypercorn_run(hypercorn_config(settings))
-    directory = tempfile.mkdtemp(prefix="ai-diy-metrics-")
+    config = hypercorn_config(settings)
+    sockets = bind_sockets(settings, config)
     try:
-        prepare_multiprocess_dir(directory)
-        return hypercorn_run(hypercorn_config(settings))
+        if settings.workers == 1:
+            run_worker(config, sockets, drain=settings.drain_timeout)
+            return 0
+        directory = tempfile.mkdtemp(prefix="ai-diy-metrics-")
+        try:
+            prepare_multiprocess_dir(directory)
+            return _supervise(config, sockets, workers=settings.workers, drain=settings.drain_timeout)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
     finally:
-        shutil.rmtree(directory, ignore_errors=True)
+        for sock in sockets.insecure_sockets:
+            sock.close()
+        skip_exit_collection()
+
+
+def _supervise(config: HypercornConfig, sockets: Sockets, *, workers: int, drain: float) -> int:
+    """Run `workers` spawned worker processes until a stop signal, or until one of them ends.
+
+    A worker that ends on its own stops the others (the exit code is its own, or 1),
+    so the service manager sees one failure and restarts the whole unit. After a
+    stop request every worker drains within `drain` seconds; one still running
+    `WORKER_EXIT_GRACE` later is killed.
+    """
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    requested: list[float] = []  # when a stop signal arrived
+
+    def request_stop(signum: int, _frame: object) -> None:
+        requested.append(time.monotonic())
+        stop.set()  # at once: each worker's drain deadline counts from here
+
+    processes: list[BaseProcess] = [
+        context.Process(target=run_worker, args=(config, sockets), kwargs={"drain": drain, "stop_event": stop})
+        for _ in range(workers)
+    ]
+    signal.signal(signal.SIGTERM, request_stop)
+    # Started with SIGINT ignored (kept across exec): a Ctrl-C that reaches the whole
+    # process group while a worker still imports would otherwise end it with a
+    # traceback. Each worker listens to SIGINT itself once it serves.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for process in processes:
+        process.start()
+    signal.signal(signal.SIGINT, request_stop)
+    while not requested and all(process.is_alive() for process in processes):
+        wait([process.sentinel for process in processes], timeout=STOP_CHECK_INTERVAL)
+    stop.set()
+    deadline = (requested[0] if requested else time.monotonic()) + drain + WORKER_EXIT_GRACE
+    for process in processes:
+        process.join(max(deadline - time.monotonic(), 0))
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+            process.join()
+    # A worker ended by a signal has a negative exit code: a failure all the same.
+    codes = [process.exitcode if (process.exitcode or 0) >= 0 else 1 for process in processes]
+    if requested and not any(codes):
+        return 0
+    return next((code for code in codes if code), 1)
+

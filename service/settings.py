@@ -14,6 +14,8 @@ from limits import parse_many
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from observability.errors import ConfigError as ConfigError  # re-exported: settings errors are configuration errors
+
 ENV_PREFIX = "AI_DIY_"
 RATE_LIMIT_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "async+redis", "async+memory", "redis+sentinel")
 
@@ -64,7 +66,8 @@ class Settings(BaseSettings):
     log_dir: Path = Field(Path("logs"), description="Directory of the JSONL log files.")
     data_dir: Path = Field(Path("data"), description="Data directory; documents live in `<data dir>/appdocs`.")
     models_config: Path = Field(
-        Path("models_config.json"), description="Models configuration file; an embedded default is used when absent."
+        Path("models_config.json"),
+        description="Models configuration file; an embedded default is used when it is absent, unless this variable names it.",
     )
     app_env: AppEnv = Field(AppEnv.DEV, description="Deployment environment.")
     rate_limit: str = Field(
@@ -145,8 +148,9 @@ class Settings(BaseSettings):
         return value
 
     @property
-    def appdocs_dir(self) -> Path:
-        return self.data_dir / "appdocs"
+    def models_config_required(self) -> bool:
+        """True when AI_DIY_MODELS_CONFIG was set (environment or .env): that file must then exist."""
+        return "models_config" in self.model_fields_set
 
     @property
     def environment(self) -> str:
@@ -170,14 +174,6 @@ def _storage_locations_problem(scheme: str, uri: str) -> str | None:
         # The sentinels are asked for the master by name; without both there is no Redis to reach.
         return f"expected {SENTINEL_FORM}"
     return None
-
-
-class ConfigError(Exception):
-    """Invalid configuration: `problems` holds one human-readable line per problem."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -209,8 +205,8 @@ def describe_errors(error: ValidationError) -> list[str]:
 def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
     """Settings from the environment (and env_file when it exists); raises ConfigError."""
     if env_file is not None and not Path(env_file).is_file() and env_file != ".env":
-        raise ConfigError([f"--env-file: {env_file} does not exist"])
+        raise ConfigError(f"--env-file: {env_file} does not exist")
     try:
         return Settings(_env_file=env_file, **overrides)
     except ValidationError as exc:
-        raise ConfigError(describe_errors(exc)) from None
+        raise ConfigError(*describe_errors(exc)) from None

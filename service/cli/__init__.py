@@ -1,36 +1,37 @@
-"""`ai-diy`: the operator's commands (serve, validate-config, check, data, logs, stack)."""
+"""`ai-diy`: the operator's commands (serve, validate-config, check, runbook, config, data, prune-backups, logs, stack)."""
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
+from observability.errors import ConfigError
 from service import __version__
+from service.cli import check, config, data, logs, prune_backups, runbook, serve, stack, validate_config
+from service.cli._common import EXIT_INTERRUPTED, EXIT_OK, report
 
-# Each module defines register(subparsers); listed here so `ai-diy --help` shows them in order.
-COMMAND_MODULES = ("serve", "validate_config", "check", "runbook", "config", "data", "prune_backups", "logs", "stack")
+# Each module defines register(subparsers); in this order in `ai-diy --help`.
+COMMANDS = (serve, validate_config, check, runbook, config, data, prune_backups, logs, stack)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ai-diy", description="Run and operate the AI-DIY service.")
     parser.add_argument("--version", action="version", version=f"ai-diy {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"service.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"service.cli.{name}":
-                raise
-            continue
-        module.register(subparsers)
+    for command in COMMANDS:
+        command.register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    """Run one command; whatever stops it early is reported here, in one way, with a named exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or EXIT_OK)
+    except (ConfigError, OSError) as error:
+        return report(error)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

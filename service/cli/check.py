@@ -7,6 +7,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from service.cli._common import EXIT_FAILURE, EXIT_OK
+
 OK, FAIL = "✅", "❌"
 
 
@@ -37,23 +39,23 @@ def run(args: argparse.Namespace) -> int:
         status, health = _get_json(f"{base}/health", args.timeout)
     except (OSError, ValueError) as exc:
         print(f"{FAIL} Application health check failed: {exc}")
-        return 1
+        return EXIT_FAILURE
     if status != 200:
         failing = [name for name, c in (health or {}).get("checks", {}).items() if c.get("status") != "ok"]
         print(f"{FAIL} Application health check failed: HTTP {status}, failing checks: {', '.join(failing) or 'unknown'}")
-        return 1
+        return EXIT_FAILURE
     print(f"{OK} Application is healthy (version {health.get('version')}, up {health.get('uptime_seconds')}s)")
 
     try:
         status, security = _get_json(f"{base}/api/security/status", args.timeout)
     except (OSError, ValueError) as exc:
         print(f"{FAIL} Security status unavailable: {exc}")
-        return 1
+        return EXIT_FAILURE
     state = (security or {}).get("security_status")
     if status == 200 and state == "active":
         print(f"{OK} Security systems active")
     else:
         print(f"{FAIL} Security systems not active (security_status: {state}, HTTP {status})")
-        return 1
+        return EXIT_FAILURE
     print("=== Health check complete ===")
-    return 0
+    return EXIT_OK

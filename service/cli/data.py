@@ -7,10 +7,13 @@ import os
 import sys
 from pathlib import Path
 
+from observability.errors import ConfigError
+from service.cli._common import EXIT_FAILURE, EXIT_OK
+from service.data import documents_dir
 from service.data.atomic import atomic_write
 from service.data.backup import BackupError, ImportPlan, decode_documents, export_backup, import_backup, load_backup
 from service.data.validate import validate_data_dir
-from service.settings import ConfigError, load_settings
+from service.settings import load_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -43,6 +46,7 @@ def _data_dir_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
+    """--data-dir, else AI_DIY_DATA_DIR (a ConfigError when the settings are invalid)."""
     # An explicit --data-dir needs no settings, so a broken unrelated setting does not
     # stand between an operator and a restore.
     if args.data_dir is not None:
@@ -58,22 +62,25 @@ def _fail(lines: list[str], code: int) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Print or write the backup; skipped entries are reported on stderr."""
-    try:
-        data_dir = _data_dir(args)
-    except ConfigError as exc:
-        return _fail(exc.problems, 2)
-    root = data_dir / "appdocs"
+    data_dir = _data_dir(args)
+    if args.output is not None:
+        # Checked first: a long export must not end in a write that cannot happen.
+        if not args.output.resolve().parent.is_dir():
+            raise ConfigError(f"--output: {args.output}: directory {args.output.parent} does not exist")
+        if args.output.is_dir():
+            raise ConfigError(f"--output: {args.output} is a directory; name the backup file")
+    root = documents_dir(data_dir)
     if not root.is_dir():
-        return _fail([f"{root}: documents directory does not exist"], 1)
+        return _fail([f"{root}: documents directory does not exist"], EXIT_FAILURE)
     backup, skipped = export_backup(root)
-    _fail([f"skipped {line}" for line in skipped], 0)
+    _fail([f"skipped {line}" for line in skipped], EXIT_OK)
     text = json.dumps(backup, ensure_ascii=False, indent=1) + "\n"
     if args.output is None:
         sys.stdout.write(text)
     else:
         _write_file(args.output, text.encode("utf-8"))
         print(f"exported {len(backup['documents'])} documents to {args.output}", file=sys.stderr)
-    return 0
+    return EXIT_OK
 
 
 def _write_file(path: Path, data: bytes) -> None:
@@ -86,33 +93,30 @@ def cmd_validate_backup(args: argparse.Namespace) -> int:
     try:
         backup = load_backup(args.file)
     except BackupError as exc:
-        return _fail(exc.problems, 1)
+        return _fail(exc.problems, EXIT_FAILURE)
     documents, problems = decode_documents(backup)
     if problems:
-        return _fail([f"{args.file}: {problem}" for problem in problems] + [f"{len(problems)} problem(s)"], 1)
+        return _fail([f"{args.file}: {problem}" for problem in problems] + [f"{len(problems)} problem(s)"], EXIT_FAILURE)
     total = sum(len(data) for data in documents.values())
     print(
         f"{args.file}: valid backup, {len(documents)} documents, {total} bytes, "
         f"created {backup.get('created_at')} by version {backup.get('service_version')}"
     )
-    return 0
+    return EXIT_OK
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Validate, then swap the documents in; report added, changed, removed."""
-    try:
-        data_dir = _data_dir(args)
-    except ConfigError as exc:
-        return _fail(exc.problems, 2)
+    data_dir = _data_dir(args)
     try:
         backup = load_backup(args.file)
         plan = import_backup(data_dir, backup, dry_run=args.dry_run)
     except BackupError as exc:
-        return _fail([f"{args.file}: {p}" for p in exc.problems] + ["nothing was changed"], 1)
+        return _fail([f"{args.file}: {p}" for p in exc.problems] + ["nothing was changed"], EXIT_FAILURE)
     except OSError as exc:
-        return _fail([f"import failed, nothing was changed: {exc}"], 1)
+        return _fail([f"import failed, nothing was changed: {exc}"], EXIT_FAILURE)
     _print_plan(plan, dry_run=args.dry_run)
-    return 0
+    return EXIT_OK
 
 
 def _print_plan(plan: ImportPlan, *, dry_run: bool) -> None:
@@ -130,14 +134,12 @@ def _print_plan(plan: ImportPlan, *, dry_run: bool) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """The runbook's validate_data: exit 1 when the live directory has problems."""
-    try:
-        data_dir = _data_dir(args)
-    except ConfigError as exc:
-        return _fail(exc.problems, 2)
+    data_dir = _data_dir(args)
+    root = documents_dir(data_dir)
     problems = validate_data_dir(data_dir)
     if problems:
-        return _fail(problems + [f"{len(problems)} problem(s) in {data_dir / 'appdocs'}"], 1)
-    count = sum(len(files) for _, _, files in os.walk(data_dir / "appdocs"))
-    print(f"{data_dir / 'appdocs'}: {count} documents, no problems")
-    return 0
+        return _fail(problems + [f"{len(problems)} problem(s) in {root}"], EXIT_FAILURE)
+    count = sum(len(files) for _, _, files in os.walk(root))
+    print(f"{root}: {count} documents, no problems")
+    return EXIT_OK
 

@@ -7,7 +7,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from service import retention
-from service.settings import ConfigError, load_settings
+from service.cli._common import EXIT_FAILURE, EXIT_OK
+from service.settings import load_settings
 
 
 def _day(value: str) -> date:
@@ -57,6 +58,7 @@ def _log_dir_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _log_dir(args: argparse.Namespace) -> Path:
+    """--log-dir, else AI_DIY_LOG_DIR (a ConfigError when the settings are invalid)."""
     if args.log_dir is not None:
         return Path(args.log_dir)
     return load_settings().log_dir
@@ -64,45 +66,35 @@ def _log_dir(args: argparse.Namespace) -> Path:
 
 def cmd_rotate(args: argparse.Namespace) -> int:
     """Apply (or print) the retention plan; idempotent."""
-    try:
-        log_dir = _log_dir(args)
-    except ConfigError as exc:
-        for line in exc.problems:
-            print(line, file=sys.stderr)
-        return 2
+    log_dir = _log_dir(args)
     if not log_dir.is_dir():
         print(f"{log_dir}: log directory does not exist", file=sys.stderr)
-        return 1
+        return EXIT_FAILURE
     keep = {"api": args.app_days, "security": args.security_days, "audit": args.audit_days, "backup": args.backup_days}
     actions = retention.plan(log_dir, args.today or datetime.now(timezone.utc).date(), compress_after=args.compress_after, keep_days=keep)
     if args.dry_run:
         for action in actions:
             print(f"would {action.verb} {action.file.path.name} ({action.reason})")
         print(f"dry run: {len(actions)} action(s) in {log_dir}")
-        return 0
+        return EXIT_OK
     try:
         lines = retention.apply(actions)
     except OSError as exc:
         print(f"log rotation stopped: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILURE
     for line in lines:
         print(line)
     print(f"log rotation completed: {len(lines)} action(s) in {log_dir}")
-    return 0
+    return EXIT_OK
 
 
 def cmd_archive(args: argparse.Namespace) -> int:
     """Write the .tar.gz and list what went in."""
-    try:
-        log_dir = _log_dir(args)
-    except ConfigError as exc:
-        for line in exc.problems:
-            print(line, file=sys.stderr)
-        return 2
+    log_dir = _log_dir(args)
     try:
         names = retention.archive(log_dir, args.output)
     except OSError as exc:
         print(f"archive failed: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILURE
     print(f"archived {len(names)} log file(s) from {log_dir} to {args.output}")
-    return 0
+    return EXIT_OK

@@ -1,11 +1,11 @@
-"""`ai-diy serve`: validate the configuration, then run the API under hypercorn."""
+"""`ai-diy serve`: check the configuration, then run the API under hypercorn."""
 from __future__ import annotations
 
 import argparse
 import sys
 
-from service.cli._common import EXIT_CONFIG, settings_or_exit
-from service.models_config import ModelsConfigError, load_models_config
+from service.preflight import check_startup
+from service.settings import load_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -14,22 +14,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_or_exit()
-    if settings is None:
-        return EXIT_CONFIG
-    try:
-        load_models_config(settings.models_config)
-    except ModelsConfigError as exc:
-        for line in exc.problems:
-            print(f"configuration error: {line}", file=sys.stderr)
-        return EXIT_CONFIG
-    from observability.tracing import TracingConfigError, check_tracing_config
-
-    try:
-        check_tracing_config()
-    except TracingConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    from service.server import serve
+    """Every start-up mistake is a ConfigError (one line each, exit 2) before the port opens."""
+    settings = load_settings()
+    for warning in check_startup(settings):
+        print(f"warning: {warning}", file=sys.stderr)
+    from service.server import serve  # hypercorn and the app only once the configuration holds
 
     return serve(settings)

@@ -27,8 +27,9 @@ from typing import Any
 
 import yaml
 
-from service.cli._common import EXIT_CONFIG, settings_or_exit
-from service.settings import Settings
+from observability.errors import ConfigError
+from service.cli._common import EXIT_FAILURE, EXIT_OK
+from service.settings import Settings, load_settings
 
 PROMETHEUS_NAMES = ("prometheus",)
 ALERTMANAGER_NAMES = ("prometheus-alertmanager", "alertmanager")  # Debian renames the binary
@@ -256,17 +257,14 @@ def _wait_ready(component: Component, received: list[int]) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_or_exit()
-    if settings is None:
-        return EXIT_CONFIG
+    settings = load_settings()
     source = find_source(args.source)
     if source is None:
-        print("stack: deploy/compose/prometheus.yml not found; run from a source checkout or pass --source", file=sys.stderr)
-        return EXIT_CONFIG
+        raise ConfigError("--source: deploy/compose/prometheus.yml not found; run from a source checkout or pass --source")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="ai-diy-stack-"))
     workdir.mkdir(parents=True, exist_ok=True)
     components = plan(settings, args, source, workdir)
-    exit_code = 0
+    exit_code = EXIT_OK
     with _stop_signals() as received:
         try:
             for component in components:
@@ -274,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
                 if not _wait_ready(component, received):
                     if not received:
                         print(f"{component.name}: not ready, see {workdir / (component.name + '.log')}", file=sys.stderr)
-                        exit_code = 1
+                        exit_code = EXIT_FAILURE
                     return exit_code
             for component in components:
                 print(f"{component.name:<13} {component.url}")
@@ -283,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
                 stopped = [c.name for c in components if not c.running()]
                 if stopped:
                     print(f"stack: {', '.join(stopped)} exited; stopping the rest", file=sys.stderr)
-                    exit_code = 1
+                    exit_code = EXIT_FAILURE
                     break
                 time.sleep(0.2)
         finally:

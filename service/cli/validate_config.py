@@ -5,6 +5,7 @@ import argparse
 import os
 from pathlib import Path
 
+from service.cli._common import EXIT_FAILURE, EXIT_OK
 from service.models_config import ModelsConfigError, load_models_config
 from service.settings import ConfigError, load_settings
 
@@ -40,23 +41,22 @@ def run(args: argparse.Namespace) -> int:
         report(True, f"settings valid (from {source})")
 
     models_path = args.models_config or (settings.models_config if settings else Path("models_config.json"))
-    if args.models_config is not None and not models_path.is_file():
-        report(False, f"models config {models_path} does not exist")
+    # A file named on the command line or in AI_DIY_MODELS_CONFIG must exist, as `serve` requires.
+    required = args.models_config is not None or (settings is not None and settings.models_config_required)
+    try:
+        models, origin = load_models_config(models_path, required=required)
+    except ModelsConfigError as exc:
+        for line in exc.problems:
+            report(False, f"models config {line}")
     else:
-        try:
-            models, origin = load_models_config(models_path)
-        except ModelsConfigError as exc:
-            for line in exc.problems:
-                report(False, f"models config {line}")
-        else:
-            report(True, f"models config valid ({origin}: {len(models.favorites)} models, default {models.default})")
+        report(True, f"models config valid ({origin}: {len(models.favorites)} models, default {models.default})")
 
     if settings is not None:
         for label, directory in (("log directory", settings.log_dir), ("data directory", settings.data_dir)):
             report(*_directory_usable(label, directory))
 
     print(f"{'✅ configuration is valid' if failures == 0 else f'❌ {failures} problem(s) found'}")
-    return 0 if failures == 0 else 1
+    return EXIT_OK if failures == 0 else EXIT_FAILURE
 
 
 def _directory_usable(label: str, directory: Path) -> tuple[bool, str]:

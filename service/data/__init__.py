@@ -1,0 +1,9 @@
+"""The documents: the store, atomic writes, backups and checks."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def documents_dir(data_dir: Path) -> Path:
+    """Where the documents live inside a data directory (`<data dir>/appdocs`)."""
+    return data_dir / "appdocs"

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from service import __version__
+from service.data import documents_dir
 from service.data.atomic import fsync_dir, is_temp_name
 from service.data.validate import STAGING_PREFIX, json_problem, path_problem
 
@@ -200,7 +201,7 @@ def import_backup(data_dir: Path, backup: dict[str, Any], *, dry_run: bool = Fal
     incoming, problems = decode_documents(backup)
     if problems:
         raise BackupError(problems)
-    root = data_dir / "appdocs"
+    root = documents_dir(data_dir)
     current, _ = read_tree(root)
     plan = plan_import(current, incoming)
     if dry_run:

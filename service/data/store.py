@@ -5,6 +5,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from service.data import documents_dir
+
 # Extension -> media type of every document type the store serves.
 MEDIA_TYPES = {
     ".json": "application/json",
@@ -33,7 +35,7 @@ class DocumentStore:
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.root = data_dir / "appdocs"
+        self.root = documents_dir(data_dir)
 
     def ensure(self) -> None:
         """Create the directories on first start; an existing non-directory is left for health to report."""
@@ -43,19 +45,22 @@ class DocumentStore:
             self.root.mkdir(exist_ok=True)
 
     def health(self) -> StoreHealth:
-        """Whether the store can be read and written (blocking: call off the event loop)."""
-        for path in (self.data_dir, self.root):
+        """Whether the store can be read and written (blocking: call off the event loop).
+
+        The detail names the directory by its role, never its path: it reaches clients.
+        """
+        for label, path in (("data directory", self.data_dir), ("documents directory", self.root)):
             if not path.exists():
-                return StoreHealth(False, f"{path} does not exist")
+                return StoreHealth(False, f"{label} does not exist")
             if not path.is_dir():
-                return StoreHealth(False, f"{path} is not a directory")
+                return StoreHealth(False, f"{label} is not a directory")
             # access() also reports a read-only file system for root, which plain
             # permission bits would not.
             if not os.access(path, os.R_OK | os.X_OK):
-                return StoreHealth(False, f"{path} is not readable")
+                return StoreHealth(False, f"{label} is not readable")
             if not os.access(path, os.W_OK):
-                return StoreHealth(False, f"{path} is not writable")
-        return StoreHealth(True, str(self.root))
+                return StoreHealth(False, f"{label} is not writable")
+        return StoreHealth(True, "readable and writable")
 
     def documents(self) -> list[DocumentInfo]:
         """Every servable document, sorted by path (blocking)."""

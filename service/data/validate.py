@@ -5,6 +5,7 @@ import json
 import os
 from pathlib import Path, PurePosixPath
 
+from service.data import documents_dir
 from service.data.atomic import is_temp_name
 from service.data.store import MEDIA_TYPES
 
@@ -48,7 +49,7 @@ def _within(path: Path, root: Path) -> bool:
 
 def validate_data_dir(data_dir: Path) -> list[str]:
     """Every problem of `<data_dir>/appdocs`, one readable line each (empty when healthy)."""
-    root = data_dir / "appdocs"
+    root = documents_dir(data_dir)
     problems = [
         f"{data_dir / name}: leftover of an interrupted import (safe to delete)"
         for name in sorted(os.listdir(data_dir)) if name.startswith(STAGING_PREFIX)

@@ -1,12 +1,16 @@
 """GET /api/data/status: the document store's state."""
 from __future__ import annotations
 
+import logging
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from service.errors import error_response
+
+log = logging.getLogger("ai_diy.api")
 
 
 async def data_status(request: Request) -> JSONResponse:
@@ -25,8 +29,14 @@ async def data_status(request: Request) -> JSONResponse:
           application/json:
             schema: {$ref: "#/components/schemas/Error"}
     """
-    status = await run_in_threadpool(request.app.state.document_store.status)
+    store = request.app.state.document_store
+    status = await run_in_threadpool(store.status)
     if status["status"] != "ok":
+        # The client hears what is wrong, the log also where: no server path in a response.
+        log.warning(
+            "data store unavailable: %s (%s)", status["detail"], store.data_dir,
+            extra={"event": "data_store_unavailable", "data_dir": str(store.data_dir)},
+        )
         return error_response(503, "data_store_unavailable", f"data store unavailable: {status['detail']}")
     return JSONResponse(status)
 

@@ -1,4 +1,4 @@
-"""Request body size limit: 413 before reading a body announced too large, or as soon as one grows too large."""
+"""Request bodies: 400 for conflicting framing, 413 before reading a body announced too large or as soon as one grows too large."""
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
@@ -6,6 +6,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import error_response
 from service.security.events import SecurityEvents
+from service.security.framing import CONFLICTING_FRAMING, body_framing
 
 
 class RequestTooLarge(HTTPException):
@@ -21,13 +22,21 @@ class RequestTooLarge(HTTPException):
 
 
 class RequestSizeMiddleware:
-    """Refuses request bodies over `max_bytes` with a JSON 413 (event `request_too_large`).
+    """Refuses request bodies framed two ways (JSON 400) or over `max_bytes` (JSON 413).
 
-    A `Content-Length` over the limit is refused before any body byte is read. A
-    body without one (chunked) is counted as the app reads it; when it passes the
-    limit the app's `receive` raises and whatever the app answers is replaced by
-    the 413. If the app had already started its response there is no status left
-    to change, so the exception propagates and the server aborts the connection.
+    A body framed by both `Transfer-Encoding` and `Content-Length`, or by differing lengths (see
+    service.security.framing), is refused before any body byte is read, with
+    `Connection: close` so nothing that follows on the connection is served
+    (event `suspicious_input`, reason `conflicting_framing`). One check with the
+    size limit: both read the same two headers, in one pass.
+
+    A `Content-Length` over the limit is refused before any body byte is read
+    (event `request_too_large`). A chunked body (never trusted for a length: one
+    declared beside it was refused above) is counted as the app reads it; when
+    it passes the limit the app's `receive` raises and whatever the app answers
+    is replaced by the 413, with the same event. If the app had
+    already started its response there is no status left to change, so the
+    exception propagates and the server aborts the connection.
     """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int, events: SecurityEvents) -> None:
@@ -39,7 +48,10 @@ class RequestSizeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared, chunked = _body_framing(scope)
+        declared, chunked, conflicting = body_framing(scope["headers"])
+        if conflicting:
+            await self._refuse_framing(scope, receive, send)
+            return
         if declared is not None and declared > self.max_bytes:
             await self._refuse(scope, receive, send, declared=declared)
             return
@@ -81,6 +93,19 @@ class RequestSizeMiddleware:
         elif exceeded:
             raise RequestTooLarge(self.max_bytes)
 
+    async def _refuse_framing(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        self.events.record(
+            "suspicious_input", "warning", client[0] if client else "unknown",
+            reason=CONFLICTING_FRAMING, method=scope.get("method"), path=scope.get("path"),
+        )
+        response = error_response(
+            400, CONFLICTING_FRAMING, "a request must not carry both Content-Length and Transfer-Encoding, "
+            "nor different Content-Length values",
+            headers={"Connection": "close"},
+        )
+        await response(scope, receive, send)
+
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, **details: int | None) -> None:
         client = scope.get("client")
         self.events.record(
@@ -97,18 +122,3 @@ class RequestSizeMiddleware:
             headers={"Connection": "close"},
         )
         await response(scope, receive, send)
-
-
-def _body_framing(scope: Scope) -> tuple[int | None, bool]:
-    """(declared Content-Length, chunked Transfer-Encoding) of the request."""
-    declared: int | None = None
-    chunked = False
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            try:
-                declared = int(value)
-            except ValueError:
-                pass  # the server rejects malformed lengths before the app runs
-        elif name == b"transfer-encoding":
-            chunked = True
-    return declared, chunked

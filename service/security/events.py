@@ -33,6 +33,7 @@ INPUT_REASONS = frozenset(
         "too_many_items",
         "nul_byte",
         "request_too_large",
+        "conflicting_framing",
         "other",
     }
 )

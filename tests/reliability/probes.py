@@ -89,3 +89,17 @@ def log_records(log_dir: Path, prefix: str = "ai_diy_api") -> list[dict[str, Any
 def access_records(log_dir: Path) -> list[dict[str, Any]]:
     """The access lines (`logger: ai_diy.api`, `event: http_request`) of today's log."""
     return [r for r in log_records(log_dir) if r.get("logger") == "ai_diy.api" and r.get("event") == "http_request"]
+
+
+def server_errors(output: str, log_dir: Path) -> list[str]:
+    """ERROR/CRITICAL lines or tracebacks in the server's stderr and JSONL log."""
+    found = [line for line in output.splitlines() if "Traceback" in line]
+    for line in output.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("level") in ("ERROR", "CRITICAL"):
+            found.append(line)
+    found += [json.dumps(r) for r in log_records(log_dir) if r.get("level") in ("ERROR", "CRITICAL")]
+    return found

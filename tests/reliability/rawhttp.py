@@ -11,17 +11,30 @@ def exchange(port: int, payload: bytes, *, timeout: float = 10.0, half_close: bo
         sock.sendall(payload)
         if half_close:
             sock.shutdown(socket.SHUT_WR)
-        chunks = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                chunk = sock.recv(65536)
-            except (ConnectionResetError, TimeoutError):
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return read_until_closed(sock, timeout)[0]
+
+
+def read_until_closed(sock: socket.socket, timeout: float) -> tuple[bytes, bool]:
+    """Everything the server sends within `timeout`, and whether it closed the connection by then."""
+    chunks = []
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return b"".join(chunks), True
+        except TimeoutError:
+            break
+        if not chunk:
+            return b"".join(chunks), True
+        chunks.append(chunk)
+    return b"".join(chunks), False
+
+
+def responses_in(answer: bytes) -> int:
+    """How many HTTP/1.1 status lines `answer` holds (0 when it does not start with one)."""
+    return answer.count(b"HTTP/1.1 ") if answer.startswith(b"HTTP/1.1 ") else 0
 
 
 def status_of(answer: bytes) -> int | None:

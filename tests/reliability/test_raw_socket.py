@@ -14,8 +14,8 @@ import pytest
 
 from tests.support.processes import running_service
 
-from .probes import get, log_records, samples
-from .rawhttp import exchange, status_of
+from .probes import get, log_records, samples, server_errors
+from .rawhttp import exchange, from_app, read_until_closed, responses_in, status_of
 
 pytestmark = pytest.mark.integration
 
@@ -55,25 +55,11 @@ def shared_service(tmp_path_factory):
         yield proc, base, root
 
 
-def _server_errors(output: str, log_dir) -> list[str]:
-    """ERROR/CRITICAL lines or tracebacks in the server's stderr and JSONL log."""
-    found = [line for line in output.splitlines() if "Traceback" in line]
-    for line in output.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and record.get("level") in ("ERROR", "CRITICAL"):
-            found.append(line)
-    found += [json.dumps(r) for r in log_records(log_dir) if r.get("level") in ("ERROR", "CRITICAL")]
-    return found
-
-
 @pytest.mark.parametrize("name", sorted(MALFORMED) + sorted(TOLERATED))
 def test_raw_socket_malformed_request_is_refused_and_others_still_served(shared_service, name) -> None:
     proc, base, root = shared_service
     seen = len(proc.output())
-    errors_before = len(_server_errors("", root / "logs"))
+    errors_before = len(server_errors("", root / "logs"))
     answer = exchange(_port(base), MALFORMED.get(name) or TOLERATED[name], timeout=10, half_close=True)
     status = status_of(answer)
     # Never a 5xx, never a hang; the malformed ones get a 4xx or a closed connection.
@@ -83,7 +69,7 @@ def test_raw_socket_malformed_request_is_refused_and_others_still_served(shared_
         assert status is not None and status < 500, answer[:300]
     assert get(f"{base}/health")[0] == 200
     time.sleep(0.3)  # let the log writer flush
-    assert _server_errors(proc.output()[seen:], root / "logs")[errors_before:] == []
+    assert server_errors(proc.output()[seen:], root / "logs")[errors_before:] == []
 
 
 def test_raw_socket_slowloris_is_cut_and_others_still_served(tmp_path) -> None:
@@ -116,7 +102,7 @@ def test_raw_socket_slowloris_is_cut_and_others_still_served(tmp_path) -> None:
         output = proc.output()
     # Hypercorn's keep-alive timeout ends a connection that never completes its request.
     assert all(closed), f"{closed.count(False)} slow connections still open"
-    assert _server_errors(output, tmp_path / "logs") == []
+    assert server_errors(output, tmp_path / "logs") == []
 
 
 def test_raw_socket_client_vanishing_mid_body_is_no_server_error(tmp_path) -> None:
@@ -145,6 +131,80 @@ def test_raw_socket_client_vanishing_mid_body_is_no_server_error(tmp_path) -> No
         value for (name, labels), value in counted.items()
         if name == "http_server_request_duration_seconds_count" and dict(labels)["http_response_status_code"].startswith("5")
     )
-    errors_logged = _server_errors(output, tmp_path / "logs")
+    errors_logged = server_errors(output, tmp_path / "logs")
     assert (server_errors_counted, errors_logged[:1]) == (0, [])
     assert not list((tmp_path / "data" / "appdocs").glob("gone*")), "a half-received document was written"
+
+
+# Each hides a second request behind a body whose end depends on which header is believed.
+CONFLICTING_FRAMING = {
+    "length-then-chunked": b"POST /api/env HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "chunked-then-length": b"POST /api/env HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n",
+    "mixed-case": b"POST /api/env HTTP/1.1\r\nHost: x\r\ntransfer-encoding: CHUNKED\r\nCONTENT-length: 4\r\n\r\n",
+    "differing-lengths": b"POST /api/env HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 40\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONFLICTING_FRAMING))
+def test_raw_socket_conflicting_framing_gets_400_and_nothing_after_it_is_served(shared_service, name) -> None:
+    proc, base, root = shared_service
+    with socket.create_connection(("127.0.0.1", _port(base)), timeout=10) as sock:
+        smuggled = f"GET /smuggled-{name} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+        sock.sendall(CONFLICTING_FRAMING[name] + b"0\r\n\r\n" + smuggled)
+        answer, closed = read_until_closed(sock, timeout=5)
+    assert (status_of(answer), responses_in(answer), closed) == (400, 1, True), answer[:500]
+    head, _, body = answer.partition(b"\r\n\r\n")
+    if from_app(answer):
+        # The pair h11 accepts is refused by the service: its JSON error, Connection: close.
+        assert b"connection: close" in head.lower()
+        assert json.loads(body)["error"]["code"] == "conflicting_framing"
+    else:
+        assert name == "differing-lengths"  # h11 refuses it itself (see docs/reliability.md)
+    time.sleep(0.3)  # let the log writer flush
+    assert not [r for r in log_records(root / "logs") if r.get("path") == f"/smuggled-{name}"]
+
+
+@pytest.mark.parametrize(
+    "declared", [b"Content-Length: 10\r\n", b""], ids=["small-declared-length", "no-declared-length"]
+)
+def test_raw_socket_chunked_body_refused_before_it_is_all_sent(tmp_path, declared) -> None:
+    """A chunked upload is answered while most of it is still unsent: its size was counted, not taken on trust."""
+    limit, chunk = 100_000, b"z" * 16384
+    with running_service(tmp_path, AI_DIY_ADMIN_TOKEN=TOKEN, AI_DIY_MAX_REQUEST_BYTES=str(limit)) as (proc, base):
+        with socket.create_connection(("127.0.0.1", _port(base)), timeout=10) as sock:
+            sock.sendall(
+                f"PUT /api/appdocs/upload.txt HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n".encode()
+                + declared + b"Transfer-Encoding: chunked\r\n\r\n"
+            )
+            # Just past the limit, of a body meant to be 3 MiB: the server reads all of this.
+            for _ in range(limit // len(chunk) + 1):
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            answer, closed = read_until_closed(sock, timeout=5)
+        counted = samples(base)
+    expected = (400, "suspicious_input") if declared else (413, "request_too_large")
+    assert (status_of(answer), closed, from_app(answer)) == (expected[0], True, True), answer[:500]
+    assert counted[("ai_diy_security_events_total", (("event", expected[1]), ("severity", "warning")))] == 1
+    assert not (tmp_path / "data" / "appdocs" / "upload.txt").exists()
+
+
+# RFC 9112 §6.1: a transfer coding the server does not implement is a 501, the one 5xx hypercorn writes itself.
+UNSUPPORTED_CODING = b"POST /api/env HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("payload", "status"),
+    [(MALFORMED["garbage-request-line"], 400), (MALFORMED["huge-header"], 431), (UNSUPPORTED_CODING, 501)],
+    ids=["garbage-request-line", "huge-header", "unsupported-transfer-encoding"],
+)
+def test_raw_socket_errors_hypercorn_writes_itself_are_bodiless_and_close(shared_service, payload, status) -> None:
+    """What docs/reliability.md says of them: hypercorn's fixed shape, which neither the app nor its configuration can change."""
+    _, base, _ = shared_service
+    with socket.create_connection(("127.0.0.1", _port(base)), timeout=10) as sock:
+        sock.sendall(payload)
+        answer, closed = read_until_closed(sock, timeout=5)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.split(b"\r\n")
+    headers = dict(line.lower().split(b": ", 1) for line in header_lines)
+    assert (status_of(answer), closed, body) == (status, True, b""), answer[:300]
+    assert sorted(headers) == [b"connection", b"content-length", b"date"]
+    assert (headers[b"content-length"], headers[b"connection"]) == (b"0", b"close")

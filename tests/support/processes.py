@@ -51,12 +51,16 @@ class Process:
 
 
 def service_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
-    """Environment for a service subprocess: isolated dirs, no inherited AI_DIY_/OTEL_ settings."""
+    """Environment for a service subprocess: isolated dirs, no inherited AI_DIY_/OTEL_ settings.
+
+    AI_DIY_MODELS_CONFIG stays unset: a set one must name an existing file, while the
+    default (`models_config.json` in the working directory, tmp_path for the
+    services started here) may be absent and then means the embedded default.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AI_DIY_", "OTEL_")) and k != "LOG_LEVEL"}
     env.update(
         AI_DIY_LOG_DIR=str(tmp_path / "logs"),
         AI_DIY_DATA_DIR=str(tmp_path / "data"),
-        AI_DIY_MODELS_CONFIG=str(tmp_path / "models_config.json"),
         PYTHONPATH=str(ROOT),
         PYTHONUNBUFFERED="1",
     )

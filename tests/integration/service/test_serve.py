@@ -47,6 +47,25 @@ def test_serve_health_is_unhealthy_when_the_data_dir_breaks(tmp_path) -> None:
         assert health["checks"]["config"]["status"] == "ok"
 
 
+def test_serve_error_bodies_never_name_server_paths(tmp_path) -> None:
+    with running_service(tmp_path) as (proc, base):
+        data = tmp_path / "data"
+        (data / "appdocs").rmdir()
+        data.rmdir()
+        status_code, status = _get(f"{base}/api/data/status")
+        listing_code, listing = _get(f"{base}/api/appdocs")
+        health_code, health = _get(f"{base}/health")
+    # The client learns what is wrong; where it is on disk stays in the server's log.
+    for code, body in ((status_code, status), (listing_code, listing)):
+        assert (code, body["error"]["code"]) == (503, "data_store_unavailable")
+        assert body["error"]["message"] == "data store unavailable: data directory does not exist"
+    assert health_code == 503 and health["checks"]["data_store"]["detail"] == "data directory does not exist"
+    for body in (status, listing, health):
+        assert str(tmp_path) not in json.dumps(body), body
+    log_lines = [json.loads(line) for line in next((tmp_path / "logs").glob("ai_diy_api_*.jsonl")).read_text().splitlines()]
+    assert any(r.get("event") == "data_store_unavailable" and str(data) in r["message"] for r in log_lines)
+
+
 def test_check_command_passes_against_a_healthy_instance(tmp_path) -> None:
     with running_service(tmp_path) as (proc, base):
         result = subprocess.run(

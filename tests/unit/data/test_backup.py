@@ -1,7 +1,6 @@
 """`ai-diy data export | validate-backup | import`: round trip, rejection, atomic swap."""
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from service import __version__
-from service.cli import data as data_cli
+from service.cli import main
 from service.data import backup
 
 DOCUMENTS = {
@@ -23,10 +22,8 @@ DOCUMENTS = {
 
 
 def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    data_cli.register(parser.add_subparsers())
-    args = parser.parse_args(argv)
-    return args.func(args)
+    """The command as an operator runs it: through `ai-diy`'s entry point and its error reporting."""
+    return main(argv)
 
 
 def populate(data_dir: Path, documents: dict[str, bytes]) -> None:

@@ -101,3 +101,32 @@ async def test_body_limit_after_response_started_aborts() -> None:
     middleware = RequestSizeMiddleware(streaming_app, max_bytes=10, events=SecurityEvents(CollectorRegistry()))
     with pytest.raises(RequestTooLarge):
         await _drive(middleware, [b"x" * 6, b"x" * 6, b"x"], [])
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [(b"content-length", b"10"), (b"transfer-encoding", b"chunked")],
+        [(b"transfer-encoding", b"chunked"), (b"content-length", b"10")],
+        [(b"content-length", b"4"), (b"content-length", b"5")],
+    ],
+    ids=["length-then-chunked", "chunked-then-length", "two-lengths"],
+)
+async def test_body_limit_conflicting_framing_refused_with_close_before_reading(headers) -> None:
+    registry = CollectorRegistry()
+    calls, app = _app_reading_body()
+    middleware = RequestSizeMiddleware(app, max_bytes=1000, events=SecurityEvents(registry))  # type: ignore[arg-type]
+    # A small declared length, a large chunked body: neither is trusted, nothing is read.
+    sent = await _drive(middleware, [b"x" * 600, b"x" * 600], headers)
+    assert calls == []
+    assert sent[0]["status"] == 400 and (b"connection", b"close") in sent[0]["headers"]
+    assert json.loads(sent[1]["body"])["error"]["code"] == "conflicting_framing"
+    assert registry.get_sample_value("ai_diy_security_events_total", {"event": "suspicious_input", "severity": "warning"}) == 1
+    assert registry.get_sample_value("ai_diy_input_validation_failures_total", {"reason": "conflicting_framing"}) == 1
+
+
+async def test_body_limit_repeated_equal_lengths_are_one_framing() -> None:
+    _, app = _app_reading_body()
+    middleware = RequestSizeMiddleware(app, max_bytes=10, events=SecurityEvents(CollectorRegistry()))  # type: ignore[arg-type]
+    sent = await _drive(middleware, [b"x" * 5], [(b"content-length", b"5"), (b"content-length", b"5")])
+    assert sent[0]["status"] == 200

@@ -38,4 +38,4 @@ def test_models_config_malformed_file_is_a_clear_error(tmp_path, content: str, e
     with pytest.raises(ModelsConfigError) as caught:
         load_models_config(path)
     assert any(expected in line for line in caught.value.problems), caught.value.problems
-    assert all(line.startswith(str(path)) for line in caught.value.problems)
+    assert all(line.startswith(f"AI_DIY_MODELS_CONFIG: {path}: ") for line in caught.value.problems)
