@@ -16,6 +16,12 @@ EXIT_CONFIG = 2
 EXIT_INTERRUPTED = 130
 
 
+class InputError(ConfigError):
+    """An argument the operator gave names something that is not there (an alert, a backup, a directory)."""
+
+    label = "error"
+
+
 def report(error: ConfigError | OSError, stream: TextIO | None = None) -> int:
     """Print one line per problem on stderr, never a traceback; returns EXIT_CONFIG.
 
@@ -25,7 +31,8 @@ def report(error: ConfigError | OSError, stream: TextIO | None = None) -> int:
     """
     stream = stream if stream is not None else sys.stderr
     if isinstance(error, ConfigError):
-        lines = [f"configuration error: {problem}" for problem in error.problems]
+        label = getattr(error, "label", "configuration error")
+        lines = [f"{label}: {problem}" for problem in error.problems]
     else:
         # A rename names both ends (a temporary file and the one asked for): show both.
         names = [str(name) for name in (error.filename, error.filename2) if name]

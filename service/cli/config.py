@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from service.cli import config_snapshots as snap
+from service.cli._common import EXIT_FAILURE, InputError
 
-EXIT_BAD_INPUT = 2
 DEFAULT_DIR = Path("config-backups")
 
 
@@ -43,10 +43,11 @@ def _dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="snapshot directory (default: %(default)s)")
 
 
-def _fail(lines: list[str], code: int) -> int:
+def _fail(lines: list[str]) -> int:
+    """The command ran and failed part-way: what happened, on stderr."""
     for line in lines:
         print(line, file=sys.stderr)
-    return code
+    return EXIT_FAILURE
 
 
 def _describe(path: Path, present: bool) -> str:
@@ -57,13 +58,13 @@ def cmd_backup(args: argparse.Namespace) -> int:
     """Save a snapshot; an explicitly named file that does not exist is a mistake, not an absence."""
     problems = [f"--{name}: {path} does not exist" for name, path in (("env-file", args.env_file), ("models-config", args.models_config)) if path is not None and not path.is_file()]
     if problems:
-        return _fail(problems + ["nothing was saved"], EXIT_BAD_INPUT)
+        raise InputError(*problems, "nothing was saved")
     env_file = args.env_file or Path(".env")
     files = [snap.ConfigFile("env", env_file), snap.ConfigFile("models", snap.models_config_path(env_file, args.models_config))]
     try:
         snapshot = snap.save(files, args.dir, now=datetime.now(timezone.utc))
     except OSError as exc:
-        return _fail([f"config backup failed, nothing was saved: {exc}"], 1)
+        return _fail([f"config backup failed, nothing was saved: {exc}"])
     for item in files:
         print(f"saved {_describe(item.path.absolute(), item.path.is_file())}")
     print(f"configuration saved in {snapshot}")
@@ -86,37 +87,33 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _choose(args: argparse.Namespace) -> Path | None:
+def _choose(args: argparse.Namespace) -> Path:
     found = snap.snapshots(args.dir)
     if args.snapshot is None:
         # The latest copy an operator made; the copies rollback itself keeps are chosen by name.
         made = [path for path in found if not path.name.endswith(snap.BEFORE_ROLLBACK)]
         if not made:
-            _fail([f"no configuration backups in {args.dir}: make one with ai-diy config backup"], EXIT_BAD_INPUT)
-            return None
+            raise InputError(f"no configuration backups in {args.dir}: make one with ai-diy config backup")
         return made[-1]
     for candidate in (Path(args.snapshot), args.dir / args.snapshot):
         if (candidate / snap.MANIFEST).is_file():
             return candidate
     known = ", ".join(path.name for path in found) or "none"
-    _fail([f"no configuration backup {args.snapshot!r} in {args.dir} (known: {known})"], EXIT_BAD_INPUT)
-    return None
+    raise InputError(f"no configuration backup {args.snapshot!r} in {args.dir} (known: {known})")
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     """Restore a snapshot; a damaged one changes nothing."""
     snapshot = _choose(args)
-    if snapshot is None:
-        return EXIT_BAD_INPUT
     try:
         if args.dry_run:
             changes, replaced = snap.plan_rollback(snapshot), None
         else:
             changes, replaced = snap.rollback(snapshot, args.dir, now=datetime.now(timezone.utc))
     except snap.SnapshotError as exc:
-        return _fail(exc.problems + [f"{snapshot} is damaged; nothing was changed"], 1)
+        return _fail([*exc.problems, f"{snapshot} is damaged; nothing was changed"])
     except OSError as exc:
-        return _fail([f"config rollback stopped: {exc}"], 1)
+        return _fail([f"config rollback stopped: {exc}"])
     verbs = {"restore": "restored", "remove": "removed", "unchanged": "unchanged"}
     for change in changes:
         print(f"{'would be ' if args.dry_run and change.verb != 'unchanged' else ''}{verbs[change.verb]}: {change.path}")

@@ -12,9 +12,9 @@ import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from service.cli._common import EXIT_FAILURE, InputError
 from service.data.backup import prune, prune_plan
 
-EXIT_BAD_INPUT = 2
 
 
 def _age(value: str) -> int:
@@ -53,8 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run(args: argparse.Namespace) -> int:
     directory: Path = args.directory
     if not directory.is_dir():
-        print(f"prune-backups: {directory}: not a directory", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        raise InputError(f"prune-backups: {directory}: not a directory")
     today = args.today or datetime.now(timezone.utc).date()
     actions = prune_plan(directory, today, older_than_days=args.older_than, keep_last=args.keep_last)
     doomed = [action for action in actions if action.verb == "delete"]
@@ -64,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             prune(doomed)
         except OSError as exc:
             print(f"prune-backups stopped: {exc}", file=sys.stderr)
-            return 1
+            return EXIT_FAILURE
     for action in actions:
         print(f"{verb if action.verb == 'delete' else 'kept'} {action.path.name} ({action.reason})")
     prefix = "dry run: " if args.dry_run else ""

@@ -10,7 +10,8 @@ import re
 import sys
 from importlib.resources import files
 
-EXIT_UNKNOWN = 2
+from service.cli._common import InputError
+
 _SETUP_HEADING = "### Before any command"
 
 
@@ -53,11 +54,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     matches = [name for name in by_name if name.lower() == args.alert.lower()]
     if not matches:
-        print(
-            f"ai-diy runbook: no section for alert {args.alert!r}; known alerts: {', '.join(by_name)}",
-            file=sys.stderr,
-        )
-        return EXIT_UNKNOWN
+        raise InputError(f"ai-diy runbook: no section for alert {args.alert!r}; known alerts: {', '.join(by_name)}")
     setup = setup_block(text)
     sys.stdout.write((setup + "\n" if setup else "") + by_name[matches[0]])
     return 0

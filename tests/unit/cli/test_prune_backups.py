@@ -99,4 +99,4 @@ def test_prune_backups_rejects_bad_arguments_with_exit_2(
 
 def test_prune_backups_on_a_missing_directory_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["prune-backups", str(tmp_path / "nowhere"), "--older-than", "30d"]) == 2
-    assert capsys.readouterr().err == f"prune-backups: {tmp_path / 'nowhere'}: not a directory\n"
+    assert capsys.readouterr().err == f"error: prune-backups: {tmp_path / 'nowhere'}: not a directory\n"

@@ -41,7 +41,7 @@ def test_runbook_unknown_alert_is_a_clear_error_with_exit_2(capsys: pytest.Captu
     assert main(["runbook", "AiDiyNoSuchAlert"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.startswith("ai-diy runbook: no section for alert 'AiDiyNoSuchAlert'; known alerts: AiDiyServiceDown, ")
+    assert captured.err.startswith("error: ai-diy runbook: no section for alert 'AiDiyNoSuchAlert'; known alerts: AiDiyServiceDown, ")
 
 
 def test_runbook_sections_split_on_second_level_headings_only() -> None:

@@ -36,8 +36,21 @@ def test_cli_report_prints_one_line_per_problem_and_returns_exit_config() -> Non
 
 
 def test_cli_every_command_module_is_registered() -> None:
+    import importlib
+    import pkgutil
+
+    import service.cli
+    from service.cli import COMMANDS
+
+    with_register = {
+        info.name for info in pkgutil.iter_modules(service.cli.__path__)
+        if hasattr(importlib.import_module(f"service.cli.{info.name}"), "register")
+    }
+    assert {module.__name__.rsplit(".", 1)[1] for module in COMMANDS} == with_register
     subparsers = next(a for a in build_parser()._actions if a.dest == "command")
-    assert sorted(subparsers.choices) == ["check", "data", "logs", "serve", "stack", "validate-config"]
+    assert sorted(subparsers.choices) == [
+        "check", "config", "data", "logs", "prune-backups", "runbook", "serve", "stack", "validate-config",
+    ]
 
 
 def test_cli_main_reports_a_command_config_error_in_one_line(monkeypatch, capsys) -> None:
