@@ -43,7 +43,7 @@ def test_cli_every_command_module_is_registered() -> None:
     from service.cli import COMMANDS
 
     with_register = {
-        info.name for info in pkgutil.iter_modules(service.cli.__path__)
+        info.name for info in pkgutil.iter_modules(service.cli.__path__) if not info.name.startswith("_")
         if hasattr(importlib.import_module(f"service.cli.{info.name}"), "register")
     }
     assert {module.__name__.rsplit(".", 1)[1] for module in COMMANDS} == with_register
