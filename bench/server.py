@@ -237,20 +237,21 @@ def run_servers(
 
 
 def main() -> int:
-    """Serve variant BENCH_VARIANT with the service's hypercorn configuration."""
-    from hypercorn.run import run
-
-    from service.server import configure_process, hypercorn_config
+    """Serve variant BENCH_VARIANT as `ai-diy serve` serves the service: its configuration, sockets and worker loop."""
+    from service.server import bind_sockets, configure_process, hypercorn_config
     from service.settings import load_settings
+    from service.worker import run_worker
 
     configure_process()  # as `ai-diy serve` does
     if cpus := os.environ.get("BENCH_CPUS"):
         # Before hypercorn starts: every thread the server makes later inherits it.
         os.sched_setaffinity(0, _parse_cpus(cpus))
-    config = hypercorn_config(load_settings(env_file=None))
-    config.application_path = "bench.asgi:app"
-    config.worker_class = "uvloop"
-    return int(run(config) or 0)
+    settings = load_settings(env_file=None)
+    config = hypercorn_config(settings)
+    from .asgi import app
+
+    run_worker(config, bind_sockets(settings, config), drain=settings.drain_timeout, app=app)
+    return 0
 
 
 if __name__ == "__main__":

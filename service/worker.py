@@ -84,12 +84,15 @@ class _Tracked(asyncio.Protocol):
         self._inner.resume_writing()
 
 
-def run_worker(config: Config, sockets: Sockets, *, drain: float, stop_event: ProcessEvent | None = None) -> None:
-    """Serve the service's app on `sockets` until SIGTERM/SIGINT (or `stop_event`), then drain for `drain` seconds.
+def run_worker(
+    config: Config, sockets: Sockets, *, drain: float, stop_event: ProcessEvent | None = None, app: Any = None,
+) -> None:
+    """Serve `app` (the service's by default) on `sockets` until SIGTERM/SIGINT (or `stop_event`), then drain.
 
     `config.graceful_timeout` must be a little longer than `drain`: it is the backstop.
     """
-    from service.asgi import app  # built here: a spawned worker process imports the app itself
+    if app is None:
+        from service.asgi import app  # built here: a spawned worker process imports the app itself
 
     with asyncio.Runner(loop_factory=DrainingLoop) as runner:
         loop = runner.get_loop()
