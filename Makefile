@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-heavy system-deps stack dashboards bench bench-smoke clean
+.PHONY: run test test-heavy system-deps stack dashboards kubernetes bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ stack: $(STAMP) system-deps
 ## dashboards: regenerate grafana/dashboards/*.json
 dashboards: $(STAMP)
 	$(BIN)/python -m grafana.generate
+
+## kubernetes: regenerate deploy/kubernetes/generated/ (PrometheusRule, dashboard ConfigMaps) from alerts/ and grafana/
+kubernetes: dashboards
+	$(BIN)/python -m deploy.kubernetes.generate
 
 ## bench: the benchmark (see docs/performance.md)
 bench: $(STAMP) system-deps
