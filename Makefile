@@ -12,7 +12,7 @@ JSON_ROUTES := /api/env,/api/config/models
 # the log's last lines and its path, and fail.
 logged = $(1) >>$(2) 2>&1 || { status=$$?; tail -n 20 $(2) >&2; echo "failed: $(1)" >&2; echo "full output: $(2)" >&2; exit $$status; }
 
-.PHONY: run test test-heavy system-deps stack rules dashboards bench deps-check lock clean
+.PHONY: run test test-heavy system-deps stack rules dashboards kubernetes bench deps-check lock clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || { echo "creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
@@ -47,10 +47,15 @@ stack: $(STAMP) system-deps
 ## rules: regenerate alerts/*.rules.yml and the runbook copy in the package (JOB=..., RUNBOOK_BASE_URL=... to override)
 rules: $(STAMP)
 	$(BIN)/python -m alerts.generate $(if $(JOB),--job '$(JOB)') $(if $(RUNBOOK_BASE_URL),--runbook-base-url '$(RUNBOOK_BASE_URL)')
+	$(BIN)/python -m deploy.kubernetes.generate
 
 ## dashboards: regenerate grafana/dashboards/*.json
 dashboards: $(STAMP)
 	$(BIN)/python -m grafana.generate
+
+## kubernetes: regenerate deploy/kubernetes/generated/ (PrometheusRule, dashboard ConfigMaps) from alerts/ and grafana/
+kubernetes: dashboards
+	$(BIN)/python -m deploy.kubernetes.generate
 
 ## bench: the benchmark over every route and over the JSON routes alone, and the chart of
 ## both (see docs/performance.md); the service's log lines go to $(BENCH_OUT)/*.log
