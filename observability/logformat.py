@@ -7,7 +7,7 @@ keys (Authorization, Cookie, tokens, passwords, ...) are replaced. In every stri
 `[EMAIL]`, phone numbers `[PHONE]`, and the words e-mail, phone and address with the
 value bound to them (`?email=...`, `address: ...`) `[PII]`: a street address has no
 pattern, so the name that announces it is what is masked; this also keeps the
-runbook's `grep -r "email\|phone\|address" logs/` a true signal. IP addresses,
+runbook's `grep -r "email\\|phone\\|address" logs/` a true signal. IP addresses,
 versions, dates, durations, ids and plain numbers stay. `json.dumps` escapes control characters,
 so a client cannot start a new line; lone surrogates (undecodable request bytes)
 are written as `\\udcXX` escapes, which keeps every line valid UTF-8 JSON.
@@ -31,10 +31,13 @@ _SECRET_KEY = re.compile(
 # so the cost stays linear in the length of the text.
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]++(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # Names that announce personal data (a street address has no pattern to recognise):
-# the name and a value bound to it with `=` or `:` are masked. Any case at the start
-# of a word; lower case anywhere, which is what the runbook's GDPR grep looks for.
+# the name and the value bound to it are masked, whether bound by `=` (a query
+# value), `:` (a header-like field) or `/` (the path segment after it), up to the
+# next `/ & # ; , ?`. Any case at the start of a word; lower case anywhere, which is
+# what the runbook's GDPR grep looks for. Free text with no such name before it
+# ("12 Baker Street" alone) cannot be recognised.
 _PII_NAME = re.compile(
-    r"(?:(?<![A-Za-z\[])(?i:e-?mail|phone|address)|email|phone|address)\w*(?:[=:] ?[^&#;,\s]*+)?"
+    r"(?:(?<![A-Za-z\[])(?i:e-?mail|phone|address)|email|phone|address)\w*(?:[=:/] ?[^/&#;,?]*+)?"
 )
 # A run of digits and separators (space, dot, dash, parentheses), eight characters
 # or more, from a digit to a digit. It starts with a digit, so the scan of a text
@@ -96,6 +99,16 @@ def _phone_start(text: str, start: int) -> int:
     return start
 
 
+def _phone_length(number: str) -> int | None:
+    """How much of a candidate run is a phone number: all of it, all but a last word, or None."""
+    head, _, tail = number.rpartition(" ")
+    # "555-123-4567 200", "+44 20 7946 0958 404": a group after a space, shorter than
+    # the one before it, is the next word (an access line's status code).
+    if 0 < len(tail) <= 3 and len(tail) < len(head) - len(head.rstrip("0123456789")) and _is_phone(head):
+        return len(head)
+    return len(number) if _is_phone(number) else None
+
+
 def _mask_phones(text: str, begin: int) -> str:
     pieces: list[str] = []
     done = 0
@@ -104,14 +117,10 @@ def _mask_phones(text: str, begin: int) -> str:
         before, after = text[start - 1 : start], text[end : end + 1]
         if start < done or before.isalnum() or before in _NOT_BEFORE or after.isalnum():
             continue  # glued to a word, an id, a version or a time: not a number on its own
-        number = text[start:end]
-        if not _is_phone(number):
+        length = _phone_length(text[start:end])
+        if length is None:
             continue
-        # "555-123-4567 200": a short group after a space, following a number written
-        # with dashes or dots, is the next word (a status code), not part of the number.
-        head, _, tail = number.rpartition(" ")
-        if len(tail) <= 3 and head.rstrip("0123456789")[-1:] in ("-", ".") and _is_phone(head):
-            end -= len(tail) + 1
+        end = start + length
         pieces += (text[done:start], "[PHONE]")
         done = end
     if not pieces:
