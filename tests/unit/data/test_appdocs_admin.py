@@ -128,12 +128,22 @@ async def test_writes_disabled_without_configured_token(make_client: Callable[..
         assert sample(client, "ai_diy_auth_failures_total") == 0
 
 
-@pytest.mark.parametrize("path", ["..%2Fescape.md", "a/%2e%2e/%2e%2e/escape.md", "script.sh", ".hidden.md"])
+@pytest.mark.parametrize("path", ["..%2Fescape.md", "a/%2e%2e/%2e%2e/escape.md", ".hidden.md"])
 async def test_put_refuses_paths_outside_the_rules(client: Client, tmp_path: Path, path: str) -> None:
     response = await client.put(f"/api/appdocs/{path}", content=b"x", headers=AUTH)
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_path"
     assert sample(client, "ai_diy_security_events_total", event="path_traversal_attempt", severity="warning") == 1
     assert not (tmp_path / "escape.md").exists() and not (tmp_path / "data" / "escape.md").exists()
+    assert os.listdir(root_of(client)) == []
+
+
+@pytest.mark.parametrize("path", ["script.sh", "bad%3Cname%3E.md", "a%7Cb.txt", "what%3F.txt"])
+async def test_put_refuses_bad_names_as_invalid_names_not_traversal(client: Client, path: str) -> None:
+    response = await client.put(f"/api/appdocs/{path}", content=b"x", headers=AUTH)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_document_name"
+    assert sample(client, "ai_diy_security_events_total", event="invalid_document_name", severity="info") == 1
+    assert sample(client, "ai_diy_input_validation_failures_total", reason="invalid_document_name") == 1
+    assert sample(client, "ai_diy_security_events_total", event="path_traversal_attempt", severity="warning") == 0
     assert os.listdir(root_of(client)) == []
 
 
