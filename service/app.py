@@ -10,6 +10,7 @@ from contextlib import AbstractAsyncContextManager
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
@@ -163,6 +164,8 @@ def _lifespan(
                 settings.log_dir, settings.log_level.value, on_drop=service_metrics.log_line_dropped
             )
         app.state.log_sink = sink
+        # Leftovers of writes a crash interrupted; after logging starts, so the removal is logged.
+        await run_in_threadpool(app.state.document_store.sweep)
         resource_logger = ResourceLogger(logging.getLogger("ai_diy.resources"), settings.resource_log_interval)
         resource_logger.start()
         metrics_app.start()

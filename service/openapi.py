@@ -20,7 +20,41 @@ _CHECK = {
     "properties": {"status": {"type": "string", "enum": ["ok", "fail"]}},
 }
 
+# Conditional requests on /api/appdocs/{path} (RFC 9110 §13), shared by GET, PUT and DELETE.
+_ETAG_LIST = {"type": "string", "pattern": r'^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$'}
+CONDITIONALS: dict[str, Any] = {
+    "parameters": {
+        "IfMatch": {
+            "name": "If-Match",
+            "in": "header",
+            "required": False,
+            "description": (
+                'Only if the document\'s current ETag is one of these (strong comparison), or, with `*`,'
+                " only if it exists. Otherwise 412 and nothing changes."
+            ),
+            "schema": _ETAG_LIST,
+        },
+        "IfNoneMatch": {
+            "name": "If-None-Match",
+            "in": "header",
+            "required": False,
+            "description": (
+                "Only if the document's current ETag is none of these, or, with `*`, only if it does not"
+                " exist (create, never replace). Otherwise 412 (304 on GET)."
+            ),
+            "schema": _ETAG_LIST,
+        },
+    },
+    "headers": {
+        "ETag": {
+            "description": "Strong entity tag of the document: its sha256 in hex, quoted.",
+            "schema": {"type": "string", "pattern": '^"[0-9a-f]{64}"$'},
+        }
+    },
+}
+
 COMPONENTS: dict[str, Any] = {
+    **CONDITIONALS,
     "schemas": {
         "Error": {
             "type": "object",
