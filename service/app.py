@@ -45,7 +45,7 @@ from service.security.status import SecurityStatus
 from service.settings import Settings
 
 NAMESPACE = "ai_diy"
-UNTRACED = ("/health", "/metrics")
+UNTRACED = ("/health", "/health/live", "/health/ready", "/metrics")
 
 
 def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
@@ -136,12 +136,13 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
     health_checker.checks.update(
         config=lambda: CheckResult(True, {"models_config": models_source}),
         data_store=lambda: _store_check(store),
-        # Fail-open keeps serving while the rate-limit storage is down: that is a
-        # degraded security state (ai_diy_security_active, its alert), not a reason
-        # for load balancers to pull every replica at once.
+        # Fail-open keeps serving while the rate-limit storage is down: degraded (the
+        # gauge and AiDiySecurityInactive say so), not a reason for load balancers to
+        # pull every replica at once. Fail-closed refuses /api/*: not ready.
         security=lambda: CheckResult(
-            security.active or not settings.rate_limit_fail_closed,
+            security.active,
             {"rate_limit_storage_healthy": limiter.storage_healthy, "fail_closed": settings.rate_limit_fail_closed},
+            degraded=not settings.rate_limit_fail_closed,
         ),
         log_sink=lambda: _sink_check(state.log_sink),
     )
@@ -188,7 +189,8 @@ def _lifespan(
 
 def _store_check(store: DocumentStore) -> CheckResult:
     result = store.health()
-    return CheckResult(result.ok, {"detail": result.detail})
+    # Readable but not writable: documents are still served, only writes answer 503.
+    return CheckResult(result.ok, {"detail": result.detail}, degraded=not result.ok and store.readable())
 
 
 def _sink_check(sink: LogSink | None) -> CheckResult:
@@ -198,4 +200,5 @@ def _sink_check(sink: LogSink | None) -> CheckResult:
     detail: dict[str, object] = {"dropped": dict(sink.dropped)}
     if not healthy:
         detail["error"] = sink.last_error
-    return CheckResult(healthy, detail)
+    # Lines are dropped (and counted), requests are answered: degraded, never down.
+    return CheckResult(healthy, detail, degraded=True)

@@ -17,8 +17,9 @@ _NUM = {"type": "number"}
 _CHECK = {
     "type": "object",
     "required": ["status"],
-    "properties": {"status": {"type": "string", "enum": ["ok", "fail"]}},
+    "properties": {"status": {"type": "string", "enum": ["ok", "degraded", "fail"]}},
 }
+_CHECK_NAMES = {"type": "array", "items": _STR}
 
 # Conditional requests on /api/appdocs/{path} (RFC 9110 §13), shared by GET, PUT and DELETE.
 _ETAG_LIST = {"type": "string", "pattern": r'^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$'}
@@ -65,9 +66,9 @@ COMPONENTS: dict[str, Any] = {
         },
         "Health": {
             "type": "object",
-            "required": ["status", "version", "uptime_seconds", "checks"],
+            "required": ["status", "version", "uptime_seconds", "checks", "degraded", "failing"],
             "properties": {
-                "status": {"type": "string", "enum": ["healthy", "unhealthy"]},
+                "status": {"type": "string", "enum": ["healthy", "degraded", "unhealthy"]},
                 "version": _STR,
                 "uptime_seconds": _NUM,
                 "checks": {
@@ -75,7 +76,23 @@ COMPONENTS: dict[str, Any] = {
                     "required": ["config", "data_store", "security", "log_sink"],
                     "additionalProperties": _CHECK,
                 },
+                "degraded": _CHECK_NAMES,
+                "failing": _CHECK_NAMES,
             },
+        },
+        "Readiness": {
+            "type": "object",
+            "required": ["status", "degraded", "failing"],
+            "properties": {
+                "status": {"type": "string", "enum": ["ready", "not_ready"]},
+                "degraded": _CHECK_NAMES,
+                "failing": _CHECK_NAMES,
+            },
+        },
+        "Liveness": {
+            "type": "object",
+            "required": ["status", "uptime_seconds"],
+            "properties": {"status": {"type": "string", "enum": ["alive", "wedged"]}, "uptime_seconds": _NUM},
         },
         "Env": {
             "type": "object",

@@ -95,6 +95,10 @@ class DocumentStore:
             "last_modified": max((d.modified for d in docs), default=None),
         }
 
+    def readable(self) -> bool:
+        """Whether documents can be listed and read, writable or not (blocking)."""
+        return all(path.is_dir() and os.access(path, os.R_OK | os.X_OK) for path in (self.data_dir, self.root))
+
     def sweep(self) -> list[str]:
         """Remove what writes interrupted by a crash left behind, and log it (blocking; at start).
 
