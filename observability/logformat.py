@@ -48,7 +48,7 @@ _DIGIT_RUN = re.compile(r"\d[\d ().-]{6,}\d")
 _DIGITS = re.compile(r"\d+")
 _DATE_START = re.compile(r"\(?\d{4}[-./]\d{2}[-./]\d{2}|\(?\d{2}[-./]\d{2}[-./]\d{4}")
 _NATIONAL = re.compile(r"\(?0[1-9]\d{8,9}")
-_NOT_BEFORE = frozenset(".:+-")  # with letters and digits: inside a word, a version, a time or an id
+_AREA_CODE_END = re.compile(r"\d{1,5}\)")
 # Characters json.dumps(ensure_ascii=False) leaves raw that some readers take as line ends.
 _LINE_BREAKERS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
 _LINE_BREAKERS_RE = re.compile("[\u2028\u2029\x85]")
@@ -90,7 +90,7 @@ def _is_phone(number: str) -> bool:
 
 def _phone_start(text: str, start: int) -> int:
     """Where the number whose digits start at `start` begins: with its `(`, `+` or `%2B`."""
-    if text[start - 1 : start] == "(":
+    if text[start - 1 : start] == "(" and _AREA_CODE_END.match(text, start):  # "(555) 123": not "(555-123-4567)"
         start -= 1
     if text[start - 1 : start] == "+":
         return start - 1
@@ -115,8 +115,8 @@ def _mask_phones(text: str, begin: int) -> str:
     for match in _DIGIT_RUN.finditer(text, begin):
         start, end = _phone_start(text, match.start()), match.end()
         before, after = text[start - 1 : start], text[end : end + 1]
-        if start < done or before.isalnum() or before in _NOT_BEFORE or after.isalnum():
-            continue  # glued to a word, an id, a version or a time: not a number on its own
+        if start < done or before.isalnum() or after.isalnum():
+            continue  # glued to a word or an id: not a number on its own
         length = _phone_length(text[start:end])
         if length is None:
             continue

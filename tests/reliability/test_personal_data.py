@@ -21,10 +21,6 @@ EMAILS = ["john.doe@example.com", "jane+news@mail.example.org"]
 STREET = "12 Baker Street"
 
 
-def _q(text: str) -> str:
-    return urllib.parse.quote(text, safe="/+()")
-
-
 def _request(method: str, target: str, *headers: str, body: bytes = b"") -> bytes:
     lines = [f"{method} {target} HTTP/1.1", "Host: x", "Connection: close", *headers]
     if method == "PUT":
@@ -32,28 +28,28 @@ def _request(method: str, target: str, *headers: str, body: bytes = b"") -> byte
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+# Where a value goes: (method, target, user agent, body); {v} is the value as typed,
+# {q} percent-encoded.
+_PLACES = [
+    ("GET", "/api/customers/{q}", None, b""),
+    ("GET", "/api/customers/{v}", None, b""),
+    ("GET", "/api/appdocs/{q}.txt", None, b""),
+    ("GET", "/api/appdocs/contacts/{q}/card.md", None, b""),
+    ("GET", "/api/appdocs/../{q}", None, b""),
+    ("GET", "/api/env?contact={q}&page=2", None, b""),
+    ("GET", "/api/env", "bot/1.0 (+{v})", b""),
+    ("PUT", "/api/appdocs/{q}.md", None, b"note"),
+    ("DELETE", "/api/appdocs/{q}.md", None, b""),
+]
+
+
 def _session() -> list[bytes]:
     requests = []
-    for phone in PHONES:
-        requests += [
-            _request("GET", f"/api/customers/{_q(phone)}"),
-            _request("GET", f"/api/appdocs/{_q(phone)}.txt"),
-            _request("GET", f"/api/appdocs/contacts/{_q(phone)}/card.md"),
-            _request("GET", f"/api/env?tel={_q(phone)}&page=2"),
-            _request("GET", "/api/env", f"User-Agent: bot/1.0 (call {phone})"),
-            _request("PUT", f"/api/appdocs/{_q(phone)}.txt", body=b"note"),
-            _request("DELETE", f"/api/appdocs/{_q(phone)}.txt"),
-        ]
-    for email in EMAILS:
-        requests += [
-            _request("GET", f"/api/customers/{email}"),
-            _request("GET", f"/api/appdocs/{email}.json"),
-            _request("GET", f"/api/appdocs/{urllib.parse.quote(email)}.json"),
-            _request("GET", f"/api/env?email={urllib.parse.quote(email)}"),
-            _request("GET", "/api/env", f"User-Agent: crawler (+mailto:{email})"),
-            _request("PUT", f"/api/appdocs/{email}.md", body=b"# hi"),
-            _request("GET", f"/api/appdocs/../{email}"),
-        ]
+    for value in [*PHONES, *EMAILS]:
+        quoted = urllib.parse.quote(value, safe="/+()@")
+        for method, target, agent, body in _PLACES:
+            headers = [f"User-Agent: {agent.format(v=value)}"] if agent else []
+            requests.append(_request(method, target.format(v=value, q=quoted).replace(" ", "%20"), *headers, body=body))
     street = urllib.parse.quote(STREET)
     requests += [
         _request("GET", f"/api/env?address={street}&phone=5551234567&email=x"),

@@ -76,10 +76,18 @@ SURVIVORS = [
 
 @pytest.mark.parametrize("phone", PHONES)
 def test_scrub_text_masks_phone_numbers_in_every_position(phone: str) -> None:
-    for template in ("{}", "call {} now", "/api/customers/{}", "/api/appdocs/{}.txt", "?tel={}&x=1", "a_{}_b.csv"):
+    for template in ("{}", "call {} now", "/api/customers/{}", "/api/appdocs/{}.txt", "?tel={}&x=1", "a_{}_b.csv",
+                     "tel:{}", "bot ({})", "x-{}", "--{}", "x.{}.md"):
         text = template.format(phone)
         masked = scrub_text(text)
         assert masked == template.format("[PHONE]"), (text, masked)
+
+
+@pytest.mark.parametrize("phone", PHONES)
+def test_scrub_text_masks_phone_numbers_behind_extra_plus_signs(phone: str) -> None:
+    for prefix in ("+", "++", "bot/1.0 (+"):
+        masked = scrub_text(prefix + phone)
+        assert "[PHONE]" in masked and not re.search(r"\d{3}", masked), (prefix + phone, masked)
 
 
 def test_scrub_text_covers_at_least_twenty_phone_formats() -> None:

@@ -110,3 +110,13 @@ async def test_health_live_is_503_only_when_worker_threads_are_wedged(make_app: 
         release.set()
     assert wedged.status_code == 503 and wedged.json()["status"] == "wedged"
     assert alive.status_code == 200 and alive.json()["status"] == "alive"
+
+
+async def test_openapi_describes_health_ready_and_live(make_app: Callable[..., Starlette]) -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=make_app()), base_url="http://t") as http:
+        spec = (await http.get("/openapi.json")).json()
+    for path, schema in (("/health", "Health"), ("/health/ready", "Readiness"), ("/health/live", "Liveness")):
+        responses = spec["paths"][path]["get"]["responses"]
+        assert {"200", "503"} <= set(map(str, responses)), path
+        assert schema in spec["components"]["schemas"]
+    assert spec["components"]["schemas"]["Health"]["properties"]["status"]["enum"] == ["healthy", "degraded", "unhealthy"]
