@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from service.data.etags import InvalidPrecondition, Preconditions
-from service.data.writes import PreconditionFailed, delete_document as delete_file, write_document
+from service.data import writes
+from service.data.writes import PreconditionFailed
 from service.errors import error_response
 from service.security.inspection import SuspiciousInput, input_rejection, parse_json_body
 from service.security.paths import PathRejected, path_rejection, resolve_document
@@ -151,7 +152,7 @@ async def put_document(request: Request) -> Response:
     root = request.app.state.document_store.root
     relative = target.relative_to(root.resolve()).as_posix()
     try:
-        written = await run_in_threadpool(write_document, root, target, body, preconditions)
+        written = await run_in_threadpool(writes.write_document, root, target, body, preconditions)
     except PreconditionFailed as failed:
         return precondition_failed(failed.current)
     except IsADirectoryError:
@@ -198,7 +199,7 @@ async def delete_document(request: Request) -> Response:
     root = request.app.state.document_store.root
     relative = target.relative_to(root.resolve()).as_posix()
     try:
-        removed = await run_in_threadpool(delete_file, root, target, preconditions)
+        removed = await run_in_threadpool(writes.delete_document, root, target, preconditions)
     except PreconditionFailed as failed:
         return precondition_failed(failed.current)
     except OSError as exc:
