@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
@@ -51,7 +52,7 @@ NAMESPACE = "ai_diy"
 LOG_FILE_PREFIX = "ai_diy_api"
 # Loggers whose lines also go to a daily file of their own (the retention table keeps them longer).
 LOG_EXTRA_FILES = {"ai_diy.security": "ai_diy_security", "ai_diy.audit": "ai_diy_audit"}
-UNTRACED = ("/health", "/metrics")
+UNTRACED = ("/health", "/health/live", "/health/ready", "/metrics")
 
 
 def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
@@ -128,12 +129,13 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
     health_checker.checks.update(
         config=lambda: CheckResult(True, {"models_config": models_source}),
         data_store=lambda: _store_check(store),
-        # Fail-open keeps serving while the rate-limit storage is down: that is a
-        # degraded security state (ai_diy_security_active, its alert), not a reason
-        # for load balancers to pull every replica at once.
+        # Fail-open keeps serving while the rate-limit storage is down: degraded (the
+        # gauge and AiDiySecurityInactive say so), not a reason for load balancers to
+        # pull every replica at once. Fail-closed refuses /api/*: not ready.
         security=lambda: CheckResult(
-            security.active or not settings.rate_limit_fail_closed,
+            security.active,
             {"rate_limit_storage_healthy": limiter.storage_healthy, "fail_closed": settings.rate_limit_fail_closed},
+            degraded=not settings.rate_limit_fail_closed,
         ),
         log_sink=lambda: _sink_check(state.log_sink),
     )
@@ -213,6 +215,8 @@ def _lifespan(
                 on_drop=service_metrics.log_line_dropped,
             )
         app.state.log_sink = sink
+        # Leftovers of writes a crash interrupted; after logging starts, so the removal is logged.
+        await run_in_threadpool(app.state.document_store.sweep)
         resource_logger = ResourceLogger(logging.getLogger("ai_diy.resources"), settings.resource_log_interval)
         resource_logger.start()
         metrics_app.start()
@@ -235,7 +239,8 @@ def _lifespan(
 
 def _store_check(store: DocumentStore) -> CheckResult:
     result = store.health()
-    return CheckResult(result.ok, {"detail": result.detail})
+    # Readable but not writable: documents are still served, only writes answer 503.
+    return CheckResult(result.ok, {"detail": result.detail}, degraded=not result.ok and store.readable())
 
 
 def _sink_check(sink: LogSink | None) -> CheckResult:
@@ -245,4 +250,5 @@ def _sink_check(sink: LogSink | None) -> CheckResult:
     detail: dict[str, object] = {"dropped": dict(sink.dropped)}
     if not healthy:
         detail["error"] = sink.last_error
-    return CheckResult(healthy, detail)
+    # Lines are dropped (and counted), requests are answered: degraded, never down.
+    return CheckResult(healthy, detail, degraded=True)

@@ -17,10 +17,45 @@ _NUM = {"type": "number"}
 _CHECK = {
     "type": "object",
     "required": ["status"],
-    "properties": {"status": {"type": "string", "enum": ["ok", "fail"]}},
+    "properties": {"status": {"type": "string", "enum": ["ok", "degraded", "fail"]}},
+}
+_CHECK_NAMES = {"type": "array", "items": _STR}
+
+# Conditional requests on /api/appdocs/{path} (RFC 9110 §13), shared by GET, PUT and DELETE.
+_ETAG_LIST = {"type": "string", "pattern": r'^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$'}
+CONDITIONALS: dict[str, Any] = {
+    "parameters": {
+        "IfMatch": {
+            "name": "If-Match",
+            "in": "header",
+            "required": False,
+            "description": (
+                'Only if the document\'s current ETag is one of these (strong comparison), or, with `*`,'
+                " only if it exists. Otherwise 412 and nothing changes."
+            ),
+            "schema": _ETAG_LIST,
+        },
+        "IfNoneMatch": {
+            "name": "If-None-Match",
+            "in": "header",
+            "required": False,
+            "description": (
+                "Only if the document's current ETag is none of these, or, with `*`, only if it does not"
+                " exist (create, never replace). Otherwise 412 (304 on GET)."
+            ),
+            "schema": _ETAG_LIST,
+        },
+    },
+    "headers": {
+        "ETag": {
+            "description": "Strong entity tag of the document: its sha256 in hex, quoted.",
+            "schema": {"type": "string", "pattern": '^"[0-9a-f]{64}"$'},
+        }
+    },
 }
 
 COMPONENTS: dict[str, Any] = {
+    **CONDITIONALS,
     "schemas": {
         "Error": {
             "type": "object",
@@ -31,9 +66,9 @@ COMPONENTS: dict[str, Any] = {
         },
         "Health": {
             "type": "object",
-            "required": ["status", "version", "uptime_seconds", "checks"],
+            "required": ["status", "version", "uptime_seconds", "checks", "degraded", "failing"],
             "properties": {
-                "status": {"type": "string", "enum": ["healthy", "unhealthy"]},
+                "status": {"type": "string", "enum": ["healthy", "degraded", "unhealthy"]},
                 "version": _STR,
                 "uptime_seconds": _NUM,
                 "checks": {
@@ -41,7 +76,23 @@ COMPONENTS: dict[str, Any] = {
                     "required": ["config", "data_store", "security", "log_sink"],
                     "additionalProperties": _CHECK,
                 },
+                "degraded": _CHECK_NAMES,
+                "failing": _CHECK_NAMES,
             },
+        },
+        "Readiness": {
+            "type": "object",
+            "required": ["status", "degraded", "failing"],
+            "properties": {
+                "status": {"type": "string", "enum": ["ready", "not_ready"]},
+                "degraded": _CHECK_NAMES,
+                "failing": _CHECK_NAMES,
+            },
+        },
+        "Liveness": {
+            "type": "object",
+            "required": ["status", "uptime_seconds"],
+            "properties": {"status": {"type": "string", "enum": ["alive", "wedged"]}, "uptime_seconds": _NUM},
         },
         "Env": {
             "type": "object",

@@ -3,8 +3,9 @@
 The new bytes go to a temporary file in the same directory (so the final rename never
 crosses a file system), are fsynced, renamed over the target with os.replace, and the
 directory is fsynced so the rename itself survives a power cut. A crash before the
-rename leaves only a temporary file whose name `is_temp_name` recognises; the store
-never serves it (hidden name) and `ai-diy data validate` reports it.
+rename leaves only a temporary file whose name `is_temp_name` recognises: nothing
+serves, lists, counts, validates or exports it, and `sweep_temp_files` removes it
+when the service starts.
 """
 from __future__ import annotations
 
@@ -72,3 +73,20 @@ def atomic_delete(target: Path) -> None:
     """Remove target and make the removal durable (blocking)."""
     target.unlink()
     fsync_dir(target.parent)
+
+
+def sweep_temp_files(root: Path) -> list[Path]:
+    """Remove the temporary files interrupted writes left under root; returns them (blocking).
+
+    Only safe while no write is in flight: the caller holds the store's write lock.
+    Symlinked directories are not followed, so nothing outside root is touched.
+    """
+    removed: list[Path] = []
+    for dirpath, _dirnames, filenames in os.walk(root):
+        leftovers = [Path(dirpath) / name for name in filenames if is_temp_name(name)]
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+        if leftovers:
+            fsync_dir(Path(dirpath))
+            removed.extend(leftovers)
+    return removed

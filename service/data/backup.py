@@ -65,9 +65,11 @@ def read_tree(root: Path) -> tuple[dict[str, bytes], list[str]]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         for name in sorted(filenames):
+            if is_temp_name(name):
+                continue  # an interrupted write's temporary file: not a document, swept at the next start
             full = Path(dirpath) / name
             rel = full.relative_to(root).as_posix()
-            problem = "interrupted write" if is_temp_name(name) else path_problem(rel)
+            problem = path_problem(rel)
             if problem is None and (full.is_symlink() or not full.is_file()):
                 problem = "not a regular file"
             if problem:

@@ -1,11 +1,15 @@
 """The appdocs store: documents under `<data dir>/appdocs`, read through the path rules."""
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from service.data import documents_dir
+from service.data.writes import sweep_leftovers
+
+log = logging.getLogger("ai_diy.data")
 
 # Extension -> media type of every document type the store serves.
 MEDIA_TYPES = {
@@ -94,3 +98,23 @@ class DocumentStore:
             "by_type": by_type,
             "last_modified": max((d.modified for d in docs), default=None),
         }
+
+    def readable(self) -> bool:
+        """Whether documents can be listed and read, writable or not (blocking)."""
+        return all(path.is_dir() and os.access(path, os.R_OK | os.X_OK) for path in (self.data_dir, self.root))
+
+    def sweep(self) -> list[str]:
+        """Remove what writes interrupted by a crash left behind, and log it (blocking; at start).
+
+        Returns the removed paths, relative to the root. A store that cannot be
+        read or written is left alone: its health check reports it.
+        """
+        if not self.health().ok:
+            return []
+        removed = [path.relative_to(self.root).as_posix() for path in sweep_leftovers(self.root)]
+        if removed:
+            log.warning(
+                "removed %d temporary file(s) left by interrupted writes", len(removed),
+                extra={"event": "interrupted_writes_swept", "details": {"count": len(removed), "paths": removed[:100]}},
+            )
+        return removed

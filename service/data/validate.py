@@ -73,7 +73,7 @@ def validate_data_dir(data_dir: Path) -> list[str]:
 def _file_problems(entry: Path, root: Path, real_root: Path) -> list[str]:
     rel = entry.relative_to(root).as_posix()
     if is_temp_name(entry.name):
-        return [f"{rel}: leftover of an interrupted write (safe to delete)"]
+        return []  # an interrupted write's temporary file: not a document, swept at the next start
     if entry.is_symlink():
         target = entry.resolve()
         if not _within(target, real_root):

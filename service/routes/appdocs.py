@@ -9,9 +9,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from service.data.etags import file_etag
 from service.data.store import MEDIA_TYPES
 from service.errors import error_response
-from service.routes.appdocs_admin import delete_document, put_document
+from service.routes.appdocs_admin import delete_document, precondition_failed, put_document, read_preconditions
 from service.security.paths import PathRejected, path_rejection, resolve_document
 
 
@@ -45,11 +46,26 @@ async def get_document(request: Request) -> Response:
     summary: Read a document (.json .csv .md .html .txt)
     parameters:
       - {name: path, in: path, required: true, schema: {type: string}}
+      - $ref: "#/components/parameters/IfMatch"
+      - $ref: "#/components/parameters/IfNoneMatch"
+    description: >-
+      The ETag header is the sha256 of the document's bytes (strong): send it back
+      as If-Match on PUT or DELETE so that a change made meanwhile is not overwritten,
+      or as If-None-Match here for a 304 when the copy you have is current.
     responses:
       200:
         description: The document, with the media type of its extension.
+        headers: {ETag: {$ref: "#/components/headers/ETag"}}
+      304:
+        description: If-None-Match names the current version.
+        headers: {ETag: {$ref: "#/components/headers/ETag"}}
+      412:
+        description: If-Match does not name the current version.
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Error"}
       400:
-        description: The path breaks the path rules.
+        description: The path breaks the path rules, or a malformed If-Match / If-None-Match.
         content:
           application/json:
             schema: {$ref: "#/components/schemas/Error"}
@@ -68,10 +84,18 @@ async def get_document(request: Request) -> Response:
     except PathRejected as rejected:
         client_ip = request.client.host if request.client else "unknown"
         return path_rejection(request.app.state.security_events, rejected, client_ip=client_ip, requested=requested)
-    exists = await run_in_threadpool(path.is_file)
-    if not exists:
+    preconditions = read_preconditions(request)
+    if isinstance(preconditions, Response):
+        return preconditions
+    etag = await run_in_threadpool(file_etag, path)
+    failure = preconditions.failure(etag, safe_method=True) if preconditions.present else None
+    if failure == 412:
+        return precondition_failed(etag)
+    if etag is None:
         return error_response(404, "document_not_found", f"no document {requested!r}")
-    return FileResponse(path, media_type=MEDIA_TYPES[Path(path).suffix.lower()])
+    if failure == 304:
+        return Response(status_code=304, headers={"ETag": etag})
+    return FileResponse(path, media_type=MEDIA_TYPES[Path(path).suffix.lower()], headers={"ETag": etag})
 
 
 class Document(HTTPEndpoint):

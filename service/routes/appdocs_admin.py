@@ -10,9 +10,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from service.data.atomic import atomic_delete, atomic_write
-from service.security.inspection import SuspiciousInput, input_rejection, parse_json_body
+from service.data.etags import InvalidPrecondition, Preconditions
+from service.data import writes
+from service.data.writes import PreconditionFailed
 from service.errors import error_response
+from service.security.inspection import SuspiciousInput, input_rejection, parse_json_body
 from service.security.paths import PathRejected, path_rejection, resolve_document
 
 audit = logging.getLogger("ai_diy.audit")
@@ -74,24 +76,22 @@ def _audit(message: str, event: str, request: Request, relative: str, data: byte
     )
 
 
-def _write(target: Path, body: bytes) -> bool:
-    """Blocking part of PUT: returns True when the document is new."""
-    if target.is_dir():
-        raise IsADirectoryError(str(target))
-    created = not target.exists()
-    # Parents stay inside root: resolve_document already placed target under it.
-    target.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(target, body)
-    return created
+def read_preconditions(request: Request) -> Preconditions | Response:
+    """The request's If-Match / If-None-Match, or the 400 to answer when one is malformed."""
+    try:
+        return Preconditions.from_headers(request.headers)
+    except InvalidPrecondition as exc:
+        return error_response(400, "invalid_precondition", str(exc))
 
 
-def _delete(target: Path) -> bytes | None:
-    """Blocking part of DELETE: the removed content, or None when there was none."""
-    if not target.is_file():
-        return None
-    data = target.read_bytes()
-    atomic_delete(target)
-    return data
+def precondition_failed(current: str | None) -> Response:
+    """The 412 answer to a request whose If-Match / If-None-Match does not hold."""
+    if current is None:
+        return error_response(412, "precondition_failed", "precondition failed: the document does not exist")
+    return error_response(
+        412, "precondition_failed", "precondition failed: the document's current ETag is in the ETag header",
+        headers={"ETag": current},
+    )
 
 
 async def put_document(request: Request) -> Response:
@@ -100,23 +100,41 @@ async def put_document(request: Request) -> Response:
     summary: Write a document atomically (admin bearer token)
     parameters:
       - {name: path, in: path, required: true, schema: {type: string}}
+      - $ref: "#/components/parameters/IfMatch"
+      - $ref: "#/components/parameters/IfNoneMatch"
+    description: >-
+      Conditional: `If-Match: "<etag>"` replaces only the version that ETag names
+      (an editor does not overwrite a change it has not seen), `If-None-Match: *`
+      creates only (never replaces). Either answers 412 when it does not hold.
+      Concurrent creations of one new document get exactly one 201.
     requestBody:
       description: The document's bytes; an empty body writes an empty document.
       required: false
       content: {"application/octet-stream": {schema: {type: string, format: binary}}}
     responses:
-      200: {description: Replaced.}
-      201: {description: Created.}
-      400: {description: Bad path or a .json document that does not parse.}
+      200:
+        description: Replaced.
+        headers: {ETag: {$ref: "#/components/headers/ETag"}}
+      201:
+        description: Created.
+        headers: {ETag: {$ref: "#/components/headers/ETag"}}
+      400: {description: Bad path, a malformed If-Match / If-None-Match, or a .json document that does not parse.}
       404: {description: The path cannot name a document (no route matches it).}
       401: {description: Missing or wrong bearer token.}
       403: {description: Writes are disabled (no admin token configured).}
+      409: {description: The path names a directory.}
+      412:
+        description: If-Match or If-None-Match does not hold; the current ETag, if any, is in the ETag header.
+        headers: {ETag: {$ref: "#/components/headers/ETag"}}
       413: {description: Body larger than the configured limit.}
       503: {description: The data store could not be written.}
     """
     target = await _authorized_target(request)
     if isinstance(target, Response):
         return target
+    preconditions = read_preconditions(request)
+    if isinstance(preconditions, Response):
+        return preconditions
     body = await request.body()
     settings = request.app.state.settings
     if len(body) > settings.max_request_bytes:  # the body-size middleware normally answers first
@@ -131,19 +149,22 @@ async def put_document(request: Request) -> Response:
             return input_rejection(
                 request.app.state.security_events, suspicious, client_ip=client_ip, path=request.url.path
             )
-    relative = target.relative_to(request.app.state.document_store.root.resolve()).as_posix()
+    root = request.app.state.document_store.root
+    relative = target.relative_to(root.resolve()).as_posix()
     try:
-        created = await run_in_threadpool(_write, target, body)
+        written = await run_in_threadpool(writes.write_document, root, target, body, preconditions)
+    except PreconditionFailed as failed:
+        return precondition_failed(failed.current)
     except IsADirectoryError:
         return error_response(409, "path_is_directory", f"{relative!r} is a directory")
     except OSError as exc:
         log.error("document write failed for %s: %s", relative, exc, extra={"event": "document_write_failed", "status": "error"})
         return error_response(503, "data_store_unavailable", "the document could not be written")
     _audit("document written", "document_put", request, relative, body)
-    status = 201 if created else 200
     return JSONResponse(
-        {"path": relative, "size": len(body), "sha256": hashlib.sha256(body).hexdigest(), "created": created},
-        status_code=status,
+        {"path": relative, "size": len(body), "sha256": hashlib.sha256(body).hexdigest(), "created": written.created},
+        status_code=201 if written.created else 200,
+        headers={"ETag": written.etag},
     )
 
 
@@ -153,20 +174,34 @@ async def delete_document(request: Request) -> Response:
     summary: Delete a document (admin bearer token)
     parameters:
       - {name: path, in: path, required: true, schema: {type: string}}
+      - $ref: "#/components/parameters/IfMatch"
+      - $ref: "#/components/parameters/IfNoneMatch"
+    description: >-
+      Conditional: `If-Match: "<etag>"` deletes only the version that ETag names; 412
+      when it does not hold.
     responses:
       200: {description: Deleted.}
-      400: {description: The path breaks the path rules.}
+      400: {description: The path breaks the path rules, or a malformed If-Match / If-None-Match.}
       401: {description: Missing or wrong bearer token.}
       403: {description: Writes are disabled (no admin token configured).}
       404: {description: No such document.}
+      412:
+        description: If-Match or If-None-Match does not hold; the current ETag, if any, is in the ETag header.
+        headers: {ETag: {$ref: "#/components/headers/ETag"}}
       503: {description: The data store could not be written.}
     """
     target = await _authorized_target(request)
     if isinstance(target, Response):
         return target
-    relative = target.relative_to(request.app.state.document_store.root.resolve()).as_posix()
+    preconditions = read_preconditions(request)
+    if isinstance(preconditions, Response):
+        return preconditions
+    root = request.app.state.document_store.root
+    relative = target.relative_to(root.resolve()).as_posix()
     try:
-        removed = await run_in_threadpool(_delete, target)
+        removed = await run_in_threadpool(writes.delete_document, root, target, preconditions)
+    except PreconditionFailed as failed:
+        return precondition_failed(failed.current)
     except OSError as exc:
         log.error("document delete failed for %s: %s", relative, exc, extra={"event": "document_delete_failed", "status": "error"})
         return error_response(503, "data_store_unavailable", "the document could not be deleted")

@@ -15,6 +15,9 @@ log = logging.getLogger("ai_diy.security")
 # are accepted and get their series when first used.
 EVENT_SEVERITY = {
     "path_traversal_attempt": "warning",
+    # A document name the path rules refuse (bad character, too long, wrong extension):
+    # usually a client's mistake, so info, and not a traversal.
+    "invalid_document_name": "info",
     "suspicious_input": "warning",
     "rate_limit_exceeded": "warning",
     "request_too_large": "warning",
@@ -27,6 +30,7 @@ SEVERITIES = frozenset({"info", "warning", "critical"})
 INPUT_REASONS = frozenset(
     {
         "path_traversal",
+        "invalid_document_name",
         "malformed_json",
         "too_deep",
         "string_too_long",
@@ -119,6 +123,8 @@ class SecurityEvents:
 def _input_reason(event: str, reason: Any) -> str | None:
     if event == "path_traversal_attempt":
         return "path_traversal"
+    if event == "invalid_document_name":
+        return "invalid_document_name"
     if event == "request_too_large":
         return "request_too_large"
     if event == "suspicious_input":

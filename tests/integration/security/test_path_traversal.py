@@ -51,10 +51,22 @@ TRAVERSALS = [
     "C:/windows/win.ini",
     "C:\\windows\\win.ini",
     "file:///etc/passwd",
+    "..%2f..%2fbad%3Cname%3E.txt",
+    "%ef%bc%8e%ef%bc%8e%ef%bc%8fsecret.txt",
+    "a%e2%88%95b.txt",
+]
+# Names the rules refuse without any attempt to leave the documents: their own event.
+INVALID_NAMES = [
     "guides//setup.txt",
     "readme.md/",
-    "",
     "readme.py",
+    "bad%3Cname%3E.txt",
+    "a%7Cb.md",
+    "what%3F.txt",
+    "-rf.txt",
+    "tab%09name.txt",
+    "caf%ff.txt",
+    "a" * 300 + ".txt",
 ]
 DOCUMENTS = {"readme.md": "# Read me", "guides/setup.txt": "setup steps", "data.json": '{"ok": true}',
              "new%20file.csv": "a,b"}
@@ -95,6 +107,7 @@ def test_path_traversal_corpus_refused_and_logged(tmp_path: Path, docs_root: Pat
         assert status in (400, 404), attempt
         assert b"TOP SECRET" not in response, attempt
         assert b'"error"' in response, attempt
+        assert b'"invalid_document_name"' not in response, attempt
     for doc, (status, response) in served.items():
         assert status == 200, doc
         assert DOCUMENTS[doc].encode() in response, doc
@@ -104,3 +117,20 @@ def test_path_traversal_corpus_refused_and_logged(tmp_path: Path, docs_root: Pat
         assert event["severity"] == "warning"
         assert event["details"]["client_ip"] == "127.0.0.1"
         assert event["details"]["reason"]
+
+
+def test_path_invalid_names_are_their_own_event_not_traversal(tmp_path: Path, docs_root: Path) -> None:
+    log_file = tmp_path / "security.jsonl"
+    with serve_stack(tmp_path, SEC_DOCS_ROOT=str(docs_root), SEC_LOG_FILE=str(log_file), SEC_LIMIT="1000/minute") as base:
+        results = {name: _raw_get(base, PREFIX + name) for name in INVALID_NAMES}
+        events = wait_for(
+            lambda: lines if len(lines := _security_lines(log_file)) >= len(INVALID_NAMES) else None,
+            timeout=10, what="one log line per invalid name",
+        )
+    for name, (status, response) in results.items():
+        assert status == 400, name
+        assert json.loads(response.split(b"\r\n\r\n", 1)[1])["error"]["code"] == "invalid_document_name", name
+    assert [event["event"] for event in events] == ["invalid_document_name"] * len(INVALID_NAMES)
+    for event in events:
+        assert event["message"] == "SECURITY_AUDIT invalid_document_name"
+        assert event["severity"] == "info" and event["details"]["reason"]

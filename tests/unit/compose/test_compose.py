@@ -190,3 +190,10 @@ def test_compose_otel_collector_bridges_service_to_jaeger() -> None:
     exporters = config["service"]["pipelines"]["traces"]["exporters"]
     hosts = {config["exporters"][e]["endpoint"].split(":")[0] for e in exporters}
     assert hosts == {"jaeger"}
+
+
+def test_compose_api_healthcheck_is_readiness() -> None:
+    # Degraded (full log disk, Redis lost under fail-open) stays healthy; not ready does not.
+    healthcheck = _services()["ai-diy"]["healthcheck"]
+    probe = " ".join(healthcheck["test"])
+    assert "/health/ready'" in probe and "urllib.request" in probe

@@ -37,10 +37,13 @@ def test_dockerfile_installs_the_distribution_and_runs_as_non_root() -> None:
     assert "useradd" in runs and user in runs
 
 
-def test_dockerfile_healthcheck_probes_health_with_urllib() -> None:
+def test_dockerfile_healthcheck_probes_liveness_with_urllib() -> None:
+    # Liveness: an orchestrator replaces an unhealthy container, which only cures a wedged process.
     healthcheck = _last("HEALTHCHECK")
-    assert "urllib.request" in healthcheck and "/health" in healthcheck
+    assert "urllib.request" in healthcheck and "/health/live'" in healthcheck
     assert "curl" not in healthcheck
+    timeout = float(re.search(r"--timeout=(\d+)s", healthcheck).group(1))
+    assert float(re.search(r"timeout=(\d+)\)", healthcheck).group(1)) < timeout
 
 
 def test_dockerfile_serves_on_all_interfaces() -> None:

@@ -128,12 +128,22 @@ async def test_writes_disabled_without_configured_token(make_client: Callable[..
         assert sample(client, "ai_diy_auth_failures_total") == 0
 
 
-@pytest.mark.parametrize("path", ["..%2Fescape.md", "a/%2e%2e/%2e%2e/escape.md", "script.sh", ".hidden.md"])
+@pytest.mark.parametrize("path", ["..%2Fescape.md", "a/%2e%2e/%2e%2e/escape.md", ".hidden.md"])
 async def test_put_refuses_paths_outside_the_rules(client: Client, tmp_path: Path, path: str) -> None:
     response = await client.put(f"/api/appdocs/{path}", content=b"x", headers=AUTH)
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_path"
     assert sample(client, "ai_diy_security_events_total", event="path_traversal_attempt", severity="warning") == 1
     assert not (tmp_path / "escape.md").exists() and not (tmp_path / "data" / "escape.md").exists()
+    assert os.listdir(root_of(client)) == []
+
+
+@pytest.mark.parametrize("path", ["script.sh", "bad%3Cname%3E.md", "a%7Cb.txt", "what%3F.txt"])
+async def test_put_refuses_bad_names_as_invalid_names_not_traversal(client: Client, path: str) -> None:
+    response = await client.put(f"/api/appdocs/{path}", content=b"x", headers=AUTH)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_document_name"
+    assert sample(client, "ai_diy_security_events_total", event="invalid_document_name", severity="info") == 1
+    assert sample(client, "ai_diy_input_validation_failures_total", reason="invalid_document_name") == 1
+    assert sample(client, "ai_diy_security_events_total", event="path_traversal_attempt", severity="warning") == 0
     assert os.listdir(root_of(client)) == []
 
 
@@ -207,3 +217,48 @@ async def test_audit_line_as_jsonl_carries_event_and_details(client: Client, cap
     assert line["logger"] == "ai_diy.audit" and line["event"] == "document_put" and line["status"] == "success"
     assert line["details"]["path"] == "x.txt" and line["details"]["size"] == 1
     assert line["details"]["sha256"] == hashlib.sha256(b"x").hexdigest()
+
+
+async def test_conditional_put_and_delete_with_etags(client: Client) -> None:
+    created = await client.put("/api/appdocs/c.md", content=b"v1", headers={**AUTH, "If-None-Match": "*"})
+    assert created.status_code == 201
+    etag = created.headers["etag"]
+    assert etag == f'"{hashlib.sha256(b"v1").hexdigest()}"'
+    read = await client.get("/api/appdocs/c.md")
+    assert read.status_code == 200 and read.headers["etag"] == etag
+    assert (await client.get("/api/appdocs/c.md", headers={"If-None-Match": etag})).status_code == 304
+
+    again = await client.put("/api/appdocs/c.md", content=b"other", headers={**AUTH, "If-None-Match": "*"})
+    assert again.status_code == 412 and again.json()["error"]["code"] == "precondition_failed"
+    assert again.headers["etag"] == etag
+    replaced = await client.put("/api/appdocs/c.md", content=b"v2", headers={**AUTH, "If-Match": etag})
+    assert replaced.status_code == 200 and replaced.headers["etag"] != etag
+    stale = await client.put("/api/appdocs/c.md", content=b"v3", headers={**AUTH, "If-Match": etag})
+    assert stale.status_code == 412 and stale.headers["etag"] == replaced.headers["etag"]
+    assert (root_of(client) / "c.md").read_bytes() == b"v2"
+
+    assert (await client.delete("/api/appdocs/c.md", headers={**AUTH, "If-Match": etag})).status_code == 412
+    assert (root_of(client) / "c.md").exists()
+    deleted = await client.delete("/api/appdocs/c.md", headers={**AUTH, "If-Match": replaced.headers["etag"]})
+    assert deleted.status_code == 200
+    missing = await client.put("/api/appdocs/c.md", content=b"v4", headers={**AUTH, "If-Match": "*"})
+    assert missing.status_code == 412 and "etag" not in missing.headers
+    assert not (root_of(client) / "c.md").exists()
+
+
+async def test_precondition_failure_is_not_an_audited_change(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    await client.put("/api/appdocs/d.md", content=b"v1", headers=AUTH)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="ai_diy.audit"):
+        response = await client.put("/api/appdocs/d.md", content=b"v2", headers={**AUTH, "If-Match": '"nope"'})
+    assert response.status_code == 412
+    assert audit_records(caplog) == []
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+async def test_malformed_precondition_is_a_400_and_changes_nothing(client: Client, method: str) -> None:
+    await client.put("/api/appdocs/e.md", content=b"v1", headers=AUTH)
+    response = await client.request(method, "/api/appdocs/e.md", content=b"v2", headers={**AUTH, "If-Match": "v1"})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_precondition"
+    assert "If-Match" in response.json()["error"]["message"]
+    assert (root_of(client) / "e.md").read_bytes() == b"v1"

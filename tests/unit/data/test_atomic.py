@@ -11,6 +11,7 @@ import pytest
 
 from service.data import atomic
 from service.data.store import DocumentStore
+from service.data.backup import export_backup
 from service.data.validate import validate_data_dir
 from tests.support.processes import ROOT
 
@@ -59,7 +60,36 @@ def test_atomic_write_crash_before_rename_leaves_only_a_recognised_temp(tmp_path
     assert len(leftovers) == 1 and atomic.is_temp_name(leftovers[0])
     assert (root / "doc.json").read_bytes() == b'{"v": 1}'
     assert [d.path for d in DocumentStore(data_dir).documents()] == ["doc.json"]
-    assert validate_data_dir(data_dir) == [f"{leftovers[0]}: leftover of an interrupted write (safe to delete)"]
+    assert DocumentStore(data_dir).status()["documents"] == 1
+    assert validate_data_dir(data_dir) == []
+    backup, skipped = export_backup(root)
+    assert [document["path"] for document in backup["documents"]] == ["doc.json"] and skipped == []
+
+
+def test_sweep_temp_files_removes_only_leftovers(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    keep = [tmp_path / "doc.json", tmp_path / "sub" / "notes.md", tmp_path / ".hidden.md", tmp_path / ".x.tmp-zz"]
+    for path in keep:
+        path.write_bytes(b"keep")
+    leftovers = [atomic.temp_name(tmp_path / "doc.json"), atomic.temp_name(tmp_path / "sub" / "notes.md")]
+    for path in leftovers:
+        path.write_bytes(b"half")
+    assert sorted(atomic.sweep_temp_files(tmp_path)) == sorted(leftovers)
+    assert all(path.exists() for path in keep) and not any(path.exists() for path in leftovers)
+
+
+def test_document_store_sweep_logs_what_it_removed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    store = DocumentStore(tmp_path / "data")
+    store.ensure()
+    (store.root / "a.txt").write_bytes(b"a")
+    leftover = atomic.temp_name(store.root / "a.txt")
+    leftover.write_bytes(b"half")
+    with caplog.at_level("INFO", logger="ai_diy.data"):
+        assert store.sweep() == [leftover.name]
+        assert store.sweep() == []
+    [record] = [r for r in caplog.records if getattr(r, "event", None) == "interrupted_writes_swept"]
+    assert record.levelname == "WARNING" and record.details == {"count": 1, "paths": [leftover.name]}  # type: ignore[attr-defined]
+    assert [d.path for d in store.documents()] == ["a.txt"]
 
 
 def test_temp_name_is_hidden_and_recognised(tmp_path: Path) -> None:

@@ -151,7 +151,7 @@ async def test_appdocs_name_longer_than_the_file_system_allows_is_a_400_not_a_st
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         response = await http.request(method, f"/api/appdocs/{'a' * 300}.txt", content=b"x", headers={"Authorization": "Bearer t0ken"})
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_path"
+    assert response.json()["error"]["code"] == "invalid_document_name"
 
 
 async def test_appdocs_wrong_method_lists_every_allowed_one(client) -> None:
