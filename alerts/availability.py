@@ -53,7 +53,7 @@ def groups(target: Target) -> list[dict[str, Any]]:
                     summary="AI-DIY health check {{ $labels.check }} is failing",
                     description=(
                         "The {{ $labels.check }} check of {{ $labels.instance }} reports {{ $value }} "
-                        "(1 = passing); GET /health answers 503."
+                        "(1 = passing); GET /health names it as failing (503) or degraded (200)."
                     ),
                 ),
                 # Security degraded (headers, rate limiter or request inspection not working)

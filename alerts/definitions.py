@@ -21,7 +21,7 @@ RUNBOOK_BASE_URL = "https://github.com/ai-diy/ai-diy/blob/main/docs/runbook.md"
 """Where docs/runbook.md is published; each alert links to `<base>#<lower-case alert name>`."""
 
 DURATION = "http_server_request_duration_seconds"
-PROBE_ROUTES = ("/health", "/metrics")
+PROBE_ROUTES = ("/health", "/health/live", "/health/ready", "/metrics")
 """Load balancers and Prometheus, not users: left out of every error ratio and latency."""
 SLO = "availability"
 OBJECTIVE = 0.999
@@ -106,7 +106,9 @@ RATE_LIMIT_REFUSALS = Signal(
 )
 SECURITY_EVENTS = Signal(
     "AiDiySecurityEventsUnusual",
-    'sum by (job) (increase(ai_diy_security_events_total{$sel, event!="rate_limit_exceeded"}[1h]))',
+    # Refusals and invalid document names are counted by their own alerts (rate-limit
+    # violations, input-validation failures); this one is for everything else.
+    'sum by (job) (increase(ai_diy_security_events_total{$sel, event!~"rate_limit_exceeded|invalid_document_name"}[1h]))',
     {"warning": 10},
 )
 PATH_TRAVERSAL = Signal(

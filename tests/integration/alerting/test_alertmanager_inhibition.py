@@ -83,3 +83,18 @@ def test_alertmanager_releases_the_warning_once_the_critical_resolves(tmp_path: 
         )
         assert _inhibited_by(url, "AiDiyHighMemoryUsage", "warning", "api-1:8000") == []
         assert sink.received("/ticket", "AiDiyHighMemoryUsage", severity="critical") == []
+
+
+def test_alertmanager_pages_a_lost_rate_limit_storage_once(tmp_path: Path) -> None:
+    def check_alert(check: str, instance: str) -> dict:
+        alert = _alert("AiDiyHealthCheckFailing", "critical", instance)
+        alert["labels"]["check"] = check
+        return alert
+
+    with webhook_sink() as sink, alertmanager(tmp_path, render_alertmanager_config(sink)) as url:
+        _post(url, [_alert("AiDiySecurityInactive", "critical", "api-1:8000")])
+        wait_for(lambda: sink.received("/page", "AiDiySecurityInactive"), timeout=30, what="the security page")
+        _post(url, [check_alert("security", "api-1:8000"), check_alert("log_sink", "api-1:8000"), check_alert("security", "api-2:8000")])
+        wait_for(lambda: len(sink.received("/page", "AiDiyHealthCheckFailing")) >= 2, timeout=30, what="the other health pages")
+        paged = {(a["labels"]["check"], a["labels"]["instance"]) for a in sink.received("/page", "AiDiyHealthCheckFailing")}
+        assert paged == {("log_sink", "api-1:8000"), ("security", "api-2:8000")}

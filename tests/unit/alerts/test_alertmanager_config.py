@@ -44,10 +44,14 @@ def test_amtool_routes_test_detects_a_wrong_receiver() -> None:
 def test_alertmanager_groups_and_inhibits_by_alertname_and_instance() -> None:
     config = r.load(CONFIG)
     assert config["route"]["group_by"] == ["alertname", "instance"]
-    (rule,) = config["inhibit_rules"]
-    assert rule["source_matchers"] == ['severity="critical"']
-    assert rule["target_matchers"] == ['severity="warning"']
-    assert rule["equal"] == ["alertname", "instance"]
+    severity, security = config["inhibit_rules"]
+    assert severity["source_matchers"] == ['severity="critical"']
+    assert severity["target_matchers"] == ['severity="warning"']
+    assert severity["equal"] == ["alertname", "instance"]
+    # One cause, one page: the security state, not also its health check.
+    assert security["source_matchers"] == ['alertname="AiDiySecurityInactive"']
+    assert security["target_matchers"] == ['alertname="AiDiyHealthCheckFailing"', 'check="security"']
+    assert security["equal"] == ["instance"]
 
 
 def test_alertmanager_receivers_default_to_loopback() -> None:
