@@ -9,7 +9,9 @@ editor overwrite the first.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +45,36 @@ def file_etag(path: Path) -> str | None:
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
     return f'"{digest.hexdigest()}"'
+
+
+class EtagCache:
+    """ETags of documents already hashed, keyed by what any change of the file changes.
+
+    The service writes by rename, so every write gives the path a new inode; an edit
+    in place changes the size or the modification time. One stat() (cheap enough
+    for the event loop) then tells whether the tag computed earlier still holds,
+    instead of reading the whole file again on a thread for every GET.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._tags: dict[tuple[int, int, int, int], str] = {}
+
+    def lookup(self, path: Path) -> tuple[tuple[int, int, int, int] | None, str | None]:
+        """(the file's key, its cached tag or None); (None, None) when there is no regular file."""
+        try:
+            found = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None, None
+        if not stat.S_ISREG(found.st_mode):
+            return None, None
+        key = (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
+        return key, self._tags.get(key)
+
+    def remember(self, key: tuple[int, int, int, int], etag: str) -> None:
+        if len(self._tags) >= self._size:
+            self._tags.clear()  # bounded; documents are few and the next GETs refill it
+        self._tags[key] = etag
 
 
 def _tags(header: str) -> list[tuple[bool, str]] | None:

@@ -3,13 +3,18 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from service.data import documents_dir
+from service.data.etags import EtagCache
 from service.data.writes import sweep_leftovers
 
 log = logging.getLogger("ai_diy.data")
+# How old a cached /api/data/status summary may be (see DocumentStore.cached_status).
+STATUS_MAX_AGE = 1.0
 
 # Extension -> media type of every document type the store serves.
 MEDIA_TYPES = {
@@ -37,9 +42,13 @@ class StoreHealth:
 class DocumentStore:
     """Read access and health of the documents directory (writes live in service.data.atomic)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.data_dir = data_dir
         self.root = documents_dir(data_dir)
+        self._clock = clock
+        self.etags = EtagCache()
+        # (taken at, fingerprint, summary) of the last good status; see cached_status.
+        self._status: tuple[float, tuple[int, ...], dict[str, object]] | None = None
 
     def ensure(self) -> None:
         """Create the directories on first start; an existing non-directory is left for health to report."""
@@ -81,23 +90,52 @@ class DocumentStore:
                 found.append(DocumentInfo(full.relative_to(self.root).as_posix(), stat.st_size, stat.st_mtime))
         return found
 
+    def cached_status(self) -> dict[str, object] | None:
+        """The last good summary when it is under STATUS_MAX_AGE old and the directories look unchanged.
+
+        Two stat() calls, cheap enough for the event loop: a status request under
+        load skips the walk and its thread hop. A write through the service
+        (`changed`) or a changed top-level directory makes it stale at once; a
+        file changed deeper by hand shows within STATUS_MAX_AGE seconds.
+        """
+        cached = self._status
+        if cached is None or self._clock() - cached[0] >= STATUS_MAX_AGE:
+            return None
+        return cached[2] if self._fingerprint() == cached[1] else None
+
+    def changed(self) -> None:
+        """A document was written or deleted: the next status is computed afresh."""
+        self._status = None
+
+    def _fingerprint(self) -> tuple[int, ...]:
+        try:
+            data, root = os.stat(self.data_dir), os.stat(self.root)
+        except OSError:
+            return ()
+        return (data.st_ino, data.st_mtime_ns, root.st_ino, root.st_mtime_ns)
+
     def status(self) -> dict[str, object]:
-        """Summary for /api/data/status (blocking)."""
+        """Summary for /api/data/status (blocking); a good one is kept for cached_status."""
+        taken_at, fingerprint = self._clock(), self._fingerprint()
         health = self.health()
         if not health.ok:
+            self._status = None
             return {"status": "unavailable", "detail": health.detail}
         docs = self.documents()
         by_type: dict[str, int] = {}
         for doc in docs:
             suffix = Path(doc.path).suffix.lower()
             by_type[suffix] = by_type.get(suffix, 0) + 1
-        return {
+        summary: dict[str, object] = {
             "status": "ok",
             "documents": len(docs),
             "total_bytes": sum(d.size for d in docs),
             "by_type": by_type,
             "last_modified": max((d.modified for d in docs), default=None),
         }
+        if fingerprint:
+            self._status = (taken_at, fingerprint, summary)
+        return summary
 
     def readable(self) -> bool:
         """Whether documents can be listed and read, writable or not (blocking)."""

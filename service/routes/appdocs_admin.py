@@ -160,6 +160,7 @@ async def put_document(request: Request) -> Response:
     except OSError as exc:
         log.error("document write failed for %s: %s", relative, exc, extra={"event": "document_write_failed", "status": "error"})
         return error_response(503, "data_store_unavailable", "the document could not be written")
+    request.app.state.document_store.changed()
     _audit("document written", "document_put", request, relative, body)
     return JSONResponse(
         {"path": relative, "size": len(body), "sha256": hashlib.sha256(body).hexdigest(), "created": written.created},
@@ -207,6 +208,7 @@ async def delete_document(request: Request) -> Response:
         return error_response(503, "data_store_unavailable", "the document could not be deleted")
     if removed is None:
         return error_response(404, "document_not_found", f"no document {relative!r}")
+    request.app.state.document_store.changed()
     _audit("document deleted", "document_delete", request, relative, removed)
     return JSONResponse({"path": relative, "size": len(removed), "sha256": hashlib.sha256(removed).hexdigest(), "deleted": True})
 

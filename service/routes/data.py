@@ -17,6 +17,10 @@ async def data_status(request: Request) -> JSONResponse:
     """Data store status.
     ---
     summary: Document store status
+    description: >-
+      Counted afresh at most once a second: within that second a write through
+      this service, or a change of the data or documents directory, counts again
+      at once; a file changed by hand deeper in the tree shows a second later.
     responses:
       200:
         description: The store is readable and writable.
@@ -30,7 +34,7 @@ async def data_status(request: Request) -> JSONResponse:
             schema: {$ref: "#/components/schemas/Error"}
     """
     store = request.app.state.document_store
-    status = await run_in_threadpool(store.status)
+    status = store.cached_status() or await run_in_threadpool(store.status)
     if status["status"] != "ok":
         # The client hears what is wrong, the log also where: no server path in a response.
         log.warning(

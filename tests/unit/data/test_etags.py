@@ -60,3 +60,24 @@ def test_preconditions_from_headers_refuses_malformed_values(value: str) -> None
 @pytest.mark.parametrize("value", ["*", ' * ', '"a"', 'W/"a"', '"a", W/"b" ,"c"', '""'])
 def test_preconditions_from_headers_accepts_star_and_entity_tag_lists(value: str) -> None:
     assert Preconditions.from_headers({"if-match": value}).if_match == value
+
+
+def test_etag_cache_holds_until_the_file_changes(tmp_path) -> None:
+    from service.data.etags import EtagCache, file_etag
+
+    path = tmp_path / "doc.json"
+    path.write_bytes(b'{"v": 1}')
+    cache = EtagCache()
+    key, cached = cache.lookup(path)
+    assert key is not None and cached is None
+    cache.remember(key, file_etag(path) or "")
+    assert cache.lookup(path)[1] == file_etag(path)
+    replacement = tmp_path / "new.json"
+    replacement.write_bytes(b'{"v": 2}')
+    replacement.replace(path)  # as the service writes: a new file renamed over the old
+    key, cached = cache.lookup(path)
+    assert key is not None and cached is None
+    with path.open("ab") as grow:  # an edit in place changes the size
+        grow.write(b" ")
+    assert cache.lookup(path)[1] is None
+    assert cache.lookup(tmp_path) == (None, None) and cache.lookup(tmp_path / "missing") == (None, None)

@@ -158,3 +158,26 @@ async def test_appdocs_wrong_method_lists_every_allowed_one(client) -> None:
     response = await client.post("/api/appdocs/a.txt")
     assert response.status_code == 405
     assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "PUT", "DELETE"}
+
+
+def test_data_status_is_reused_within_its_age_and_recounted_after_a_change(tmp_path) -> None:
+    from service.data.store import STATUS_MAX_AGE, DocumentStore
+
+    now = [100.0]
+    store = DocumentStore(tmp_path / "data", clock=lambda: now[0])
+    store.ensure()
+    (store.root / "a.md").write_text("# a")
+    first = store.status()
+    assert store.cached_status() == first and first["documents"] == 1
+    (store.root / "b.md").write_text("# b")  # the documents directory changed: recount at once
+    assert store.cached_status() is None
+    second = store.status()
+    assert second["documents"] == 2
+    store.changed()  # a write through the service
+    assert store.cached_status() is None
+    store.status()
+    now[0] += STATUS_MAX_AGE
+    assert store.cached_status() is None  # too old
+    (store.root / "a.md").unlink()
+    store.data_dir.rename(tmp_path / "gone")  # the store went away: nothing good is cached
+    assert store.status()["status"] == "unavailable" and store.cached_status() is None
