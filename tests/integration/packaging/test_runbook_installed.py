@@ -46,6 +46,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if path.is_dir():
             shutil.copytree(path, context / source, ignore=shutil.ignore_patterns("__pycache__"))
         else:
+            (context / source).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, context / source)
     _pip("wheel", "--no-build-isolation", "--no-deps", "--no-index", "-q", "-w", str(work / "dist"), ".", cwd=context)
     (wheel,) = (work / "dist").glob("ai_diy-*.whl")
