@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from observability.errors import ConfigError
 from service.cli import progress
@@ -120,7 +121,7 @@ def cmd_validate_backup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _entry_count(backup: dict) -> int:
+def _entry_count(backup: dict[str, Any]) -> int:
     """Entries a backup lists (0 when it lists none, which validation reports)."""
     documents = backup.get("documents")
     return len(documents) if isinstance(documents, list) else 0

@@ -1,4 +1,4 @@
-"""Progress of the long commands: a bar on a terminal, nothing on a pipe, --quiet and --verbose."""
+"""Progress of the long commands, run as processes: a bar on a terminal, nothing on a pipe, --quiet and --verbose."""
 from __future__ import annotations
 
 import re
@@ -12,6 +12,8 @@ import pytest
 from service.cli import main
 from tests.support.processes import service_env
 from tests.support.terminal import run_with_terminal_stderr
+
+pytestmark = pytest.mark.integration
 
 DOCUMENTS = {"a.txt": b"a" * 1000, "c.json": b'{"k": 1}', "notes/b.md": b"b" * 2000}  # 3008 bytes: 3.0 kB
 # Rotated on 2024-02-01: the first is past the 30 days api logs are kept, the others get compressed.
