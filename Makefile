@@ -12,7 +12,7 @@ JSON_ROUTES := /api/env,/api/config/models
 # the log's last lines and its path, and fail.
 logged = $(1) >>$(2) 2>&1 || { status=$$?; tail -n 20 $(2) >&2; echo "failed: $(1)" >&2; echo "full output: $(2)" >&2; exit $$status; }
 
-.PHONY: run test test-heavy system-deps stack rules dashboards kubernetes bench deps-check lock clean
+.PHONY: run test test-heavy system-deps stack rules dashboards kubernetes readme bench deps-check lock clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || { echo "creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
@@ -56,6 +56,10 @@ dashboards: $(STAMP)
 ## kubernetes: regenerate deploy/kubernetes/generated/ (PrometheusRule, dashboard ConfigMaps) from alerts/ and grafana/
 kubernetes: dashboards
 	$(BIN)/python -m deploy.kubernetes.generate
+
+## readme: regenerate README.md's settings table from service/settings.py (`ai-diy serve --help` shows the same)
+readme: $(STAMP)
+	$(BIN)/python -c 'from pathlib import Path; from service.cli.settings_doc import rewrite_readme; rewrite_readme(Path("README.md"))'
 
 ## bench: the benchmark over every route and over the JSON routes alone, and the chart of
 ## both (see docs/performance.md); the service's log lines go to $(BENCH_OUT)/*.log

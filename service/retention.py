@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import tarfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -99,13 +99,17 @@ def plan(
     return actions
 
 
-def apply(actions: Iterable[Action]) -> list[str]:
-    """Carry out the actions; one line per action done (or refused)."""
+def apply(actions: Iterable[Action], on_file: Callable[[str, int], None] | None = None) -> list[str]:
+    """Carry out the actions; one line per action done (or refused).
+
+    on_file hears of each action done: the file's name and its size before the action.
+    """
     done: list[str] = []
     touched: set[Path] = set()
     for action in actions:
         path = action.file.path
         touched.add(path.parent)
+        size = path.stat().st_size if on_file is not None else 0
         if action.verb == "delete":
             path.unlink()
             done.append(f"deleted {path.name} ({action.reason})")
@@ -118,6 +122,8 @@ def apply(actions: Iterable[Action]) -> list[str]:
                 done.append(f"removed {path.name}, already compressed ({action.reason})")
             else:
                 done.append(f"left {path.name}: {path.name}.gz exists with different content, check by hand")
+        if on_file is not None:
+            on_file(path.name, size)
     for directory in touched:
         fsync_dir(directory)  # make the unlinks durable
     return done
@@ -158,14 +164,19 @@ def _same_content(plain: Path, packed: Path) -> bool:
         return False
 
 
-def archive(log_dir: Path, output: Path) -> list[str]:
-    """Bundle every recognised log file into output (.tar.gz) atomically; returns the names."""
+def archive(log_dir: Path, output: Path, on_file: Callable[[str, int], None] | None = None) -> list[str]:
+    """Bundle every recognised log file into output (.tar.gz) atomically; returns the names.
+
+    on_file hears of each file added, with its size.
+    """
     files = log_files(log_dir)
     tmp = temp_name(output.resolve())
     try:
         with tarfile.open(tmp, "w:gz") as bundle:
             for log in files:
                 bundle.add(log.path, arcname=f"logs/{log.path.name}", recursive=False)
+                if on_file is not None:
+                    on_file(log.path.name, bundle.members[-1].size)
         os.replace(tmp, output)
     except BaseException:
         tmp.unlink(missing_ok=True)

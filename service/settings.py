@@ -57,13 +57,16 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="Address hypercorn binds to.")
     port: int = Field(8000, ge=1, le=65535, description="TCP port of the API.")
-    workers: int = Field(1, ge=1, le=64, description="Hypercorn worker processes.")
+    workers: int = Field(1, ge=1, le=64, description="Hypercorn worker processes; metrics aggregate across them.")
     log_level: LogLevel = Field(
         LogLevel.INFO,
         validation_alias=AliasChoices("AI_DIY_LOG_LEVEL", "LOG_LEVEL"),
-        description="Lowest level written to the logs (`LOG_LEVEL` is accepted too).",
+        description="Lowest level written to the logs.",
     )
-    log_dir: Path = Field(Path("logs"), description="Directory of the JSONL log files.")
+    log_dir: Path = Field(
+        Path("logs"),
+        description="Directory of the JSONL log files: `ai_diy_api_YYYYMMDD.jsonl`, `ai_diy_security_…`, `ai_diy_audit_…`.",
+    )
     data_dir: Path = Field(Path("data"), description="Data directory; documents live in `<data dir>/appdocs`.")
     models_config: Path = Field(
         Path("models_config.json"),
@@ -76,7 +79,7 @@ class Settings(BaseSettings):
     rate_limit_storage: str = Field(
         "memory://",
         description="Rate-limit storage URI: `memory://`, `redis://host:port/db` to share across replicas, or "
-        "`redis+sentinel://host:port,host:port/<master>` to follow a Sentinel fail-over.",
+        "`redis+sentinel://host:port,host:port/<master>` to follow a Sentinel fail-over; every location needs its port.",
     )
     rate_limit_fail_closed: bool = Field(
         False, description="Refuse `/api/*` requests (503) while the rate-limit storage is unreachable, instead of allowing them."
@@ -87,10 +90,13 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int = Field(1_048_576, ge=1, description="Largest accepted request body in bytes (413 above).")
     drain_timeout: float = Field(
-        10.0, gt=0, le=600, description="Seconds in-flight requests get to finish after SIGTERM/SIGINT."
+        10.0, gt=0, le=600,
+        description="Seconds in-flight requests get to finish after SIGTERM/SIGINT; connections still open then "
+        "are closed, and the process exits within one more second.",
     )
     metrics_port: int | None = Field(
-        None, ge=1, le=65535, description="Serve `/metrics` on this separate port instead of the API port."
+        None, ge=1, le=65535,
+        description="Serve `/metrics` on this separate port (on `AI_DIY_METRICS_HOST`) instead of the API port.",
     )
     metrics_host: str = Field("127.0.0.1", description="Address of the separate metrics listener.")
     resource_log_interval: float = Field(
@@ -101,7 +107,9 @@ class Settings(BaseSettings):
         description="Share of traces kept whatever their outcome (decided on the trace id, as TraceIdRatioBased does).",
     )
     trace_slow_ms: float = Field(
-        1000.0, gt=0, description="Requests at or over this many milliseconds keep their trace (the latency objective).",
+        1000.0, gt=0,
+        description="Requests at or over this many milliseconds keep their trace (the latency objective); "
+        "failed and caller-sampled ones always do.",
     )
     admin_token: SecretStr | None = Field(
         None, description="Bearer token for appdocs writes (PUT/DELETE); writes are disabled when unset."

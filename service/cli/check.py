@@ -1,10 +1,19 @@
-"""`ai-diy check`: the runbook's daily-health-check.sh against a running instance."""
+"""`ai-diy check`: the runbook's daily-health-check.sh against a running instance.
+
+The checks run in order and the first failure ends the run (what follows depends on
+it). `--json` prints one object for automation instead of the runbook's lines:
+`{"status": "ok"|"fail", "url": ..., "checks": {name: {"status": "ok"|"fail"|"skipped", "detail": ...}}}`.
+The exit code is the same either way.
+"""
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from service.cli._common import EXIT_FAILURE, EXIT_OK
@@ -16,7 +25,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("check", help="daily health check of a running instance")
     parser.add_argument("--url", default="http://localhost:8000", help="base URL (default: %(default)s)")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per request (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (each check, its status and detail)")
     parser.set_defaults(func=run)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One check's result: `line` is what the runbook's script printed after its mark."""
+
+    name: str
+    status: str  # ok | fail | skipped
+    detail: str
+    line: str = ""
 
 
 def _get_json(url: str, timeout: float) -> tuple[int, Any]:
@@ -32,30 +52,65 @@ def _get_json(url: str, timeout: float) -> tuple[int, Any]:
             return exc.code, None
 
 
-def run(args: argparse.Namespace) -> int:
-    base = args.url.rstrip("/")
-    print("=== AI-DIY Daily Health Check ===")
+def _health(base: str, timeout: float) -> Outcome:
     try:
-        status, health = _get_json(f"{base}/health", args.timeout)
+        status, health = _get_json(f"{base}/health", timeout)
     except (OSError, ValueError) as exc:
-        print(f"{FAIL} Application health check failed: {exc}")
-        return EXIT_FAILURE
+        return Outcome("health", "fail", str(exc), f"Application health check failed: {exc}")
     if status != 200:
         failing = [name for name, c in (health or {}).get("checks", {}).items() if c.get("status") != "ok"]
-        print(f"{FAIL} Application health check failed: HTTP {status}, failing checks: {', '.join(failing) or 'unknown'}")
-        return EXIT_FAILURE
-    print(f"{OK} Application is healthy (version {health.get('version')}, up {health.get('uptime_seconds')}s)")
+        detail = f"HTTP {status}, failing checks: {', '.join(failing) or 'unknown'}"
+        return Outcome("health", "fail", detail, f"Application health check failed: {detail}")
+    detail = f"version {health.get('version')}, up {health.get('uptime_seconds')}s"
+    return Outcome("health", "ok", detail, f"Application is healthy ({detail})")
 
+
+def _security(base: str, timeout: float) -> Outcome:
     try:
-        status, security = _get_json(f"{base}/api/security/status", args.timeout)
+        status, security = _get_json(f"{base}/api/security/status", timeout)
     except (OSError, ValueError) as exc:
-        print(f"{FAIL} Security status unavailable: {exc}")
-        return EXIT_FAILURE
+        return Outcome("security", "fail", str(exc), f"Security status unavailable: {exc}")
     state = (security or {}).get("security_status")
     if status == 200 and state == "active":
-        print(f"{OK} Security systems active")
+        return Outcome("security", "ok", "security_status: active", "Security systems active")
+    detail = f"security_status: {state}, HTTP {status}"
+    return Outcome("security", "fail", detail, f"Security systems not active ({detail})")
+
+
+CHECKS: tuple[tuple[str, Callable[[str, float], Outcome]], ...] = (("health", _health), ("security", _security))
+
+
+def run_checks(base: str, timeout: float, *, on_outcome: Callable[[Outcome], None] = lambda _: None) -> list[Outcome]:
+    """Every check in order; after the first failure the rest are `skipped`."""
+    outcomes: list[Outcome] = []
+    for name, check in CHECKS:
+        if outcomes and outcomes[-1].status != "ok":
+            outcomes.append(Outcome(name, "skipped", f"not run: the {outcomes[-1].name} check failed"))
+            continue
+        outcomes.append(check(base, timeout))
+        on_outcome(outcomes[-1])
+    return outcomes
+
+
+def _print_line(outcome: Outcome) -> None:
+    # Failures on stderr: a cron job mails what reaches stderr, and stdout stays the report.
+    if outcome.status == "ok":
+        print(f"{OK} {outcome.line}", flush=True)
     else:
-        print(f"{FAIL} Security systems not active (security_status: {state}, HTTP {status})")
-        return EXIT_FAILURE
-    print("=== Health check complete ===")
-    return EXIT_OK
+        print(f"{FAIL} {outcome.line}", file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    base = args.url.rstrip("/")
+    if args.json:
+        outcomes = run_checks(base, args.timeout)
+    else:
+        print("=== AI-DIY Daily Health Check ===", flush=True)
+        outcomes = run_checks(base, args.timeout, on_outcome=_print_line)
+    passed = all(outcome.status == "ok" for outcome in outcomes)
+    if args.json:
+        checks = {outcome.name: {"status": outcome.status, "detail": outcome.detail} for outcome in outcomes}
+        print(json.dumps({"status": "ok" if passed else "fail", "url": base, "checks": checks}))
+    elif passed:
+        print("=== Health check complete ===")
+    return EXIT_OK if passed else EXIT_FAILURE

@@ -6,12 +6,23 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from observability.errors import ConfigError
+from service.cli import progress
 from service.cli._common import EXIT_FAILURE, EXIT_OK
+from service.cli.progress import FileProgress
 from service.data import documents_dir
 from service.data.atomic import atomic_write
-from service.data.backup import BackupError, ImportPlan, decode_documents, export_backup, import_backup, load_backup
+from service.data.backup import (
+    BackupError,
+    ImportPlan,
+    decode_documents,
+    export_backup,
+    import_backup,
+    load_backup,
+    tree_size,
+)
 from service.data.validate import validate_data_dir
 from service.settings import load_settings
 
@@ -24,16 +35,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     export = commands.add_parser("export", help="write every document as one JSON backup")
     export.add_argument("-o", "--output", type=Path, help="backup file (default: stdout)")
     _data_dir_option(export)
+    progress.add_options(export)
     export.set_defaults(func=cmd_export)
 
     check = commands.add_parser("validate-backup", help="check a backup file without changing anything")
     check.add_argument("file", type=Path)
+    progress.add_options(check)
     check.set_defaults(func=cmd_validate_backup)
 
     restore = commands.add_parser("import", help="replace the documents with a backup's (atomically)")
     restore.add_argument("file", type=Path)
     restore.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")
     _data_dir_option(restore)
+    progress.add_options(restore)
     restore.set_defaults(func=cmd_import)
 
     validate = commands.add_parser("validate", help="check the live documents directory")
@@ -72,7 +86,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     root = documents_dir(data_dir)
     if not root.is_dir():
         return _fail([f"{root}: documents directory does not exist"], EXIT_FAILURE)
-    backup, skipped = export_backup(root)
+    with FileProgress.from_args(args) as shown:
+        backup, skipped = export_backup(root, on_file=shown.phase("export", *tree_size(root)))
     _fail([f"skipped {line}" for line in skipped], EXIT_OK)
     text = json.dumps(backup, ensure_ascii=False, indent=1) + "\n"
     if args.output is None:
@@ -94,7 +109,8 @@ def cmd_validate_backup(args: argparse.Namespace) -> int:
         backup = load_backup(args.file)
     except BackupError as exc:
         return _fail(exc.problems, EXIT_FAILURE)
-    documents, problems = decode_documents(backup)
+    with FileProgress.from_args(args) as shown:
+        documents, problems = decode_documents(backup, shown.phase("verify", _entry_count(backup)))
     if problems:
         return _fail([f"{args.file}: {problem}" for problem in problems] + [f"{len(problems)} problem(s)"], EXIT_FAILURE)
     total = sum(len(data) for data in documents.values())
@@ -105,12 +121,22 @@ def cmd_validate_backup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _entry_count(backup: dict[str, Any]) -> int:
+    """Entries a backup lists (0 when it lists none, which validation reports)."""
+    documents = backup.get("documents")
+    return len(documents) if isinstance(documents, list) else 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Validate, then swap the documents in; report added, changed, removed."""
     data_dir = _data_dir(args)
     try:
         backup = load_backup(args.file)
-        plan = import_backup(data_dir, backup, dry_run=args.dry_run)
+        with FileProgress.from_args(args) as shown:
+            verified = shown.phase("verify", _entry_count(backup))
+            # No bar for writing in a dry run: nothing is written.
+            written = None if args.dry_run else shown.phase("write", _entry_count(backup))
+            plan = import_backup(data_dir, backup, dry_run=args.dry_run, on_verified=verified, on_written=written)
     except BackupError as exc:
         return _fail([f"{args.file}: {p}" for p in exc.problems] + ["nothing was changed"], EXIT_FAILURE)
     except OSError as exc:

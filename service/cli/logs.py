@@ -7,7 +7,9 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from service import retention
+from service.cli import progress
 from service.cli._common import EXIT_FAILURE, EXIT_OK
+from service.cli.progress import FileProgress, total_size
 from service.settings import load_settings
 
 
@@ -45,11 +47,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     rotate.add_argument("--backup-days", type=_days, default=defaults["backup"], metavar="DAYS")
     rotate.add_argument("--today", type=_day, help="reference day YYYYMMDD (default: today in UTC, as the log file names)")
     _log_dir_option(rotate)
+    progress.add_options(rotate)
     rotate.set_defaults(func=cmd_rotate)
 
     bundle = commands.add_parser("archive", help="bundle every log file into one .tar.gz")
     bundle.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.tar.gz")
     _log_dir_option(bundle)
+    progress.add_options(bundle)
     bundle.set_defaults(func=cmd_archive)
 
 
@@ -78,7 +82,8 @@ def cmd_rotate(args: argparse.Namespace) -> int:
         print(f"dry run: {len(actions)} action(s) in {log_dir}")
         return EXIT_OK
     try:
-        lines = retention.apply(actions)
+        with FileProgress.from_args(args) as shown:
+            lines = retention.apply(actions, shown.phase("rotate", len(actions), total_size(a.file.path for a in actions)))
     except OSError as exc:
         print(f"log rotation stopped: {exc}", file=sys.stderr)
         return EXIT_FAILURE
@@ -91,8 +96,10 @@ def cmd_rotate(args: argparse.Namespace) -> int:
 def cmd_archive(args: argparse.Namespace) -> int:
     """Write the .tar.gz and list what went in."""
     log_dir = _log_dir(args)
+    files = [log.path for log in retention.log_files(log_dir)]
     try:
-        names = retention.archive(log_dir, args.output)
+        with FileProgress.from_args(args) as shown:
+            names = retention.archive(log_dir, args.output, shown.phase("archive", len(files), total_size(files)))
     except OSError as exc:
         print(f"archive failed: {exc}", file=sys.stderr)
         return EXIT_FAILURE

@@ -4,12 +4,19 @@ from __future__ import annotations
 import argparse
 import sys
 
+from service.cli.settings_doc import help_text
 from service.preflight import check_startup
 from service.settings import load_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("serve", help="run the API (host, port, workers from AI_DIY_* settings)")
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the API (host, port, workers from AI_DIY_* settings)",
+        description="Check the configuration, then run the API under hypercorn.",
+        epilog=help_text(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.set_defaults(func=run)
 
 

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -30,6 +31,8 @@ from service.data.validate import STAGING_PREFIX, json_problem, path_problem
 FORMAT = "ai-diy-appdocs-backup"
 FORMAT_VERSION = 1
 ROLLBACK_PREFIX = "appdocs.rollback-"
+# A progress callback: called once per file done, with its name and size in bytes.
+FileDone = Callable[[str, int], None]
 
 
 class BackupError(Exception):
@@ -56,12 +59,10 @@ def _document_entry(rel: str, data: bytes) -> dict[str, Any]:
     return entry
 
 
-def read_tree(root: Path) -> tuple[dict[str, bytes], list[str]]:
-    """Documents under root by relative path, and what was skipped (with why)."""
-    documents: dict[str, bytes] = {}
-    skipped: list[str] = []
+def _tree_entries(root: Path) -> Iterator[tuple[str, Path, str | None]]:
+    """Every file under root in a stable order: relative path, full path, and why it is skipped (None: a document)."""
     if not root.is_dir():
-        return documents, skipped
+        return
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         for name in sorted(filenames):
@@ -72,16 +73,41 @@ def read_tree(root: Path) -> tuple[dict[str, bytes], list[str]]:
             problem = path_problem(rel)
             if problem is None and (full.is_symlink() or not full.is_file()):
                 problem = "not a regular file"
-            if problem:
-                skipped.append(f"{rel}: {problem}")
-                continue
-            documents[rel] = full.read_bytes()
+            yield rel, full, problem
+
+
+def read_tree(root: Path, on_file: FileDone | None = None) -> tuple[dict[str, bytes], list[str]]:
+    """Documents under root by relative path, and what was skipped (with why); on_file hears of each read."""
+    documents: dict[str, bytes] = {}
+    skipped: list[str] = []
+    for rel, full, problem in _tree_entries(root):
+        if problem:
+            skipped.append(f"{rel}: {problem}")
+            continue
+        documents[rel] = full.read_bytes()
+        if on_file is not None:
+            on_file(rel, len(documents[rel]))
     return documents, skipped
 
 
-def export_backup(root: Path, *, now: datetime | None = None) -> tuple[dict[str, Any], list[str]]:
-    """The backup document of every document under root, and the skipped entries."""
-    tree, skipped = read_tree(root)
+def tree_size(root: Path) -> tuple[int, int]:
+    """How many documents `read_tree` would read under root, and their bytes: the totals of a progress bar."""
+    count = size = 0
+    for _, full, problem in _tree_entries(root):
+        if problem is None:
+            count += 1
+            try:
+                size += full.stat().st_size
+            except OSError:
+                pass  # gone since the walk: reading it reports that
+    return count, size
+
+
+def export_backup(
+    root: Path, *, now: datetime | None = None, on_file: FileDone | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """The backup document of every document under root, and the skipped entries; on_file hears of each read."""
+    tree, skipped = read_tree(root, on_file)
     documents = [_document_entry(rel, data) for rel, data in sorted(tree.items())]
     created = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     backup = {
@@ -114,8 +140,11 @@ def load_backup(path: Path) -> dict[str, Any]:
     return backup
 
 
-def decode_documents(backup: dict[str, Any]) -> tuple[dict[str, bytes], list[str]]:
-    """Documents of a parsed backup by path, and every problem found (empty when valid)."""
+def decode_documents(backup: dict[str, Any], on_file: FileDone | None = None) -> tuple[dict[str, bytes], list[str]]:
+    """Documents of a parsed backup by path, and every problem found (empty when valid).
+
+    on_file hears of each entry checked, valid or not (with 0 bytes when it could not be decoded).
+    """
     problems: list[str] = []
     if backup.get("format") != FORMAT:
         problems.append(f"format: expected {FORMAT!r}, got {backup.get('format')!r}")
@@ -131,6 +160,8 @@ def decode_documents(backup: dict[str, Any]) -> tuple[dict[str, bytes], list[str
         data, entry_problems = _decode_entry(entry)
         label = f"documents[{index}]" + (f" {entry['path']!r}" if isinstance(entry, dict) and "path" in entry else "")
         problems.extend(f"{label}: {problem}" for problem in entry_problems)
+        if on_file is not None:
+            on_file(str(entry["path"]) if isinstance(entry, dict) and "path" in entry else f"documents[{index}]", len(data or b""))
         if data is None:
             continue
         if entry["path"] in decoded:
@@ -198,9 +229,20 @@ def plan_import(current: dict[str, bytes], incoming: dict[str, bytes]) -> Import
     return plan
 
 
-def import_backup(data_dir: Path, backup: dict[str, Any], *, dry_run: bool = False, now: datetime | None = None) -> ImportPlan:
-    """Replace `<data_dir>/appdocs` with the backup's documents; raises BackupError, data untouched."""
-    incoming, problems = decode_documents(backup)
+def import_backup(
+    data_dir: Path,
+    backup: dict[str, Any],
+    *,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    on_verified: FileDone | None = None,
+    on_written: FileDone | None = None,
+) -> ImportPlan:
+    """Replace `<data_dir>/appdocs` with the backup's documents; raises BackupError, data untouched.
+
+    on_verified hears of each entry checked, on_written of each document written to the new tree.
+    """
+    incoming, problems = decode_documents(backup, on_verified)
     if problems:
         raise BackupError(problems)
     root = documents_dir(data_dir)
@@ -211,7 +253,7 @@ def import_backup(data_dir: Path, backup: dict[str, Any], *, dry_run: bool = Fal
     data_dir.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=data_dir))
     try:
-        _build_tree(staged, incoming)
+        _build_tree(staged, incoming, on_written)
         plan.rollback = _swap_in(root, staged, now or datetime.now(timezone.utc))
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
@@ -219,7 +261,7 @@ def import_backup(data_dir: Path, backup: dict[str, Any], *, dry_run: bool = Fal
     return plan
 
 
-def _build_tree(staged: Path, documents: dict[str, bytes]) -> None:
+def _build_tree(staged: Path, documents: dict[str, bytes], on_file: FileDone | None = None) -> None:
     os.chmod(staged, 0o755)  # mkdtemp makes it 0700; the live tree must stay readable like before
     directories = {staged}
     for rel, data in documents.items():
@@ -230,6 +272,8 @@ def _build_tree(staged: Path, documents: dict[str, bytes]) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        if on_file is not None:
+            on_file(rel, len(data))
     for directory in directories:
         fsync_dir(directory)
 

@@ -66,28 +66,6 @@ def test_serve_error_bodies_never_name_server_paths(tmp_path) -> None:
     assert any(r.get("event") == "data_store_unavailable" and str(data) in r["message"] for r in log_lines)
 
 
-def test_check_command_passes_against_a_healthy_instance(tmp_path) -> None:
-    with running_service(tmp_path) as (proc, base):
-        result = subprocess.run(
-            [sys.executable, "-m", "service.cli", "check", "--url", base],
-            capture_output=True, text=True, timeout=30, env=service_env(tmp_path), cwd=ROOT,
-        )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "✅ Application is healthy" in result.stdout
-    assert "✅ Security systems active" in result.stdout
-
-
-def test_check_command_fails_when_nothing_listens(tmp_path) -> None:
-    from tests.support.net import free_port
-
-    result = subprocess.run(
-        [sys.executable, "-m", "service.cli", "check", "--url", f"http://127.0.0.1:{free_port()}"],
-        capture_output=True, text=True, timeout=30, env=service_env(tmp_path), cwd=ROOT,
-    )
-    assert result.returncode == 1
-    assert "❌ Application health check failed" in result.stdout
-
-
 def test_serve_exits_0_on_sigterm(tmp_path) -> None:
     with running_service(tmp_path) as (proc, base):
         assert _get(f"{base}/health")[0] == 200

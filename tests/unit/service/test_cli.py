@@ -63,7 +63,7 @@ def test_cli_main_reports_a_command_config_error_in_one_line(monkeypatch, capsys
 def test_cli_main_reports_an_os_error_in_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
     (tmp_path / "data" / "appdocs").mkdir(parents=True)
 
-    def unreadable(root: Path) -> None:
+    def unreadable(root: Path, **_: object) -> None:
         raise PermissionError(13, "Permission denied", str(root / "a.json"))
 
     monkeypatch.setattr("service.cli.data.export_backup", unreadable)
