@@ -18,7 +18,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .definitions import BURN_ALERT, BURN_MIN_RATE, BURN_RATES, BURN_WINDOWS, DURATION, OBJECTIVE, SLO, slo_selector, user_traffic
+from .definitions import (
+    BURN_ALERT,
+    BURN_MIN_RATE,
+    BURN_RATES,
+    BURN_WINDOWS,
+    DURATION,
+    OBJECTIVE,
+    SLO,
+    slo_selector,
+    user_traffic,
+)
 from .kit import Target, alert, number, record
 
 _OBJECTIVE_TEXT = f"{OBJECTIVE * 100:g} %"

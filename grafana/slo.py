@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dash_b
 
-from alerts.definitions import BURN_ALERT, BURN_FACTORS, BURN_RATES, BURN_WINDOWS, DURATION, OBJECTIVE, slo_selector, user_traffic
+from alerts.definitions import (
+    BURN_ALERT,
+    BURN_FACTORS,
+    BURN_RATES,
+    BURN_WINDOWS,
+    DURATION,
+    OBJECTIVE,
+    slo_selector,
+    user_traffic,
+)
 
 from .kit import JOB_SEL, dashboard, query, runbook_links, stat, threshold_steps, timeseries
 

@@ -29,7 +29,6 @@ from .exemplars import MULTIPROC_ENV, ExemplarMerger
 from .resources import WorkerProcessCollector, register_process_metrics, register_worker
 
 
-
 def prepare_multiprocess_dir(path: str | Path) -> None:
     """Wipe `path` and point prometheus-client at it; call before workers start."""
     path = Path(path)

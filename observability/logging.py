@@ -47,7 +47,7 @@ class PreparedRecord(logging.LogRecord):
     compute get fixed values (a %-style formatter reads them from `__dict__`).
     """
 
-    def __init__(self, name: str, level: int, message: str, fields: Mapping[str, Any]) -> None:  # noqa: D107
+    def __init__(self, name: str, level: int, message: str, fields: Mapping[str, Any]) -> None:
         # No super().__init__(): this is the work it would repeat. One dict built in
         # one expression costs a third of setting the attributes one by one.
         created = time.time()
@@ -75,7 +75,7 @@ _LEVEL_NAMES = {level: logging.getLevelName(level) for level in (logging.DEBUG, 
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802
+    def handleError(self, record: logging.LogRecord) -> None:
         pass  # a closed stderr must not print tracebacks into itself
 
     def write_lines(self, data: bytes) -> None:
@@ -89,7 +89,7 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
             else:
                 self.stream.write(data.decode("utf-8"))
                 self.stream.flush()
-        except Exception:  # noqa: BLE001 - same as handleError: a closed stderr loses the lines
+        except Exception:  # same as handleError: a closed stderr loses the lines
             pass
 
 
@@ -196,7 +196,7 @@ class _Writer(threading.Thread):
         for record in records:
             try:
                 lines.append(self.formatter.format_line(record))
-            except Exception as exc:  # noqa: BLE001 - an unformattable record is a dropped line, not a dead writer
+            except Exception as exc:  # an unformattable record is a dropped line, not a dead writer
                 self._on_error(exc)
                 continue
             kept.append(record)

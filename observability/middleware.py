@@ -78,8 +78,23 @@ class _Recorder:
     """One request on its way through: what it received and sent, and its trace."""
 
     __slots__ = (
-        "telemetry", "scope", "upstream", "downstream", "method", "headers", "start", "start_ns", "trace", "active",
-        "status", "started", "finished", "end", "request_bytes", "response_bytes", "counts_body",
+        "active",
+        "counts_body",
+        "downstream",
+        "end",
+        "finished",
+        "headers",
+        "method",
+        "request_bytes",
+        "response_bytes",
+        "scope",
+        "start",
+        "start_ns",
+        "started",
+        "status",
+        "telemetry",
+        "trace",
+        "upstream",
     )
 
     def __init__(self, telemetry: TelemetryMiddleware, scope: Scope, receive: Receive, send: Send) -> None:

@@ -81,7 +81,7 @@ def _parent(propagator: TextMapPropagator | None, headers: Mapping[str, str]) ->
 
 
 class _TailTrace:
-    __slots__ = ("tracing", "trace_id", "span_id", "parent", "kept_at_start", "token", "headers")
+    __slots__ = ("headers", "kept_at_start", "parent", "span_id", "token", "trace_id", "tracing")
 
     def __init__(self, tracing: TailTracing, headers: Mapping[str, str]) -> None:
         self.tracing = tracing
@@ -151,7 +151,7 @@ class TailTracing:
 
 
 class _EagerTrace:
-    __slots__ = ("span", "token", "trace_id", "span_id", "kept_at_start")
+    __slots__ = ("kept_at_start", "span", "span_id", "token", "trace_id")
 
     def __init__(self, span: trace.Span, parent: otel_context.Context | None) -> None:
         self.span = span

@@ -4,9 +4,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry

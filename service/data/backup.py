@@ -18,7 +18,7 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +83,7 @@ def export_backup(root: Path, *, now: datetime | None = None) -> tuple[dict[str,
     """The backup document of every document under root, and the skipped entries."""
     tree, skipped = read_tree(root)
     documents = [_document_entry(rel, data) for rel, data in sorted(tree.items())]
-    created = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    created = (now or datetime.now(UTC)).astimezone(UTC)
     backup = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -212,7 +212,7 @@ def import_backup(data_dir: Path, backup: dict[str, Any], *, dry_run: bool = Fal
     staged = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=data_dir))
     try:
         _build_tree(staged, incoming)
-        plan.rollback = _swap_in(root, staged, now or datetime.now(timezone.utc))
+        plan.rollback = _swap_in(root, staged, now or datetime.now(UTC))
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
@@ -251,7 +251,7 @@ def _swap_in(root: Path, staged: Path, now: datetime) -> Path | None:
 
 
 def _rollback_path(root: Path, now: datetime) -> Path:
-    stamp = now.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     candidate = root.with_name(ROLLBACK_PREFIX + stamp)
     for suffix in range(1, 1000):  # two imports within one second
         if not candidate.exists():

@@ -10,8 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from service.data.etags import InvalidPrecondition, Preconditions
 from service.data import writes
+from service.data.etags import InvalidPrecondition, Preconditions
 from service.data.writes import PreconditionFailed
 from service.errors import error_response
 from service.security.inspection import SuspiciousInput, input_rejection, parse_json_body

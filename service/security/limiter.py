@@ -9,8 +9,8 @@ from typing import NamedTuple
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, Storage
-from limits.storage import storage_from_string
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 from service.security.events import SecurityEvents
 from service.security.window import MovingWindow

@@ -75,7 +75,7 @@ def webhook_sink() -> Iterator[WebhookSink]:
     sink = WebhookSink(port=0)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             with sink.lock:
                 sink.notifications.append(Notification(self.path, body))

@@ -1,7 +1,7 @@
 """A real Alertmanager with alerts/alertmanager.yml: routing by severity and inhibition of warnings."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 
 def _alert(alertname: str, severity: str, instance: str, *, ends_in: timedelta = timedelta(hours=1)) -> dict:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return {
         "labels": {"alertname": alertname, "severity": severity, "instance": instance, "job": "ai-diy", "service": "ai-diy"},
         "annotations": {"summary": f"{alertname} {severity}"},

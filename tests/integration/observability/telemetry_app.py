@@ -17,9 +17,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from service.app import LOG_EXTRA_FILES, LOG_FILE_PREFIX
-from observability.keep import KeepPolicy
-from observability.spans import TailTracing
 from observability import (
     HttpMetrics,
     MetricsApp,
@@ -30,6 +27,9 @@ from observability import (
     configure_logging,
     configure_tracer_provider,
 )
+from observability.keep import KeepPolicy
+from observability.spans import TailTracing
+from service.app import LOG_EXTRA_FILES, LOG_FILE_PREFIX
 
 
 async def hello(request: Request) -> Response:

@@ -10,7 +10,7 @@ import asyncio
 import math
 import os
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,6 @@ from starlette.routing import Route
 
 from service.app import create_app
 from service.settings import load_settings
-from tests.support.net import wait_for
 from tests.support.otlp import Receiver, hex_id, otlp_receiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]

@@ -33,7 +33,6 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 
-
 @dataclass
 class Unit:
     """The [Service] settings the stand-in honours."""

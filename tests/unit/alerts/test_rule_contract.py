@@ -67,7 +67,7 @@ def test_recording_rules_are_listed_in_the_metrics_reference() -> None:
     missing = []
     for name in sorted(r.recorded_names()):
         window = re.fullmatch(r"slo:sli_error:ratio(_rate\w+)", name)
-        if f"`{name}`" not in doc and not (window and f"`{window.group(1)}`" in doc or window and f"`ratio{window.group(1)}`" in doc):
+        if f"`{name}`" not in doc and not ((window and f"`{window.group(1)}`" in doc) or (window and f"`ratio{window.group(1)}`" in doc)):
             missing.append(name)
     assert missing == []
 

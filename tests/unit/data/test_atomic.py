@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from service.data import atomic
-from service.data.store import DocumentStore
 from service.data.backup import export_backup
+from service.data.store import DocumentStore
 from service.data.validate import validate_data_dir
 from tests.support.processes import ROOT
 

@@ -13,7 +13,7 @@ from service.cli import main
 from service.data import backup
 
 DOCUMENTS = {
-    "index.md": "# Docs\n".encode(),
+    "index.md": b"# Docs\n",
     "guides/setup.json": '{"steps": ["install", "run"], "ü": "ok"}'.encode(),
     "guides/table.csv": b"a,b\n1,2\n",
     "page.html": b"<p>hi</p>",

@@ -92,8 +92,8 @@ def test_tracer_provider_rejects_unsupported_protocol(monkeypatch: pytest.Monkey
 def test_tracer_provider_resource_hashes_once_and_groups_spans_like_a_plain_resource(
     monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]
 ) -> None:
-    import opentelemetry.sdk.resources as resources
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk import resources
     from opentelemetry.sdk.trace import ReadableSpan
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 

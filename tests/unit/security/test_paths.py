@@ -97,4 +97,4 @@ def test_resolve_document_follows_symlink_inside_root(docs_root: Path) -> None:
 def test_resolve_document_accepts_documents(docs_root: Path, requested: str) -> None:
     path = resolve_document(docs_root, requested, raw_path=b"/api/appdocs/" + requested.encode())
     assert path.is_relative_to(docs_root.resolve())
-    assert path.name == requested.split("/")[-1]
+    assert path.name == requested.rsplit("/", maxsplit=1)[-1]
