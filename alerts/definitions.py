@@ -8,6 +8,7 @@ the promtool expectations that break and the dashboards all follow.
 Thresholds are the operational runbook's "Critical Metrics Thresholds" and "Key Metrics
 to Monitor"; why each window and `for:` is what it is is said where the alert is built.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -133,8 +134,17 @@ LOG_LINES_DROPPED = Signal(
 )
 
 SIGNALS = (
-    ERROR_RATIO, MEAN_LATENCY, P95_LATENCY, MEMORY, CPU, RATE_LIMIT_REFUSALS, SECURITY_EVENTS,
-    PATH_TRAVERSAL, INPUT_VALIDATION, AUTH_FAILURES, LOG_LINES_DROPPED,
+    ERROR_RATIO,
+    MEAN_LATENCY,
+    P95_LATENCY,
+    MEMORY,
+    CPU,
+    RATE_LIMIT_REFUSALS,
+    SECURITY_EVENTS,
+    PATH_TRAVERSAL,
+    INPUT_VALIDATION,
+    AUTH_FAILURES,
+    LOG_LINES_DROPPED,
 )
 
 

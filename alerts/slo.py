@@ -14,6 +14,7 @@ One group: Prometheus runs a group's rules in order, so the burn-rate alerts bel
 read this evaluation's ratios. In separate groups they could read the previous one's,
 which moved a page by a minute (and its value) at random.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -56,10 +57,7 @@ def _requests(selector: str, window: str) -> str:
 
 def _error_ratio(users: str, window: str) -> str:
     errors = f'{users}, http_response_status_code=~"5.."'
-    return (
-        f"(\n  {_requests(errors, window)}\n  or {_requests(users, window)} * 0\n)\n"
-        f"/ {_requests(users, window)}\n"
-    )
+    return f"(\n  {_requests(errors, window)}\n  or {_requests(users, window)} * 0\n)\n/ {_requests(users, window)}\n"
 
 
 def _burn(target: Target, severity: str) -> str:
@@ -85,7 +83,10 @@ def groups(target: Target) -> list[dict[str, Any]]:
         record("slo:objective:ratio", f"vector({number(OBJECTIVE)})", {"job": target.job, "slo": SLO}),
         record("slo:error_budget:ratio", f"1 - slo:objective:ratio{{{slo_selector(target.sel)}}}"),
     ]
-    rules += [record(f"slo:sli_error:ratio_rate{window}", _error_ratio(users, window), {"slo": SLO}) for window in BURN_WINDOWS]
+    rules += [
+        record(f"slo:sli_error:ratio_rate{window}", _error_ratio(users, window), {"slo": SLO})
+        for window in BURN_WINDOWS
+    ]
     # Multiwindow, multi-burn-rate alerts (Google SRE workbook, chapter 5). A burn rate of
     # 14.4 spends 2 % of a 30-day budget in one hour, 6 spends 5 % in six hours: both page.
     # 3 and 1 spend 10 % in a day / three days: a ticket is enough. The short window of
@@ -99,7 +100,11 @@ def groups(target: Target) -> list[dict[str, Any]]:
     for severity, (wait, summary, tail) in _BURN_ALERTS.items():
         rules.append(
             alert(
-                target, BURN_ALERT, _burn(target, severity), wait=wait, severity=severity,
+                target,
+                BURN_ALERT,
+                _burn(target, severity),
+                wait=wait,
+                severity=severity,
                 summary=summary,
                 description=f"{{{{ $value | humanizePercentage }}}} of requests to {{{{ $labels.job }}}} failed with a 5xx {tail}",
             )

@@ -4,6 +4,7 @@ Repetitions are interleaved (variant order rotates each repetition) so drift of 
 machine (frequency, other load) spreads over all variants instead of favouring one.
 The clock of a batch stops only after the variant's background work is flushed.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """Shared pieces of every dashboard: datasource uids, variables, selectors, panel factories."""
+
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import common as common_b
@@ -43,7 +44,9 @@ _SEVERITY_COLOURS = {"warning": "orange", "critical": "red"}
 
 def alert_lines(*signals: Signal) -> dash_b.ThresholdsConfig:
     """The alerts' own thresholds, coloured by severity, above a green base."""
-    lines = sorted((value, _SEVERITY_COLOURS[severity]) for signal in signals for severity, value in signal.thresholds.items())
+    lines = sorted(
+        (value, _SEVERITY_COLOURS[severity]) for signal in signals for severity, value in signal.thresholds.items()
+    )
     return threshold_steps((None, "green"), *lines)
 
 
@@ -58,7 +61,9 @@ def runbook_links(*alerts: str) -> list[dash_b.DashboardLink]:
     ]
 
 
-def query(expr: str, legend: str = "", *, ref: str = "A", exemplar: bool = False, instant: bool = False) -> prom_b.Dataquery:
+def query(
+    expr: str, legend: str = "", *, ref: str = "A", exemplar: bool = False, instant: bool = False
+) -> prom_b.Dataquery:
     """A PromQL target on the dashboard's Prometheus datasource."""
     target = prom_b.Dataquery().expr(expr).ref_id(ref).datasource(PROM_DS)
     if legend:
@@ -91,7 +96,13 @@ def timeseries(
         .height(height)
         .line_width(1)
         .fill_opacity(10)
-        .legend(common_b.VizLegendOptions().display_mode(common_m.LegendDisplayMode.TABLE).placement(common_m.LegendPlacement.BOTTOM).show_legend(True).calcs(["lastNotNull", "max"]))
+        .legend(
+            common_b.VizLegendOptions()
+            .display_mode(common_m.LegendDisplayMode.TABLE)
+            .placement(common_m.LegendPlacement.BOTTOM)
+            .show_legend(True)
+            .calcs(["lastNotNull", "max"])
+        )
     )
     if minimum is not None:
         panel = panel.min(minimum)
@@ -151,7 +162,10 @@ def table(title: str, target: prom_b.Dataquery, *, description: str, width: int 
 def value_text(mapping: dict[str, tuple[str, str]]) -> dash_m.ValueMap:
     """Map raw values to (text, colour), e.g. {"1": ("active", "green")}."""
     return dash_m.ValueMap(
-        options={key: dash_m.ValueMappingResult(text=text, color=color, index=i) for i, (key, (text, color)) in enumerate(mapping.items())}
+        options={
+            key: dash_m.ValueMappingResult(text=text, color=color, index=i)
+            for i, (key, (text, color)) in enumerate(mapping.items())
+        }
     )
 
 

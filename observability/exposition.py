@@ -13,6 +13,7 @@ series per worker with a `pid` label. The multiprocess files hold no exemplars: 
 worker shares its own through `observability.exemplars`, and the scrape puts them back
 on the histogram buckets (`ExemplarMerger`).
 """
+
 from __future__ import annotations
 
 import os

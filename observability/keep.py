@@ -7,6 +7,7 @@ keep ratio. The ratio is decided on the trace id exactly as OpenTelemetry's
 `TraceIdRatioBased` sampler does, so that every service of a trace keeps or drops
 it alike.
 """
+
 from __future__ import annotations
 
 from opentelemetry.sdk.trace.sampling import TraceIdRatioBased

@@ -1,4 +1,5 @@
 """Daily JSONL log files that survive a removed directory, a full disk and rotation."""
+
 from __future__ import annotations
 
 import contextlib

@@ -13,6 +13,7 @@ file cannot be written, the line is dropped and counted (`on_drop(reason)`) and
 the request carries on; the file is reopened periodically, so writing resumes by
 itself once the directory or the disk is back.
 """
+
 from __future__ import annotations
 
 import collections
@@ -66,12 +67,26 @@ class PreparedRecord(logging.LogRecord):
 
 
 _UNKNOWN: dict[str, Any] = {
-    "args": None, "pathname": "", "filename": "", "module": "", "funcName": "", "lineno": 0,
-    "exc_info": None, "exc_text": None, "stack_info": None, "thread": None, "threadName": None,
-    "process": None, "processName": None, "taskName": None,
+    "args": None,
+    "pathname": "",
+    "filename": "",
+    "module": "",
+    "funcName": "",
+    "lineno": 0,
+    "exc_info": None,
+    "exc_text": None,
+    "stack_info": None,
+    "thread": None,
+    "threadName": None,
+    "process": None,
+    "processName": None,
+    "taskName": None,
 }
 _START = time.time()
-_LEVEL_NAMES = {level: logging.getLevelName(level) for level in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)}
+_LEVEL_NAMES = {
+    level: logging.getLevelName(level)
+    for level in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)
+}
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -133,8 +148,13 @@ class _Writer(threading.Thread):
     """Formats and writes buffered records in batches (see the module docstring)."""
 
     def __init__(
-        self, handlers: list[logging.Handler], formatter: JsonFormatter, *, limit: int,
-        on_full: Callable[[], None], on_error: Callable[[BaseException | None], None],
+        self,
+        handlers: list[logging.Handler],
+        formatter: JsonFormatter,
+        *,
+        limit: int,
+        on_full: Callable[[], None],
+        on_error: Callable[[BaseException | None], None],
     ) -> None:
         super().__init__(name="log-writer", daemon=True)
         self.handlers = handlers
@@ -229,7 +249,9 @@ class LogSink:
     @property
     def last_error(self) -> str | None:
         """The most recent write error of a file that is still failing (else the last one)."""
-        errors = [h.last_error for h in self.handlers if not h.healthy] or [h.last_error for h in self.handlers if h.last_error]
+        errors = [h.last_error for h in self.handlers if not h.healthy] or [
+            h.last_error for h in self.handlers if h.last_error
+        ]
         return errors[0] if errors else None
 
     def pending(self) -> int:

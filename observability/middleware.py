@@ -9,6 +9,7 @@ whether its trace is exported is decided in `finish`, by the keep rule
 exemplar names a trace the tracing backend received (or, without an exporter, one
 the same rule would have kept).
 """
+
 from __future__ import annotations
 
 import logging
@@ -174,8 +175,14 @@ class _Recorder:
                 failed = error is not None or aborted or status == CLIENT_CLOSED_REQUEST
                 kept = policy.keeps(trace.kept_at_start, status, failed, duration)
             trace.finish(
-                scope, self.method, route, status, error or scope.get(EXCEPTION_SCOPE_KEY), kept,
-                self.start_ns, self.start_ns + int(duration * 1e9),
+                scope,
+                self.method,
+                route,
+                status,
+                error or scope.get(EXCEPTION_SCOPE_KEY),
+                kept,
+                self.start_ns,
+                self.start_ns + int(duration * 1e9),
             )
             trace_hex = format(trace.trace_id, "032x")
             span_hex = format(trace.span_id, "016x")
@@ -209,7 +216,10 @@ class _Recorder:
                             "path": path,
                             "route": route,
                             "status_code": status,
-                            "details": {"client_ip": client[0] if client else None, "user_agent": self.headers.get("user-agent")},
+                            "details": {
+                                "client_ip": client[0] if client else None,
+                                "user_agent": self.headers.get("user-agent"),
+                            },
                             "trace_id": trace_hex,
                             "span_id": span_hex,
                         },

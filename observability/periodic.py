@@ -1,4 +1,5 @@
 """Work repeated on a background thread: the resource log line, health refreshes."""
+
 from __future__ import annotations
 
 import logging

@@ -15,6 +15,7 @@ runs on the BatchSpanProcessor's thread with a bounded queue (spans are dropped
 when it is full) and a short timeout: an unreachable collector never slows or fails
 a request.
 """
+
 from __future__ import annotations
 
 import os
@@ -126,13 +127,19 @@ def _protocol(environ: Mapping[str, str]) -> str:
                 "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs opentelemetry-exporter-otlp-proto-grpc; use http/protobuf"
             ) from None
     elif protocol != "http/protobuf":
-        raise TracingConfigError(f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: supported are {', '.join(SUPPORTED_PROTOCOLS)}")
+        raise TracingConfigError(
+            f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: supported are {', '.join(SUPPORTED_PROTOCOLS)}"
+        )
     return protocol
 
 
 def _exporter(environ: Mapping[str, str]) -> SpanExporter:
     protocol = _protocol(environ)
-    timeout = None if _env(environ, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT") else DEFAULT_EXPORT_TIMEOUT
+    timeout = (
+        None
+        if _env(environ, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT")
+        else DEFAULT_EXPORT_TIMEOUT
+    )
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 

@@ -1,4 +1,5 @@
 """GET /openapi.json: the routes' docstrings (YAML after `---`) plus shared schemas."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,7 +31,7 @@ CONDITIONALS: dict[str, Any] = {
             "in": "header",
             "required": False,
             "description": (
-                'Only if the document\'s current ETag is one of these (strong comparison), or, with `*`,'
+                "Only if the document's current ETag is one of these (strong comparison), or, with `*`,"
                 " only if it exists. Otherwise 412 and nothing changes."
             ),
             "schema": _ETAG_LIST,
@@ -61,7 +62,11 @@ COMPONENTS: dict[str, Any] = {
             "type": "object",
             "required": ["error"],
             "properties": {
-                "error": {"type": "object", "required": ["code", "message"], "properties": {"code": _STR, "message": _STR}}
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {"code": _STR, "message": _STR},
+                }
             },
         },
         "Health": {
@@ -138,7 +143,11 @@ COMPONENTS: dict[str, Any] = {
             "properties": {
                 "documents": {
                     "type": "array",
-                    "items": {"type": "object", "required": ["path", "size"], "properties": {"path": _STR, "size": _INT}},
+                    "items": {
+                        "type": "object",
+                        "required": ["path", "size"],
+                        "properties": {"path": _STR, "size": _INT},
+                    },
                 }
             },
         },
@@ -153,13 +162,20 @@ COMPONENTS: dict[str, Any] = {
                     "properties": {
                         "resource_usage": {
                             "type": "object",
-                            "required": ["memory_mb", "memory_percent", "cpu_percent", "threads", "open_files", "uptime_seconds"],
+                            "required": [
+                                "memory_mb",
+                                "memory_percent",
+                                "cpu_percent",
+                                "threads",
+                                "open_files",
+                                "uptime_seconds",
+                            ],
                         }
                     },
                 },
             },
         },
-    }
+    },
 }
 
 schemas = SchemaGenerator(
@@ -192,9 +208,7 @@ DOCUMENT_PATH_SCHEMA = {
     "type": "string",
     "maxLength": MAX_SEGMENT_BYTES,
     "pattern": (
-        r"^[A-Za-z0-9_][A-Za-z0-9_. -]*\.("
-        + "|".join(sorted(ext.lstrip(".") for ext in ALLOWED_EXTENSIONS))
-        + r")$"
+        r"^[A-Za-z0-9_][A-Za-z0-9_. -]*\.(" + "|".join(sorted(ext.lstrip(".") for ext in ALLOWED_EXTENSIONS)) + r")$"
     ),
 }
 DOCUMENT_PATH_DESCRIPTION = (

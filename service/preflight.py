@@ -4,6 +4,7 @@
 returns the warnings that do not stop the start (one line each). Binding the
 ports is checked where they are bound (service.server).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -95,4 +96,3 @@ def redact(uri: str) -> str:
     scheme, _, rest = uri.partition("://")
     netloc, slash, path = rest.partition("/")
     return f"{scheme}://{netloc.rpartition('@')[2]}{slash}{path}"
-

@@ -5,6 +5,7 @@ never from mtime: copying, restoring or touching a file must not change when it
 expires. Today's (and any future-dated) file is never touched, nor is any file whose
 name this module does not recognise.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -20,7 +21,9 @@ from pathlib import Path
 
 from service.data.atomic import fsync_dir, temp_name
 
-LOG_NAME = re.compile(r"^ai_diy_(?P<kind>api|security|audit|backup)_(?P<date>\d{8})(?:_[A-Za-z0-9_-]+)?\.jsonl(?P<gz>\.gz)?$")
+LOG_NAME = re.compile(
+    r"^ai_diy_(?P<kind>api|security|audit|backup)_(?P<date>\d{8})(?:_[A-Za-z0-9_-]+)?\.jsonl(?P<gz>\.gz)?$"
+)
 
 # The runbook's "Log Retention" table, in days.
 DEFAULT_KEEP_DAYS: Mapping[str, int] = {"api": 30, "security": 90, "audit": 365, "backup": 7}
@@ -95,7 +98,9 @@ def plan(
             if log.path.name + ".gz" in gz_names:
                 actions.append(Action("finish", log, "compressed copy exists (interrupted earlier run)"))
             else:
-                actions.append(Action("compress", log, f"{age} days old, {log.kind} logs compressed after {after} days"))
+                actions.append(
+                    Action("compress", log, f"{age} days old, {log.kind} logs compressed after {after} days")
+                )
     return actions
 
 

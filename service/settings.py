@@ -3,6 +3,7 @@
 Every setting is validated at start-up; `load_settings` turns validation errors into
 one readable line per problem (`ConfigError`), never a traceback.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -79,7 +80,8 @@ class Settings(BaseSettings):
         "`redis+sentinel://host:port,host:port/<master>` to follow a Sentinel fail-over.",
     )
     rate_limit_fail_closed: bool = Field(
-        False, description="Refuse `/api/*` requests (503) while the rate-limit storage is unreachable, instead of allowing them."
+        False,
+        description="Refuse `/api/*` requests (503) while the rate-limit storage is unreachable, instead of allowing them.",
     )
     trusted_proxies: Annotated[list[Network], NoDecode] = Field(
         default_factory=list,
@@ -97,11 +99,15 @@ class Settings(BaseSettings):
         60.0, ge=0, description="Seconds between `resource_usage` log lines (0 disables them)."
     )
     trace_sample_ratio: float = Field(
-        0.05, ge=0, le=1,
+        0.05,
+        ge=0,
+        le=1,
         description="Share of traces kept whatever their outcome (decided on the trace id, as TraceIdRatioBased does).",
     )
     trace_slow_ms: float = Field(
-        1000.0, gt=0, description="Requests at or over this many milliseconds keep their trace (the latency objective).",
+        1000.0,
+        gt=0,
+        description="Requests at or over this many milliseconds keep their trace (the latency objective).",
     )
     admin_token: SecretStr | None = Field(
         None, description="Bearer token for appdocs writes (PUT/DELETE); writes are disabled when unset."

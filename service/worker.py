@@ -10,6 +10,7 @@ connection as an ERROR. Here the event loop knows its open connections: at
 is dropped, the task wakes up and ends normally), before hypercorn's own
 cancellation, which is left as a backstop.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,7 +39,9 @@ class DrainingLoop(uvloop.Loop):  # type: ignore[misc]  # uvloop ships no types 
         super().__init__()
         self.connections: set[asyncio.BaseTransport] = set()
 
-    async def create_server(self, protocol_factory: Callable[[], asyncio.BaseProtocol], *args: Any, **kwargs: Any) -> Any:
+    async def create_server(
+        self, protocol_factory: Callable[[], asyncio.BaseProtocol], *args: Any, **kwargs: Any
+    ) -> Any:
         connections = self.connections
         # asyncio.start_server's factory makes a StreamReaderProtocol, an asyncio.Protocol.
         return await super().create_server(
@@ -85,7 +88,12 @@ class _Tracked(asyncio.Protocol):
 
 
 def run_worker(
-    config: Config, sockets: Sockets, *, drain: float, stop_event: ProcessEvent | None = None, app: Any = None,
+    config: Config,
+    sockets: Sockets,
+    *,
+    drain: float,
+    stop_event: ProcessEvent | None = None,
+    app: Any = None,
 ) -> None:
     """Serve `app` (the service's by default) on `sockets` until SIGTERM/SIGINT (or `stop_event`), then drain.
 

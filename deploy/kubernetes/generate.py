@@ -6,6 +6,7 @@ written from there, never by hand: the PrometheusRule (the groups of alerts/) an
 Grafana dashboards as ConfigMaps for the Grafana sidecar (grafana/dashboards/*.json).
 `--check` (and the unit test) fail when a written file differs from its sources.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,18 +62,20 @@ def dashboard_configmaps() -> list[dict[str, Any]]:
     folder = dashboard_folder()
     configmaps = []
     for path in sorted(DASHBOARDS.glob("*.json")):
-        configmaps.append({
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {
-                "name": f"{NAME}-dashboard-{path.stem}",
-                "labels": dict(DASHBOARD_LABEL),
-                "annotations": {FOLDER_ANNOTATION: folder},
-            },
-            # The sidecar writes every dashboard of the cluster into one directory, so the
-            # key (its file name there) carries the service's name: `overview.json` would clash.
-            "data": {f"{NAME}-{path.name}": path.read_text(encoding="utf-8")},
-        })
+        configmaps.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": f"{NAME}-dashboard-{path.stem}",
+                    "labels": dict(DASHBOARD_LABEL),
+                    "annotations": {FOLDER_ANNOTATION: folder},
+                },
+                # The sidecar writes every dashboard of the cluster into one directory, so the
+                # key (its file name there) carries the service's name: `overview.json` would clash.
+                "data": {f"{NAME}-{path.name}": path.read_text(encoding="utf-8")},
+            }
+        )
     return configmaps
 
 
@@ -96,7 +99,9 @@ def _header(sources: str) -> str:
 
 def render(documents: list[dict[str, Any]], sources: str) -> str:
     """The YAML text of documents, stable across runs; lines are never folded."""
-    body = yaml.dump_all(documents, Dumper=_Dumper, sort_keys=False, width=1_000_000, allow_unicode=True, explicit_start=True)
+    body = yaml.dump_all(
+        documents, Dumper=_Dumper, sort_keys=False, width=1_000_000, allow_unicode=True, explicit_start=True
+    )
     return _header(sources) + body
 
 
@@ -104,7 +109,9 @@ def rendered() -> dict[str, str]:
     """File name -> YAML text of every generated file."""
     return {
         PROMETHEUS_RULE: render([prometheus_rule()], "alerts/*.rules.yml"),
-        DASHBOARD_CONFIGMAPS: render(dashboard_configmaps(), "grafana/dashboards/*.json (themselves made from grafana/*.py)"),
+        DASHBOARD_CONFIGMAPS: render(
+            dashboard_configmaps(), "grafana/dashboards/*.json (themselves made from grafana/*.py)"
+        ),
     }
 
 

@@ -7,6 +7,7 @@ anything on disk changes. Import builds the new tree beside the live one and swa
 the two with renames; the previous tree stays as `appdocs.rollback-<UTC time>`.
 Pruning deletes backups older than a number of days, by the date in their names.
 """
+
 from __future__ import annotations
 
 import base64
@@ -198,7 +199,9 @@ def plan_import(current: dict[str, bytes], incoming: dict[str, bytes]) -> Import
     return plan
 
 
-def import_backup(data_dir: Path, backup: dict[str, Any], *, dry_run: bool = False, now: datetime | None = None) -> ImportPlan:
+def import_backup(
+    data_dir: Path, backup: dict[str, Any], *, dry_run: bool = False, now: datetime | None = None
+) -> ImportPlan:
     """Replace `<data_dir>/appdocs` with the backup's documents; raises BackupError, data untouched."""
     incoming, problems = decode_documents(backup)
     if problems:
@@ -312,7 +315,7 @@ def prune_plan(directory: Path, today: date, *, older_than_days: int, keep_last:
             continue
         found.append((day, entry))
     found.sort()
-    newest = {path for _, path in found[len(found) - keep_last:]} if keep_last > 0 else set()
+    newest = {path for _, path in found[len(found) - keep_last :]} if keep_last > 0 else set()
     actions = []
     for day, path in found:
         age = (today - day).days

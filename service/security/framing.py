@@ -8,6 +8,7 @@ request is refused and its connection closed. h11, hypercorn's HTTP/1.1 parser,
 refuses differing lengths itself but reads `Transfer-Encoding` over
 `Content-Length`, so the application has to refuse that pair.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

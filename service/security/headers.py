@@ -1,4 +1,5 @@
 """Security response headers for a JSON API."""
+
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send

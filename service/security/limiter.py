@@ -1,4 +1,5 @@
 """Per-client rate limiting on `limits` (moving window), with a bounded, self-healing storage."""
+
 from __future__ import annotations
 
 import asyncio

@@ -5,6 +5,7 @@ records it and sends the next one until the deadline or its request budget. On
 two cores this drives 64 concurrent connections where an httpx client would spend
 most of the CPU on itself, and it counts exactly what was sent and what came back.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -172,7 +173,10 @@ async def run_load(
     deadline = time.monotonic() + duration
     results = [Result() for _ in range(connections)]
     await asyncio.gather(
-        *(_connection(host, port, i, plan, deadline, per_connection, results[i], response_timeout, closed_ok) for i in range(connections))
+        *(
+            _connection(host, port, i, plan, deadline, per_connection, results[i], response_timeout, closed_ok)
+            for i in range(connections)
+        )
     )
     total = Result()
     for item in results:

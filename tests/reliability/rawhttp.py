@@ -1,4 +1,5 @@
 """One-shot raw socket exchanges: send bytes exactly as given, read what comes back."""
+
 from __future__ import annotations
 
 import socket

@@ -1,4 +1,5 @@
 """The log directory vanishes or the disk fills: requests succeed, /health and metrics say so, logging resumes."""
+
 from __future__ import annotations
 
 import errno
@@ -41,7 +42,9 @@ def _background_load(port: int, user_agent: str) -> AbstractContextManager[Resul
     return load_until_stopped(
         port,
         lambda round_number: Mix(abusers=0, round_number=round_number, paths=API_PATHS, user_agent=user_agent),
-        rounds=200, connections=8, duration=0.3,
+        rounds=200,
+        connections=8,
+        duration=0.3,
     )
 
 
@@ -104,7 +107,9 @@ def _mount_tmpfs(path: Path, size: str) -> None:
     if os.geteuid() != 0 or shutil.which("mount") is None:
         problem = "mounting a tmpfs needs root and mount(8)"
     else:
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, text=True)
+        result = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, text=True
+        )
         if result.returncode != 0:
             problem = f"cannot mount a tmpfs here: {result.stderr.strip()}"
     if problem is not None:
@@ -152,7 +157,12 @@ def test_fault_logs_blocked_writes_never_hold_requests(tmp_path) -> None:
         with running_service(tmp_path, **ENV) as (_, base):
             port = int(base.rsplit(":", 1)[1])
             with _background_load(port, "during") as during:
-                wait_for(lambda: _queue_full_drops(base) > 0, timeout=60, interval=0.5, what="lines dropped while the writer is blocked")
+                wait_for(
+                    lambda: _queue_full_drops(base) > 0,
+                    timeout=60,
+                    interval=0.5,
+                    what="lines dropped while the writer is blocked",
+                )
             assert during.errors == [], during.errors[:5]
             assert during.server_errors == 0, during.statuses
             assert during.sent == during.answered > 0
@@ -192,14 +202,15 @@ def test_fault_logs_blocked_writes_never_hold_shutdown(tmp_path) -> None:
             port = int(base.rsplit(":", 1)[1])
 
             with _background_load(port, "fill"):
-                wait_for(lambda: _queue_full_drops(base) > 0, timeout=60, interval=0.5, what="the writer stuck on the pipe")
+                wait_for(
+                    lambda: _queue_full_drops(base) > 0, timeout=60, interval=0.5, what="the writer stuck on the pipe"
+                )
             proc.signal(signal.SIGTERM)
             # Drain (2 s) plus the log sink's bounded wait for its stuck writer (5 s), with room to spare.
             code = proc.popen.wait(timeout=20)
         assert code == 0, proc.output()[-2000:]
     finally:
         os.close(reader)
-
 
 
 def _queue_full_drops(base: str) -> float:

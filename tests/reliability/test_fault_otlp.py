@@ -5,6 +5,7 @@ and a collector that accepts and never answers. They are driven in interleaved
 slices so that whatever else the machine does weighs on all three alike; the
 latency comparison is a ratio within this one run.
 """
+
 from __future__ import annotations
 
 from contextlib import ExitStack

@@ -1,4 +1,5 @@
 """Redis, the shared rate-limit storage, killed and restarted under load."""
+
 from __future__ import annotations
 
 import pytest
@@ -44,7 +45,9 @@ def test_fault_redis_killed_and_restarted_under_load(tmp_path) -> None:
             with load_until_stopped(
                 port,
                 lambda round_number: Mix(abusers=0, round_number=round_number, uses_per_ip=LIMIT // 2),
-                rounds=100, connections=16, duration=0.5,
+                rounds=100,
+                connections=16,
+                duration=0.5,
             ) as results:
                 redis.kill()
                 wait_for(lambda: _status(base) == "degraded", timeout=10, what="security status degraded")
@@ -59,7 +62,9 @@ def test_fault_redis_killed_and_restarted_under_load(tmp_path) -> None:
             active = metric_sum(samples(base), "ai_diy_security_active")
     finally:
         redis.stop()
-    print(f"\nredis outage: {results.sent} requests, by route and status {dict(results.by_label)}, limiter errors {errors_during}")
+    print(
+        f"\nredis outage: {results.sent} requests, by route and status {dict(results.by_label)}, limiter errors {errors_during}"
+    )
     assert results.errors == [], results.errors[:5]
     # Fail-open means every endpoint keeps answering, /health included: a shared Redis
     # outage must not take every replica out of a load balancer at once.

@@ -1,4 +1,5 @@
 """64 concurrent connections over a realistic mix: every request answered, counted, bounded."""
+
 from __future__ import annotations
 
 import pytest
@@ -80,7 +81,12 @@ def test_load_64_connections_answered_counted_and_bounded(tmp_path, duration) ->
         rss_warm = rss(proc.pid)
         before = _counted(base)
 
-        first = load(port, Mix(abusers=abusers, round_number=1, uses_per_ip=LIMIT // 2), connections=CONNECTIONS, duration=duration)
+        first = load(
+            port,
+            Mix(abusers=abusers, round_number=1, uses_per_ip=LIMIT // 2),
+            connections=CONNECTIONS,
+            duration=duration,
+        )
         _assert_all_answered(first)
         _assert_mix_outcome(first, abusers)
         # Every request the client sent is in the histogram (the last ones are observed
@@ -90,7 +96,12 @@ def test_load_64_connections_answered_counted_and_bounded(tmp_path, duration) ->
         assert _counted(base) == expected
         series_first = _series(base)
 
-        second = load(port, Mix(abusers=abusers, round_number=2, uses_per_ip=LIMIT // 2), connections=CONNECTIONS, duration=duration)
+        second = load(
+            port,
+            Mix(abusers=abusers, round_number=2, uses_per_ip=LIMIT // 2),
+            connections=CONNECTIONS,
+            duration=duration,
+        )
         _assert_all_answered(second)
         _assert_mix_outcome(second, abusers)
         expected += second.sent

@@ -1,4 +1,5 @@
 """After a hostile session, no personal data in any log file (the runbook's GDPR check)."""
+
 from __future__ import annotations
 
 import re

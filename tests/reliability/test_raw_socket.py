@@ -3,6 +3,7 @@
 The server answers each with a 4xx or closes the connection, keeps serving everyone
 else, and logs none of it as a server error.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,9 @@ MALFORMED = {
 TOLERATED = {
     "unknown-http-version": b"GET /health HTTP/9.9\r\nHost: x\r\nConnection: close\r\n\r\n",
     "control-in-header-value": b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-A: a\x01b\r\n\r\n",
-    "many-headers": b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(3000)) + b"\r\n",
+    "many-headers": b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    + b"".join(b"X-H%d: v\r\n" % i for i in range(3000))
+    + b"\r\n",
 }
 
 
@@ -113,7 +116,9 @@ def test_raw_socket_client_vanishing_mid_body_is_no_server_error(tmp_path) -> No
             with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
                 sock.sendall(
                     f"PUT /api/appdocs/gone{i}.json HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
-                    f"Content-Length: 100000\r\n\r\n".encode() + b'{"partial": "' + b"z" * 1000
+                    f"Content-Length: 100000\r\n\r\n".encode()
+                    + b'{"partial": "'
+                    + b"z" * 1000
                 )
                 time.sleep(0.2)
                 if i % 2:
@@ -128,8 +133,10 @@ def test_raw_socket_client_vanishing_mid_body_is_no_server_error(tmp_path) -> No
     # A client that leaves is not a server failure: no 500 in the histogram (it would
     # burn the availability SLO) and no ERROR line.
     server_errors_counted = sum(
-        value for (name, labels), value in counted.items()
-        if name == "http_server_request_duration_seconds_count" and dict(labels)["http_response_status_code"].startswith("5")
+        value
+        for (name, labels), value in counted.items()
+        if name == "http_server_request_duration_seconds_count"
+        and dict(labels)["http_response_status_code"].startswith("5")
     )
     errors_logged = server_errors(output, tmp_path / "logs")
     assert (server_errors_counted, errors_logged[:1]) == (0, [])
@@ -174,7 +181,8 @@ def test_raw_socket_chunked_body_refused_before_it_is_all_sent(tmp_path, declare
         with socket.create_connection(("127.0.0.1", _port(base)), timeout=10) as sock:
             sock.sendall(
                 f"PUT /api/appdocs/upload.txt HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n".encode()
-                + declared + b"Transfer-Encoding: chunked\r\n\r\n"
+                + declared
+                + b"Transfer-Encoding: chunked\r\n\r\n"
             )
             # Just past the limit, of a body meant to be 3 MiB: the server reads all of this.
             for _ in range(limit // len(chunk) + 1):

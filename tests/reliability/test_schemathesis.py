@@ -3,6 +3,7 @@
 One bounded run with every check; one test reads it for server errors, the other for
 any failure at all (status codes, content types, Allow headers, response schemas).
 """
+
 from __future__ import annotations
 
 import os
@@ -48,17 +49,30 @@ def run(request, tmp_path_factory) -> tuple[int, str]:
         for selection in PASSES:
             result = subprocess.run(
                 [
-                    str(SCHEMATHESIS), "run", f"{base}/openapi.json",
-                    "--checks", "all",
+                    str(SCHEMATHESIS),
+                    "run",
+                    f"{base}/openapi.json",
+                    "--checks",
+                    "all",
                     *selection,
-                    "--max-examples", str(examples),
-                    "--max-time", str(max_time // len(PASSES)),
-                    "--seed", SEED,
-                    "--workers", "2",
-                    "--request-timeout", "10",
-                    "-H", f"Authorization: Bearer {TOKEN}",
+                    "--max-examples",
+                    str(examples),
+                    "--max-time",
+                    str(max_time // len(PASSES)),
+                    "--seed",
+                    SEED,
+                    "--workers",
+                    "2",
+                    "--request-timeout",
+                    "10",
+                    "-H",
+                    f"Authorization: Bearer {TOKEN}",
                 ],
-                capture_output=True, text=True, cwd=root, timeout=max_time + 120, env=dict(os.environ),
+                capture_output=True,
+                text=True,
+                cwd=root,
+                timeout=max_time + 120,
+                env=dict(os.environ),
             )
             assert proc.popen.poll() is None, "the server died under schemathesis:\n" + proc.output()[-3000:]
             output = result.stdout + result.stderr

@@ -1,4 +1,5 @@
 """SIGTERM while requests are in flight: they finish, the process exits 0 within the drain, a restart is healthy."""
+
 from __future__ import annotations
 
 import re
@@ -175,6 +176,9 @@ def test_shutdown_ends_within_the_drain_despite_clients_that_read_slowly_or_neve
     assert [status for status, _ in results[:2]] == [200, 200]
     assert all(received < BIG for _, received in results[:2]), results
     # Cutting them is reported by each worker that had to, as a warning; nothing is an error.
-    cut = [re.search(r"Drain deadline reached: (\d+) connection", r.get("message", "")) for r in log_records(tmp_path / "logs")]
+    cut = [
+        re.search(r"Drain deadline reached: (\d+) connection", r.get("message", ""))
+        for r in log_records(tmp_path / "logs")
+    ]
     assert sum(int(found[1]) for found in cut if found) == 2
     assert server_errors(output, tmp_path / "logs") == []

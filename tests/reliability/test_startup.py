@@ -3,6 +3,7 @@
 Every start-up mistake, and every CLI command given a bad setting, is one line on
 stderr and exit code 2, never a traceback.
 """
+
 from __future__ import annotations
 
 import socket
@@ -196,5 +197,10 @@ def test_cli_data_export_into_a_missing_directory_exits_2_with_one_line(tmp_path
 def _cli(tmp_path: Path, argv: list[str], **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "service.cli", *argv],
-        env=service_env(tmp_path, **env), cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+        env=service_env(tmp_path, **env),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )

@@ -1,4 +1,5 @@
 """Honest writes against a real server: one creator, conditional edits, crash leftovers."""
+
 from __future__ import annotations
 
 import hashlib
@@ -27,8 +28,14 @@ TOKEN = "reliability-token"
 
 
 def _request(method: str, path: str, body: bytes = b"", **headers: str) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: x", "Connection: close", f"Authorization: Bearer {TOKEN}",
-             f"Content-Length: {len(body)}", *(f"{name.replace('_', '-')}: {value}" for name, value in headers.items())]
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        "Host: x",
+        "Connection: close",
+        f"Authorization: Bearer {TOKEN}",
+        f"Content-Length: {len(body)}",
+        *(f"{name.replace('_', '-')}: {value}" for name, value in headers.items()),
+    ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
@@ -61,7 +68,10 @@ def _all_at_once(port: int, payloads: list[bytes]) -> list[bytes]:
 
 def test_writes_concurrent_creations_get_exactly_one_201(tmp_path: Path) -> None:
     # Two worker processes, each with its thread pool: the decision has to hold across both.
-    with running_service(tmp_path, AI_DIY_ADMIN_TOKEN=TOKEN, AI_DIY_WORKERS="2", AI_DIY_RATE_LIMIT="1000/minute") as (_p, base):
+    with running_service(tmp_path, AI_DIY_ADMIN_TOKEN=TOKEN, AI_DIY_WORKERS="2", AI_DIY_RATE_LIMIT="1000/minute") as (
+        _p,
+        base,
+    ):
         port = int(base.rsplit(":", 1)[1])
         for round_ in range(3):
             path = f"/api/appdocs/race-{round_}.txt"
@@ -142,12 +152,22 @@ def test_writes_crash_leftovers_never_listed_or_counted_and_swept_at_start(tmp_p
         cli_env = {**os.environ, "PYTHONPATH": str(ROOT)}
         validate = subprocess.run(
             [sys.executable, "-m", "service.cli", "data", "validate", "--data-dir", str(data_dir)],
-            cwd=tmp_path, env=cli_env, capture_output=True, text=True, timeout=60, check=False,
+            cwd=tmp_path,
+            env=cli_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert validate.returncode == 0, validate.stdout + validate.stderr
         export = subprocess.run(
             [sys.executable, "-m", "service.cli", "data", "export", "--data-dir", str(data_dir)],
-            cwd=tmp_path, env=cli_env, capture_output=True, text=True, timeout=60, check=False,
+            cwd=tmp_path,
+            env=cli_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert export.returncode == 0 and "skipped" not in export.stderr, export.stderr
         assert [d["path"] for d in json.loads(export.stdout)["documents"]] == ["doc.json", "guides/setup.md"]
@@ -160,7 +180,8 @@ def test_writes_crash_leftovers_never_listed_or_counted_and_swept_at_start(tmp_p
         assert (root / "doc.json").read_bytes() == b'{"v": 1}'
         swept = wait_for(
             lambda: [r for r in log_records(tmp_path / "logs") if r.get("event") == "interrupted_writes_swept"],
-            timeout=10, what="the sweep's log line",
+            timeout=10,
+            what="the sweep's log line",
         )
     assert len(swept) == 1 and swept[0]["level"] == "WARNING"
     assert swept[0]["details"]["count"] == 2

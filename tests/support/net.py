@@ -1,4 +1,5 @@
 """Loopback ports and bounded polling."""
+
 from __future__ import annotations
 
 import socket

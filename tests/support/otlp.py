@@ -1,4 +1,5 @@
 """An OTLP/HTTP trace receiver on 127.0.0.1 that decodes what it is sent."""
+
 from __future__ import annotations
 
 import threading

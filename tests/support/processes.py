@@ -1,4 +1,5 @@
 """Real processes started by tests and stopped by their PID."""
+
 from __future__ import annotations
 
 import os
@@ -73,7 +74,9 @@ def running_service(tmp_path: Path, *, timeout: float = 20.0, **env_overrides: s
     """`ai-diy serve` on a free loopback port; yields (process, base_url)."""
     port = int(env_overrides.pop("AI_DIY_PORT", free_port()))
     env = service_env(tmp_path, AI_DIY_HOST="127.0.0.1", AI_DIY_PORT=str(port), **env_overrides)
-    proc = Process([sys.executable, "-m", "service.cli", "serve"], log=tmp_path / f"service-{port}.out", env=env, cwd=tmp_path)
+    proc = Process(
+        [sys.executable, "-m", "service.cli", "serve"], log=tmp_path / f"service-{port}.out", env=env, cwd=tmp_path
+    )
     try:
         wait_for(lambda: port_open(port) or proc.popen.poll() is not None, timeout=timeout, what="service port")
         if proc.popen.poll() is not None:

@@ -1,4 +1,5 @@
 """Real Prometheus, Alertmanager and a webhook receiver on loopback, for the alerting tests."""
+
 from __future__ import annotations
 
 import json
@@ -65,7 +66,8 @@ class WebhookSink:
         return [
             note.body["externalURL"]
             for note in notes
-            if note.receiver_path == path and any(a["labels"].get("alertname") == alertname for a in note.alerts(status))
+            if note.receiver_path == path
+            and any(a["labels"].get("alertname") == alertname for a in note.alerts(status))
         ]
 
 
@@ -105,7 +107,9 @@ def render_alertmanager_config(sink: WebhookSink, *, fast: bool = True) -> str:
     """
     text = (ALERTS / "alertmanager.yml").read_text(encoding="utf-8")
     assert DEFAULT_PAGER_URL in text and DEFAULT_TICKET_URL in text
-    text = text.replace(DEFAULT_PAGER_URL, f"{sink.base_url}/page").replace(DEFAULT_TICKET_URL, f"{sink.base_url}/ticket")
+    text = text.replace(DEFAULT_PAGER_URL, f"{sink.base_url}/page").replace(
+        DEFAULT_TICKET_URL, f"{sink.base_url}/ticket"
+    )
     if fast:
         config = yaml.safe_load(text)
         config["route"].update(group_wait="1s", group_interval="1s", repeat_interval="1h")
@@ -162,7 +166,9 @@ def alertmanager(tmp_path: Path, config_text: str) -> Iterator[str]:
 
 
 @contextmanager
-def alertmanager_pair(tmp_path: Path, config_text: str, *, peer_timeout: str = "15s") -> Iterator[list[RunningAlertmanager]]:
+def alertmanager_pair(
+    tmp_path: Path, config_text: str, *, peer_timeout: str = "15s"
+) -> Iterator[list[RunningAlertmanager]]:
     """Two prometheus-alertmanager processes gossiping on loopback, as the deployed HA pair.
 
     Each advertises its own loopback gossip address (Alertmanager will not guess one
@@ -216,7 +222,9 @@ def prometheus_config(
     config["global"].update(scrape_interval=interval, evaluation_interval=interval, scrape_timeout=interval)
     urls = [alertmanager_url] if isinstance(alertmanager_url, str) else list(alertmanager_url)
     if urls:
-        config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [url.removeprefix("http://") for url in urls]
+        config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [
+            url.removeprefix("http://") for url in urls
+        ]
     else:
         del config["alerting"]
     for job in config["scrape_configs"]:

@@ -6,6 +6,7 @@ turn comes second finds the group already notified and stays silent. The faults
 are real (a data store that cannot be read, the service SIGKILLed) and the rules
 are alerts/*.rules.yml with every `for:` shortened to 2 s.
 """
+
 from __future__ import annotations
 
 import signal
@@ -66,17 +67,23 @@ def test_alertmanager_pair_pages_once_per_group_and_survives_losing_a_member(tmp
     (tmp_path / "first").mkdir()
     (tmp_path / "second").mkdir()
 
-    with webhook_sink() as sink, alertmanager_pair(
-        tmp_path, render_alertmanager_config(sink), peer_timeout=f"{PEER_TIMEOUT:g}s"
-    ) as pair:
+    with (
+        webhook_sink() as sink,
+        alertmanager_pair(tmp_path, render_alertmanager_config(sink), peer_timeout=f"{PEER_TIMEOUT:g}s") as pair,
+    ):
         for member in pair:
             wait_for(lambda m=member: cluster_peers(m.url) == 2, timeout=30, what=f"{member.url} in a cluster of two")
         with prometheus(tmp_path, service_port=port, alertmanager_url=[m.url for m in pair], for_duration="2s"):
-            with running_service(tmp_path / "first", AI_DIY_PORT=str(port), AI_DIY_DATA_DIR=str(data_dir)) as (service, _):
+            with running_service(tmp_path / "first", AI_DIY_PORT=str(port), AI_DIY_DATA_DIR=str(data_dir)) as (
+                service,
+                _,
+            ):
                 # The store cannot be read: AiDiyHealthCheckFailing reaches both members, and one page goes out.
                 _paged_by(sink, "AiDiyHealthCheckFailing")
                 for member in pair:
-                    wait_for(lambda m=member: _holds(m, "AiDiyHealthCheckFailing"), timeout=30, what=f"alert at {member.url}")
+                    wait_for(
+                        lambda m=member: _holds(m, "AiDiyHealthCheckFailing"), timeout=30, what=f"alert at {member.url}"
+                    )
                 # The other member's turn comes PEER_TIMEOUT later: well past it, still one page.
                 [sender] = _pages_stay(sink, "AiDiyHealthCheckFailing", 1, seconds=3 * PEER_TIMEOUT)
 

@@ -4,6 +4,7 @@ The stack is the shipped configuration with three test-only changes: loopback po
 a 1 s scrape/evaluation interval, and every `for:` shortened to 2 s so the test does
 not wait minutes per alert. Thresholds and windows are the ones in alerts/.
 """
+
 from __future__ import annotations
 
 import signal
@@ -46,7 +47,13 @@ def _scraped(prometheus_url: str) -> bool:
 
 
 def _await(
-    sink: WebhookSink, path: str, alertname: str, *, status: str = "firing", severity: str | None = None, probe: str | None = None
+    sink: WebhookSink,
+    path: str,
+    alertname: str,
+    *,
+    status: str = "firing",
+    severity: str | None = None,
+    probe: str | None = None,
 ) -> list[dict]:
     """Wait for a notification; `probe` is GET every poll, as a load balancer's health check would."""
 
@@ -71,7 +78,10 @@ def test_faults_page_and_resolve_through_prometheus_and_alertmanager(tmp_path: P
 
     with webhook_sink() as sink, alertmanager(tmp_path, render_alertmanager_config(sink)) as am_url:
         with prometheus(tmp_path, service_port=port, alertmanager_url=am_url, for_duration="2s") as prom_url:
-            with running_service(tmp_path / "first", AI_DIY_PORT=str(port), AI_DIY_DATA_DIR=str(data_dir)) as (service, base):
+            with running_service(tmp_path / "first", AI_DIY_PORT=str(port), AI_DIY_DATA_DIR=str(data_dir)) as (
+                service,
+                base,
+            ):
                 wait_for(lambda: _scraped(prom_url), timeout=30, what="service scraped")
                 with httpx.Client(base_url=base, timeout=5) as client:
                     # 100 requests to a store that cannot be read: 503s (the default limit is 100/minute).

@@ -1,4 +1,5 @@
 """A real Prometheus loads deploy/prometheus.yml with alerts/ beside it and evaluates every rule."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +21,9 @@ def _rule_groups(url: str) -> list[dict]:
 
 def _expected_rule_count() -> int:
 
-    return sum(len(g["rules"]) for path in ALERTS.glob("*.rules.yml") for g in yaml.safe_load(path.read_text())["groups"])
+    return sum(
+        len(g["rules"]) for path in ALERTS.glob("*.rules.yml") for g in yaml.safe_load(path.read_text())["groups"]
+    )
 
 
 def test_prometheus_loads_every_rule_and_evaluates_it_without_error(tmp_path: Path) -> None:
@@ -43,6 +46,8 @@ def test_prometheus_with_no_service_reports_it_down_through_alertmanager(tmp_pat
     nobody_listens = free_port()
     with webhook_sink() as sink, alertmanager(tmp_path, render_alertmanager_config(sink)) as am_url:
         with prometheus(tmp_path, service_port=nobody_listens, alertmanager_url=am_url, for_duration="2s"):
-            alerts = wait_for(lambda: sink.received("/page", "AiDiyServiceDown"), timeout=60, what="AiDiyServiceDown page")
+            alerts = wait_for(
+                lambda: sink.received("/page", "AiDiyServiceDown"), timeout=60, what="AiDiyServiceDown page"
+            )
     assert alerts[0]["labels"]["instance"] == f"127.0.0.1:{nobody_listens}"
     assert alerts[0]["annotations"]["runbook_url"].endswith("#aidiyservicedown")

@@ -7,6 +7,7 @@ real create_app) once, before any other request, and looks for a sample of every
 name the rules, the dashboards and the runbook's PromQL use. Recording rules count
 through the series they are computed from.
 """
+
 from __future__ import annotations
 
 import json
@@ -76,7 +77,11 @@ def _sample_names(text: str) -> set[str]:
 def test_read_names_resolve_recording_rules_to_exposed_series() -> None:
     names = read_names()
     assert not any(":" in name for name in names), "a recording rule was not resolved to its sources"
-    assert {"ai_diy_log_lines_dropped_total", "process_resident_memory_bytes", "ai_diy_process_memory_limit_bytes"} <= set(names)
+    assert {
+        "ai_diy_log_lines_dropped_total",
+        "process_resident_memory_bytes",
+        "ai_diy_process_memory_limit_bytes",
+    } <= set(names)
     # Read only through instance:ai_diy_memory_usage:ratio and job:..._p95_5m by the alerts.
     assert "rules" in names["ai_diy_process_memory_limit_bytes"]
     assert "rules" in names["http_server_request_duration_seconds_bucket"]
@@ -115,7 +120,11 @@ def test_every_read_series_has_a_sample_in_the_first_scrape(scrapes: Scrapes) ->
     missing = {name: sorted(readers[name]) for name in sorted(expected - first_names - set(AFTER_FIRST_REQUEST))}
     assert missing == {}, f"no sample in the first scrape (read by): {missing}"
     assert set(AFTER_FIRST_REQUEST) <= _sample_names(scrapes.second)
-    dropped = sorted((dict(labels)["reason"], value) for (name, labels), value in scrapes.first_series().items() if name == "ai_diy_log_lines_dropped_total")
+    dropped = sorted(
+        (dict(labels)["reason"], value)
+        for (name, labels), value in scrapes.first_series().items()
+        if name == "ai_diy_log_lines_dropped_total"
+    )
     assert dropped == [("queue_full", 0.0), ("write_error", 0.0)]
 
 

@@ -6,6 +6,7 @@ alerts/. Each panel query, with the template variables replaced the way Grafana 
 must evaluate without error, and return at least one series unless it is listed in
 INCIDENT_ONLY with the reason.
 """
+
 from __future__ import annotations
 
 import json
@@ -135,7 +136,8 @@ def test_dashboard_queries_return_data_from_real_prometheus(tmp_path: Path) -> N
             while True:
                 results = _evaluate(prometheus, queries)
                 empty = [
-                    key for key, r in results.items()
+                    key
+                    for key, r in results.items()
                     if r["status"] == "success" and not r["data"]["result"] and key[:2] not in INCIDENT_ONLY
                 ]
                 if not empty or time.monotonic() > deadline:

@@ -1,4 +1,5 @@
 """promtool checks the PrometheusRule's groups as Prometheus will load them."""
+
 from __future__ import annotations
 
 import copy

@@ -5,6 +5,7 @@ ports for the Deployment's 0.0.0.0, 8000 and 8001), the directories (the test's)
 Redis behind the Sentinel URI (a real redis-server and redis-sentinel), the collector
 (an OTLP receiver) and the downward API's values. Everything else is the manifest's.
 """
+
 from __future__ import annotations
 
 import json

@@ -2,6 +2,7 @@
 
 Configured by environment: OBS_TEST_LOG_DIR (JSONL logs), OBS_TEST_RESOURCE_INTERVAL.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -68,11 +69,20 @@ def build() -> Starlette:
     service = ServiceMetrics(registry, namespace="ai_diy", version="test")
     log_dir = os.environ.get("OBS_TEST_LOG_DIR")
     sink = (
-        configure_logging(log_dir, "INFO", stderr=False, on_drop=service.log_line_dropped,
-                          file_prefix=LOG_FILE_PREFIX, extra_files=LOG_EXTRA_FILES)
-        if log_dir else None
+        configure_logging(
+            log_dir,
+            "INFO",
+            stderr=False,
+            on_drop=service.log_line_dropped,
+            file_prefix=LOG_FILE_PREFIX,
+            extra_files=LOG_EXTRA_FILES,
+        )
+        if log_dir
+        else None
     )
-    resources = ResourceLogger(logging.getLogger("ai_diy.resources"), float(os.environ.get("OBS_TEST_RESOURCE_INTERVAL", "0")))
+    resources = ResourceLogger(
+        logging.getLogger("ai_diy.resources"), float(os.environ.get("OBS_TEST_RESOURCE_INTERVAL", "0"))
+    )
     provider = configure_tracer_provider("ai-diy-test", "test")
     routes = [
         Route("/", hello),

@@ -1,4 +1,5 @@
 """Two hypercorn workers, one /metrics: prometheus-client multiprocess mode."""
+
 from __future__ import annotations
 
 from pathlib import Path

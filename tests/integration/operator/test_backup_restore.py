@@ -1,4 +1,5 @@
 """Operator workflows against a real `ai-diy serve`: write, back up, restore, validate, rotate."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,13 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 def cli(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     """`ai-diy ...` as a separate process with the service's environment."""
     return subprocess.run(
-        [sys.executable, "-m", "service.cli", *argv], env=service_env(tmp_path), cwd=tmp_path,
-        capture_output=True, text=True, timeout=60, check=False,
+        [sys.executable, "-m", "service.cli", *argv],
+        env=service_env(tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -54,8 +60,10 @@ def test_operator_backup_and_restore_under_a_running_service(tmp_path: Path) -> 
 
             validated = cli(tmp_path, "data", "validate")
             assert validated.returncode == 0, validated.stderr
-            assert http.put("/api/appdocs/x.md", content=b"x", headers={"Authorization": "Bearer wrong"}).status_code == 401
-
+            assert (
+                http.put("/api/appdocs/x.md", content=b"x", headers={"Authorization": "Bearer wrong"}).status_code
+                == 401
+            )
 
 
 def test_operator_document_changes_reach_the_audit_log(tmp_path: Path) -> None:
@@ -68,10 +76,13 @@ def test_operator_document_changes_reach_the_audit_log(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     lines = [
         json.loads(line)
-        for path in sorted(logs.glob("ai_diy_audit_*.jsonl")) if logs.is_dir()
+        for path in sorted(logs.glob("ai_diy_audit_*.jsonl"))
+        if logs.is_dir()
         for line in path.read_text().splitlines()
     ]
-    changes = [(e["event"], e["details"]["path"], e["details"]["size"]) for e in lines if e.get("logger") == "ai_diy.audit"]
+    changes = [
+        (e["event"], e["details"]["path"], e["details"]["size"]) for e in lines if e.get("logger") == "ai_diy.audit"
+    ]
     assert changes == [("document_put", "a.json", 8), ("document_put", "a.json", 8), ("document_delete", "a.json", 8)]
     assert all(e["details"]["client_ip"] == "127.0.0.1" for e in lines)
 

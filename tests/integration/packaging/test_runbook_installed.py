@@ -4,6 +4,7 @@ The wheel is built from what the image build copies (deploy/Dockerfile's COPY li
 installed with pip into an empty directory, and run from there with that directory
 first on the path, so nothing can come from the repository's docs/.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Running a document's commands and checking each prints what the document says it prints."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -34,7 +35,9 @@ def section(document: Path, title: str) -> list[list[markdown.Snippet]]:
     return blocks
 
 
-def run_checked(deployment: Deployment, document: Path, snippets: Iterable[markdown.Snippet], checks: dict[str, Check]) -> list[Result]:
+def run_checked(
+    deployment: Deployment, document: Path, snippets: Iterable[markdown.Snippet], checks: dict[str, Check]
+) -> list[Result]:
     """Run each command after the document's set-up; fail on an unexpected exit code or output."""
     results = []
     for snippet in snippets:

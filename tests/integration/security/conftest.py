@@ -1,4 +1,5 @@
 """Real hypercorn (and Redis) processes for the security integration tests."""
+
 from __future__ import annotations
 
 import sys
@@ -12,7 +13,7 @@ from tests.support.net import free_port, port_open, wait_for
 from tests.support.processes import ROOT, Process, service_env
 
 # The server settings the service runs hypercorn with: no `Server` header.
-HYPERCORN_TOML = 'include_server_header = false\nworkers = 1\n'
+HYPERCORN_TOML = "include_server_header = false\nworkers = 1\n"
 
 
 @contextmanager
@@ -22,8 +23,16 @@ def serve_stack(tmp_path: Path, name: str = "stack", **env: str) -> Iterator[str
     config = tmp_path / "hypercorn.toml"
     config.write_text(HYPERCORN_TOML)
     proc = Process(
-        [sys.executable, "-m", "hypercorn", "--config", str(config), "--bind", f"127.0.0.1:{port}",
-         "tests.integration.security.stack:from_env()"],
+        [
+            sys.executable,
+            "-m",
+            "hypercorn",
+            "--config",
+            str(config),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "tests.integration.security.stack:from_env()",
+        ],
         log=tmp_path / f"{name}-{port}.out",
         env=service_env(tmp_path, **env),
         cwd=ROOT,

@@ -1,4 +1,5 @@
 """Two service instances sharing a real Redis: one global limit, fail-open through an outage, recovery."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -49,7 +50,11 @@ def redis_port() -> int:
 
 @pytest.fixture
 def clients(tmp_path: Path, docs_root: Path, redis_port: int) -> Iterator[tuple[httpx.Client, httpx.Client]]:
-    env = {"SEC_DOCS_ROOT": str(docs_root), "SEC_STORAGE": f"redis://127.0.0.1:{redis_port}/0", "SEC_LIMIT": f"{LIMIT}/minute"}
+    env = {
+        "SEC_DOCS_ROOT": str(docs_root),
+        "SEC_STORAGE": f"redis://127.0.0.1:{redis_port}/0",
+        "SEC_LIMIT": f"{LIMIT}/minute",
+    }
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     with serve_stack(tmp_path / "a", "a", **env) as base_a, serve_stack(tmp_path / "b", "b", **env) as base_b:

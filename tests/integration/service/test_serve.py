@@ -1,4 +1,5 @@
 """`ai-diy serve` as a real process on a free loopback port, used over HTTP."""
+
 from __future__ import annotations
 
 import json
@@ -62,7 +63,9 @@ def test_serve_error_bodies_never_name_server_paths(tmp_path) -> None:
     assert health_code == 503 and health["checks"]["data_store"]["detail"] == "data directory does not exist"
     for body in (status, listing, health):
         assert str(tmp_path) not in json.dumps(body), body
-    log_lines = [json.loads(line) for line in next((tmp_path / "logs").glob("ai_diy_api_*.jsonl")).read_text().splitlines()]
+    log_lines = [
+        json.loads(line) for line in next((tmp_path / "logs").glob("ai_diy_api_*.jsonl")).read_text().splitlines()
+    ]
     assert any(r.get("event") == "data_store_unavailable" and str(data) in r["message"] for r in log_lines)
 
 
@@ -70,7 +73,11 @@ def test_check_command_passes_against_a_healthy_instance(tmp_path) -> None:
     with running_service(tmp_path) as (proc, base):
         result = subprocess.run(
             [sys.executable, "-m", "service.cli", "check", "--url", base],
-            capture_output=True, text=True, timeout=30, env=service_env(tmp_path), cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=service_env(tmp_path),
+            cwd=ROOT,
         )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "✅ Application is healthy" in result.stdout
@@ -82,7 +89,11 @@ def test_check_command_fails_when_nothing_listens(tmp_path) -> None:
 
     result = subprocess.run(
         [sys.executable, "-m", "service.cli", "check", "--url", f"http://127.0.0.1:{free_port()}"],
-        capture_output=True, text=True, timeout=30, env=service_env(tmp_path), cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=service_env(tmp_path),
+        cwd=ROOT,
     )
     assert result.returncode == 1
     assert "❌ Application health check failed" in result.stdout
@@ -106,7 +117,11 @@ def test_serve_exits_0_on_sigterm(tmp_path) -> None:
 def test_serve_refuses_bad_settings_with_exit_code_2_and_no_traceback(tmp_path, env, expected) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "service.cli", "serve"],
-        capture_output=True, text=True, timeout=30, env=service_env(tmp_path, **env), cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=service_env(tmp_path, **env),
+        cwd=tmp_path,
     )
     assert result.returncode == 2
     assert expected in result.stderr
@@ -117,7 +132,11 @@ def test_serve_refuses_a_malformed_models_config(tmp_path) -> None:
     (tmp_path / "models_config.json").write_text('{"favorites": ["a"], "default": "zzz"}')
     result = subprocess.run(
         [sys.executable, "-m", "service.cli", "serve"],
-        capture_output=True, text=True, timeout=30, env=service_env(tmp_path), cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=service_env(tmp_path),
+        cwd=tmp_path,
     )
     assert result.returncode == 2
     assert "default 'zzz' must be one of favorites" in result.stderr

@@ -7,6 +7,7 @@ it is the one holding the server side of that connection. An exemplar is the new
 of its bucket, so the test waits for Prometheus to store a worker's before a request
 of the other can replace it.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -33,7 +34,11 @@ def _workers(service_pid: int) -> list[psutil.Process]:
 
 def _worker_pids_in_metrics(base: str) -> set[str]:
     text = httpx.get(f"{base}/metrics", timeout=10).text
-    return {line.split('pid="', 1)[1].split('"', 1)[0] for line in text.splitlines() if line.startswith("process_resident_memory_bytes{")}
+    return {
+        line.split('pid="', 1)[1].split('"', 1)[0]
+        for line in text.splitlines()
+        if line.startswith("process_resident_memory_bytes{")
+    }
 
 
 def _two_workers(base: str) -> set[str] | None:
@@ -100,7 +105,9 @@ def test_two_workers_expose_latency_exemplars_of_each_worker_to_prometheus(tmp_p
                 # The newest exemplar of its bucket until the next request: Prometheus must store it now.
                 wait_for(
                     lambda t=trace_id: t in _stored_exemplars(prometheus_url, started),
-                    timeout=30, interval=0.25, what=f"exemplar of {trace_id} (worker {pid}) in Prometheus",
+                    timeout=30,
+                    interval=0.25,
+                    what=f"exemplar of {trace_id} (worker {pid}) in Prometheus",
                 )
                 confirmed[pid] = trace_id
                 if len(confirmed) == 2:

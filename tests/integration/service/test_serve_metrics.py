@@ -1,4 +1,5 @@
 """/metrics of the real server: several workers, a separate port, the trace-id correlation."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Reading alerts/*.rules.yml and their promtool tests for the contract tests."""
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,19 @@ METRICS_DOC = ROOT / "docs" / "metrics.md"
 RUNBOOK_URL_PREFIX = RUNBOOK_BASE_URL + "#"
 
 _PROMQL_WORDS = {
-    "by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset",
-    "inf", "nan",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "offset",
+    "inf",
+    "nan",
 }
 
 
@@ -88,7 +100,9 @@ def github_slug(heading: str) -> str:
 
 
 def runbook_headings() -> list[str]:
-    return [line.lstrip("#").strip() for line in RUNBOOK.read_text(encoding="utf-8").splitlines() if line.startswith("## ")]
+    return [
+        line.lstrip("#").strip() for line in RUNBOOK.read_text(encoding="utf-8").splitlines() if line.startswith("## ")
+    ]
 
 
 def documented_metric_names() -> str:

@@ -1,4 +1,5 @@
 """amtool accepts alerts/alertmanager.yml and routes each severity to its receiver."""
+
 from __future__ import annotations
 
 import subprocess
@@ -37,7 +38,9 @@ def test_amtool_routes_severity_to_receiver(labels: list[str], receiver: str) ->
 
 
 def test_amtool_routes_test_detects_a_wrong_receiver() -> None:
-    result = _amtool("config", "routes", "test", f"--config.file={CONFIG}", "--verify.receivers=ticket", "severity=critical")
+    result = _amtool(
+        "config", "routes", "test", f"--config.file={CONFIG}", "--verify.receivers=ticket", "severity=critical"
+    )
     assert result.returncode != 0
 
 

@@ -1,4 +1,5 @@
 """promtool validates every rules file, runs every rules unit test and checks the Prometheus config."""
+
 from __future__ import annotations
 
 import subprocess
@@ -61,5 +62,8 @@ def test_prometheus_config_scrapes_the_ai_diy_job_and_sends_to_both_alertmanager
     assert {"ai-diy", "prometheus"} <= jobs
     assert config["rule_files"] == ["../alerts/*.rules.yml"]
     # Both members of the Alertmanager pair get every alert.
-    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["127.0.0.1:9093", "127.0.0.1:9095"]
+    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [
+        "127.0.0.1:9093",
+        "127.0.0.1:9095",
+    ]
     assert "--enable-feature=exemplar-storage" in PROMETHEUS_CONFIG.read_text(encoding="utf-8")

@@ -1,4 +1,5 @@
 """The alert rules keep the project's contract: labels, annotations, runbook, metric names, tests."""
+
 from __future__ import annotations
 
 import re
@@ -57,7 +58,9 @@ def test_rule_metric_names_are_documented_or_recorded_here() -> None:
     # Histograms are documented by family name; rules select its _bucket/_sum/_count series.
     family = {name: re.sub(r"_(bucket|sum|count)$", "", name) for name in used}
     unknown = sorted(
-        name for name in used if name not in recorded and name != "up" and f"`{name}`" not in doc and f"`{family[name]}`" not in doc
+        name
+        for name in used
+        if name not in recorded and name != "up" and f"`{name}`" not in doc and f"`{family[name]}`" not in doc
     )
     assert unknown == []
 
@@ -67,7 +70,9 @@ def test_recording_rules_are_listed_in_the_metrics_reference() -> None:
     missing = []
     for name in sorted(r.recorded_names()):
         window = re.fullmatch(r"slo:sli_error:ratio(_rate\w+)", name)
-        if f"`{name}`" not in doc and not ((window and f"`{window.group(1)}`" in doc) or (window and f"`ratio{window.group(1)}`" in doc)):
+        if f"`{name}`" not in doc and not (
+            (window and f"`{window.group(1)}`" in doc) or (window and f"`ratio{window.group(1)}`" in doc)
+        ):
             missing.append(name)
     assert missing == []
 
@@ -103,10 +108,7 @@ def test_alert_has_firing_silent_and_pending_promtool_cases(rule: r.Rule) -> Non
     cases = _alert_cases().get(rule.alert, [])
     severity = rule.body["labels"]["severity"]
     firing = [
-        alert
-        for case in cases
-        for alert in case["exp_alerts"]
-        if alert["exp_labels"].get("severity") == severity
+        alert for case in cases for alert in case["exp_alerts"] if alert["exp_labels"].get("severity") == severity
     ]
     assert firing, f"no promtool case shows {rule.alert} ({severity}) firing"
     for alert in firing:

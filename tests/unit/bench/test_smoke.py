@@ -3,6 +3,7 @@
 These tests check that the harness works (numbers exist, no request was refused or
 answered wrongly), never how fast anything is.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,24 @@ def _run_bench(tmp_path: Path, modes: str) -> dict:
     out = tmp_path / "results.json"
     env = service_env(tmp_path)
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--modes", modes, "--json", str(out), "--workspace", str(tmp_path / "ws")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--smoke",
+            "--modes",
+            modes,
+            "--json",
+            str(out),
+            "--workspace",
+            str(tmp_path / "ws"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return json.loads(out.read_text(encoding="utf-8"))

@@ -1,4 +1,5 @@
 """docker-compose.yml: valid against the compose spec, pinned, bounded, and every mounted config checks out."""
+
 from __future__ import annotations
 
 import os
@@ -49,7 +50,10 @@ def _mount_source(service: str, container_path: str) -> Path:
 def test_compose_file_matches_compose_spec() -> None:
     checker = Path(sys.executable).with_name("check-jsonschema")
     result = subprocess.run(
-        [str(checker), "--builtin-schema", "vendor.compose-spec", str(COMPOSE)], capture_output=True, text=True, timeout=60
+        [str(checker), "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

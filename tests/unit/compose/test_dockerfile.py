@@ -1,4 +1,5 @@
 """deploy/Dockerfile: slim base, hashed lock, non-root user, urllib healthcheck on /health, `ai-diy serve`."""
+
 from __future__ import annotations
 
 import importlib.metadata

@@ -1,4 +1,5 @@
 """PUT/DELETE /api/appdocs/{path}: bearer auth, path rules, JSON check, audit, atomicity."""
+
 from __future__ import annotations
 
 import hashlib
@@ -45,7 +46,9 @@ def make_client(tmp_path: Path) -> Callable[..., Client]:
         app.state.document_store = DocumentStore(settings.data_dir)
         app.state.document_store.ensure()
         app.state.security_events = SecurityEvents(app.state.registry)
-        client = Client(transport=httpx.ASGITransport(app=app, client=("198.51.100.7", 50000)), base_url="http://testserver")
+        client = Client(
+            transport=httpx.ASGITransport(app=app, client=("198.51.100.7", 50000)), base_url="http://testserver"
+        )
         client.app = app
         return client
 
@@ -76,14 +79,22 @@ async def test_put_creates_document_and_writes_audit_line(client: Client, caplog
     body = b'{"title": "Setup"}'
     response = await client.put("/api/appdocs/guides/setup.json", content=body, headers=AUTH)
     assert response.status_code == 201
-    assert response.json() == {"path": "guides/setup.json", "size": len(body), "sha256": hashlib.sha256(body).hexdigest(), "created": True}
+    assert response.json() == {
+        "path": "guides/setup.json",
+        "size": len(body),
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "created": True,
+    }
     assert (root_of(client) / "guides" / "setup.json").read_bytes() == body
     assert (await client.get("/api/appdocs/guides/setup.json")).content == body
     [record] = audit_records(caplog)
     assert record.getMessage() == "document written"
     assert record.event == "document_put"  # type: ignore[attr-defined]
     assert record.details == {  # type: ignore[attr-defined]
-        "client_ip": "198.51.100.7", "path": "guides/setup.json", "size": len(body), "sha256": hashlib.sha256(body).hexdigest()
+        "client_ip": "198.51.100.7",
+        "path": "guides/setup.json",
+        "size": len(body),
+        "sha256": hashlib.sha256(body).hexdigest(),
     }
 
 
@@ -123,7 +134,10 @@ async def test_writes_disabled_without_configured_token(make_client: Callable[..
     async with make_client(admin_token=None) as client:
         response = await client.put("/api/appdocs/a.md", content=b"x", headers=AUTH)
         assert response.status_code == 403
-        assert response.json()["error"]["code"] == "writes_disabled" and "no admin token" in response.json()["error"]["message"]
+        assert (
+            response.json()["error"]["code"] == "writes_disabled"
+            and "no admin token" in response.json()["error"]["message"]
+        )
         assert (await client.delete("/api/appdocs/a.md", headers=AUTH)).status_code == 403
         assert sample(client, "ai_diy_auth_failures_total") == 0
 

@@ -1,4 +1,5 @@
 """Atomic writes: the old document or the new one, never half of one."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """ETags and the If-Match / If-None-Match evaluation (RFC 9110 §13.2.2)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -57,6 +58,6 @@ def test_preconditions_from_headers_refuses_malformed_values(value: str) -> None
         Preconditions.from_headers({"if-none-match": value})
 
 
-@pytest.mark.parametrize("value", ["*", ' * ', '"a"', 'W/"a"', '"a", W/"b" ,"c"', '""'])
+@pytest.mark.parametrize("value", ["*", " * ", '"a"', 'W/"a"', '"a", W/"b" ,"c"', '""'])
 def test_preconditions_from_headers_accepts_star_and_entity_tag_lists(value: str) -> None:
     assert Preconditions.from_headers({"if-match": value}).if_match == value

@@ -1,4 +1,5 @@
 """`ai-diy data validate`: the live documents directory and its problems."""
+
 from __future__ import annotations
 
 import argparse

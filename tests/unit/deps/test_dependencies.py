@@ -1,4 +1,5 @@
 """pyproject.toml's `dependencies` are exactly what the runtime packages import."""
+
 from __future__ import annotations
 
 import ast
@@ -23,7 +24,11 @@ OPTIONAL_IMPORTS = {"opentelemetry.exporter.otlp.proto.grpc.trace_exporter"}
 def _deptry(root: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "deptry", "--no-ansi", *RUNTIME_PACKAGES],
-        cwd=root, capture_output=True, text=True, timeout=120, check=False,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 

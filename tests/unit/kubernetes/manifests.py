@@ -1,4 +1,5 @@
 """Reading the kustomize base (deploy/kubernetes) for the tests."""
+
 from __future__ import annotations
 
 import re

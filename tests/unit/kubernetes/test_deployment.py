@@ -1,4 +1,5 @@
 """The Deployment against the service itself: its settings, its image's user, its drain, its writable paths."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -64,14 +65,18 @@ def test_deployment_exports_traces_to_the_collector_service() -> None:
     check_tracing_config(env)
     assert export_endpoint(env) == "http://otel-collector:4318"
     assert env["OTEL_SERVICE_NAME"] == "ai-diy"
-    assert env["OTEL_RESOURCE_ATTRIBUTES"] == "k8s.pod.name=ai-diy-7d9f-x2x4q,k8s.namespace.name=shop,k8s.node.name=node-1"
+    assert (
+        env["OTEL_RESOURCE_ATTRIBUTES"] == "k8s.pod.name=ai-diy-7d9f-x2x4q,k8s.namespace.name=shop,k8s.node.name=node-1"
+    )
 
 
 def test_deployment_env_references_resolve_to_variables_defined_above() -> None:
     defined: set[str] = set()
     for item in m.container(DOCUMENTS)["env"]:
         unresolved = set(m.references(str(item.get("value", "")))) - defined
-        assert not unresolved, f"{item['name']} refers to {unresolved}, not defined above it: the kubelet leaves it as text"
+        assert not unresolved, (
+            f"{item['name']} refers to {unresolved}, not defined above it: the kubelet leaves it as text"
+        )
         defined.add(item["name"])
 
 

@@ -1,4 +1,5 @@
 """Selectors, port names and numbers agree across Deployment, Service, ServiceMonitor, NetworkPolicy, PDB, HPA."""
+
 from __future__ import annotations
 
 import copy

@@ -1,4 +1,5 @@
 """The Makefile: a few lines per step on the terminal, pip's output in a log named on failure."""
+
 from __future__ import annotations
 
 import os
@@ -42,7 +43,11 @@ def make(fakes: Path, *targets: str, **env: str) -> subprocess.CompletedProcess[
     venv = fakes / ".venv"
     return subprocess.run(
         [make_path, "--no-print-directory", f"VENV={venv}", f"PYTHON={fakes / 'fake-python3'}", *targets],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={**os.environ, "MAKEFLAGS": "", **env},
     )
 

@@ -1,4 +1,5 @@
 """Exemplars across workers: each worker's latest per bucket in a file, merged onto the buckets at scrape time."""
+
 from __future__ import annotations
 
 import json
@@ -111,7 +112,9 @@ def test_exemplar_merger_puts_recorded_trace_ids_on_the_openmetrics_buckets(tmp_
     assert _bucket_exemplars(generate_latest(registry).decode()) == {}  # the store, not the histogram, held them
 
 
-def test_multiprocess_exemplar_store_exists_only_in_multiprocess_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_multiprocess_exemplar_store_exists_only_in_multiprocess_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(module, "_stores", {})
     monkeypatch.delenv(MULTIPROC_ENV, raising=False)
     assert multiprocess_exemplar_store(DURATION, LABELS, DURATION_BUCKETS) is None
@@ -151,7 +154,9 @@ WORKER = textwrap.dedent(
 
 
 @pytest.mark.anyio
-async def test_multiprocess_scrape_carries_exemplars_of_every_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_multiprocess_scrape_carries_exemplars_of_every_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     directory = tmp_path / "multiproc"
     directory.mkdir()
     env = {**os.environ, MULTIPROC_ENV: str(directory), "PYTHONPATH": str(ROOT)}
@@ -162,8 +167,14 @@ async def test_multiprocess_scrape_carries_exemplars_of_every_worker(tmp_path: P
     async with client(MetricsApp(CollectorRegistry(), namespace="ai_diy", process_metrics=False)) as http:
         response = await http.get("/metrics", headers={"accept": "application/openmetrics-text; version=1.0.0"})
     assert response.status_code == 200
-    assert _bucket_exemplars(response.text) == {("/work", "0.025"): ("1" * 32, 0.02), ("/work", "0.25"): ("2" * 32, 0.2)}
+    assert _bucket_exemplars(response.text) == {
+        ("/work", "0.025"): ("1" * 32, 0.02),
+        ("/work", "0.25"): ("2" * 32, 0.2),
+    }
     counts = [
-        s.value for f in text_string_to_metric_families(response.text) for s in f.samples if s.name == f"{DURATION}_count"
+        s.value
+        for f in text_string_to_metric_families(response.text)
+        for s in f.samples
+        if s.name == f"{DURATION}_count"
     ]
     assert counts == [2.0]

@@ -1,4 +1,5 @@
 """MetricsApp: Prometheus text or OpenMetrics, and the multiprocess directory."""
+
 from __future__ import annotations
 
 import os
@@ -28,7 +29,10 @@ async def test_metrics_app_serves_prometheus_text_by_default(registry: Collector
         response = await http.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
-    assert 'http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="/"} 1.0' in response.text
+    assert (
+        'http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="/"} 1.0'
+        in response.text
+    )
     assert "process_resident_memory_bytes" in response.text
     assert "ai_diy_process_memory_limit_bytes" in response.text
     assert "ai_diy_process_threads" in response.text
@@ -37,9 +41,16 @@ async def test_metrics_app_serves_prometheus_text_by_default(registry: Collector
 async def test_metrics_app_serves_openmetrics_with_exemplars_when_asked(
     make_app: AppFactory, registry: CollectorRegistry
 ) -> None:
-    app = make_app([Route("/metrics", MetricsApp(registry, namespace="ai_diy")), Route("/ping", MetricsApp(CollectorRegistry(), namespace="ai_diy", process_metrics=False))])
+    app = make_app(
+        [
+            Route("/metrics", MetricsApp(registry, namespace="ai_diy")),
+            Route("/ping", MetricsApp(CollectorRegistry(), namespace="ai_diy", process_metrics=False)),
+        ]
+    )
     async with client(app) as http:
-        ping = await http.get("/ping", headers={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
+        ping = await http.get(
+            "/ping", headers={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+        )
         response = await http.get("/metrics", headers={"accept": "application/openmetrics-text; version=1.0.0"})
     assert ping.status_code == 200
     assert response.headers["content-type"].startswith("application/openmetrics-text")
@@ -53,7 +64,9 @@ async def test_metrics_app_serves_openmetrics_with_exemplars_when_asked(
     assert exemplars == [{"trace_id": "0af7651916cd43dd8448eb211c80319c"}]
 
 
-def test_prepare_multiprocess_dir_wipes_and_points_client_at_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prepare_multiprocess_dir_wipes_and_points_client_at_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "prom"
     target.mkdir()
     (target / "counter_123.db").write_bytes(b"stale")

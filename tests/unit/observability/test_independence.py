@@ -1,4 +1,5 @@
 """observability/ is a reusable layer: it knows nothing of the service that uses it."""
+
 from __future__ import annotations
 
 import re
@@ -13,7 +14,9 @@ PACKAGE = Path(observability.__file__).parent
 
 def test_observability_imports_without_loading_the_service() -> None:
     code = "import sys, observability, observability.spans, observability.keep; print(sorted(m for m in sys.modules if m == 'service' or m.startswith('service.')))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent
+    )
     assert result.stdout.strip() == "[]"
 
 

@@ -1,4 +1,5 @@
 """configure_logging: JSONL format, scrubbing, routing, non-blocking writes, faults."""
+
 from __future__ import annotations
 
 import json
@@ -51,7 +52,12 @@ def test_log_line_has_contract_fields_and_extras(configure: Configure, tmp_path:
     sink = configure()
     logging.getLogger("ai_diy.security").warning(
         "SECURITY_AUDIT path_traversal_attempt",
-        extra={"event": "path_traversal_attempt", "severity": "warning", "status": "error", "details": {"client_ip": "10.0.0.7"}},
+        extra={
+            "event": "path_traversal_attempt",
+            "severity": "warning",
+            "status": "error",
+            "details": {"client_ip": "10.0.0.7"},
+        },
     )
     sink.stop()
     raw = (tmp_path / "logs" / today()).read_text().splitlines()
@@ -70,7 +76,12 @@ def test_log_lines_redact_secrets_and_mask_personal_data(configure: Configure, t
     logging.getLogger("ai_diy.api").info(
         "mail bob.smith@example.com or call +44 20 7946 0958 from 192.168.1.20 on 2026-11-29",
         extra={
-            "headers": {"Authorization": "Bearer s3cr3t", "Cookie": "sid=abc", "Set-Cookie": "sid=def", "Accept": "*/*"},
+            "headers": {
+                "Authorization": "Bearer s3cr3t",
+                "Cookie": "sid=abc",
+                "Set-Cookie": "sid=def",
+                "Accept": "*/*",
+            },
             "api_token": "tok-123",
             "details": {"password": "hunter2", "note": "reach me at (555) 123-4567"},
         },
@@ -81,7 +92,12 @@ def test_log_lines_redact_secrets_and_mask_personal_data(configure: Configure, t
         assert secret not in text
     [entry] = lines(tmp_path / "logs" / today())
     assert entry["message"] == "mail [EMAIL] or call [PHONE] from 192.168.1.20 on 2026-11-29"
-    assert entry["headers"] == {"Authorization": "[REDACTED]", "Cookie": "[REDACTED]", "Set-Cookie": "[REDACTED]", "Accept": "*/*"}
+    assert entry["headers"] == {
+        "Authorization": "[REDACTED]",
+        "Cookie": "[REDACTED]",
+        "Set-Cookie": "[REDACTED]",
+        "Accept": "*/*",
+    }
     assert entry["api_token"] == "[REDACTED]"
     assert entry["details"] == {"password": "[REDACTED]", "note": "reach me at [PHONE]"}
 
@@ -228,7 +244,11 @@ def test_resource_logger_writes_usage_lines(configure: Configure, tmp_path: Path
     sink = configure()
     resources = ResourceLogger(logging.getLogger("ai_diy.resources"), 0.05)
     resources.start()
-    wait_for(lambda: (tmp_path / "logs" / today()).exists() and len(lines(tmp_path / "logs" / today())) >= 2, timeout=10, what="two usage lines")
+    wait_for(
+        lambda: (tmp_path / "logs" / today()).exists() and len(lines(tmp_path / "logs" / today())) >= 2,
+        timeout=10,
+        what="two usage lines",
+    )
     resources.stop()
     sink.stop()
     entries = lines(tmp_path / "logs" / today())

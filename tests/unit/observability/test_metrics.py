@@ -1,4 +1,5 @@
 """ServiceMetrics: build info, health, security state, dropped log lines."""
+
 from __future__ import annotations
 
 import platform
@@ -15,7 +16,9 @@ def test_service_metrics_expose_state_under_namespace(registry: CollectorRegistr
     metrics.set_security_active(True)
     metrics.log_line_dropped("queue_full")
     metrics.log_line_dropped("queue_full")
-    assert registry.get_sample_value("ai_diy_build_info", {"version": "1.2.3", "python": platform.python_version()}) == 1
+    assert (
+        registry.get_sample_value("ai_diy_build_info", {"version": "1.2.3", "python": platform.python_version()}) == 1
+    )
     assert registry.get_sample_value("ai_diy_health_status", {"check": "config"}) == 1
     assert registry.get_sample_value("ai_diy_health_status", {"check": "log_sink"}) == 0
     assert registry.get_sample_value("ai_diy_security_active") == 1

@@ -1,4 +1,5 @@
 """TelemetryMiddleware: metrics, span and access line of one request."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -46,7 +47,9 @@ async def test_telemetry_duration_labels_are_route_templates(make_app: AppFactor
     assert registry.get_sample_value(f"{DURATION}_count", {**labels, "http_route": "/items/42"}) is None
 
 
-async def test_telemetry_duration_buckets_match_metrics_reference(make_app: AppFactory, registry: CollectorRegistry) -> None:
+async def test_telemetry_duration_buckets_match_metrics_reference(
+    make_app: AppFactory, registry: CollectorRegistry
+) -> None:
     async with client(make_app([Route("/", hello)])) as http:
         await http.get("/")
     bounds = [
@@ -59,7 +62,9 @@ async def test_telemetry_duration_buckets_match_metrics_reference(make_app: AppF
     assert bounds == ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.0", "5.0", "10.0", "+Inf"]
 
 
-async def test_telemetry_distinct_unknown_paths_add_no_series(make_app: AppFactory, registry: CollectorRegistry) -> None:
+async def test_telemetry_distinct_unknown_paths_add_no_series(
+    make_app: AppFactory, registry: CollectorRegistry
+) -> None:
     async with client(make_app([Route("/", hello)])) as http:
         await http.get("/warm-up-unknown")
         before = series_count(registry)
@@ -127,20 +132,37 @@ async def test_telemetry_records_body_sizes(make_app: AppFactory, registry: Coll
     assert registry.get_sample_value("http_server_response_body_size_bytes_sum", response) == 1264
 
 
-async def test_telemetry_request_size_only_for_requests_with_a_body(make_app: AppFactory, registry: CollectorRegistry) -> None:
+async def test_telemetry_request_size_only_for_requests_with_a_body(
+    make_app: AppFactory, registry: CollectorRegistry
+) -> None:
     async with client(make_app([Route("/hello", hello), Route("/echo", echo, methods=["POST"])])) as http:
         await http.get("/hello")
         await http.post("/echo", content=b"")
         await http.post("/echo", content=b"xyz")
-    assert registry.get_sample_value("http_server_request_body_size_bytes_count", {"http_request_method": "GET", "http_route": "/hello"}) is None
-    assert registry.get_sample_value("http_server_request_body_size_bytes_count", {"http_request_method": "POST", "http_route": "/echo"}) == 1
-    assert registry.get_sample_value(
-        "http_server_request_duration_seconds_count",
-        {"http_request_method": "GET", "http_route": "/hello", "http_response_status_code": "200"},
-    ) == 1
+    assert (
+        registry.get_sample_value(
+            "http_server_request_body_size_bytes_count", {"http_request_method": "GET", "http_route": "/hello"}
+        )
+        is None
+    )
+    assert (
+        registry.get_sample_value(
+            "http_server_request_body_size_bytes_count", {"http_request_method": "POST", "http_route": "/echo"}
+        )
+        == 1
+    )
+    assert (
+        registry.get_sample_value(
+            "http_server_request_duration_seconds_count",
+            {"http_request_method": "GET", "http_route": "/hello", "http_response_status_code": "200"},
+        )
+        == 1
+    )
 
 
-async def test_telemetry_counts_response_aborted_after_headers(make_app: AppFactory, registry: CollectorRegistry) -> None:
+async def test_telemetry_counts_response_aborted_after_headers(
+    make_app: AppFactory, registry: CollectorRegistry
+) -> None:
     async def broken_stream(request: Request) -> Response:
         async def body():
             yield b"first chunk"
@@ -310,9 +332,17 @@ async def test_telemetry_keeps_the_trace_of_a_response_the_client_never_got(
 
     routes = [Route("/stream", stream), Route("/", hello)]
     tracing = TailTracing(tracer_provider, KeepPolicy(sample_ratio=0.0), name="test")
-    app = Starlette(routes=routes, middleware=[Middleware(
-        TelemetryMiddleware, metrics=HttpMetrics(registry, namespace="ai_diy"), tracing=tracing, route_resolver=RouteResolver(routes),
-    )])
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(
+                TelemetryMiddleware,
+                metrics=HttpMetrics(registry, namespace="ai_diy"),
+                tracing=tracing,
+                route_resolver=RouteResolver(routes),
+            )
+        ],
+    )
     async with client(app) as http:
         await http.get("/stream")
         await http.get("/")

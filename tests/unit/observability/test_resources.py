@@ -1,4 +1,5 @@
 """Process resources: the memory limit, snapshots, per-worker collection."""
+
 from __future__ import annotations
 
 import os
@@ -33,7 +34,9 @@ def cgroup_files(tmp_path: Path, files: dict[str, str], own: str = "/") -> tuple
 
 
 def test_memory_limit_reads_cgroup_v2_of_own_group(tmp_path: Path) -> None:
-    root, proc = cgroup_files(tmp_path, {"app.slice/memory.max": "268435456\n", "memory.max": "max\n"}, own="/app.slice")
+    root, proc = cgroup_files(
+        tmp_path, {"app.slice/memory.max": "268435456\n", "memory.max": "max\n"}, own="/app.slice"
+    )
     assert memory_limit_bytes(root, proc) == min(268435456, HOST_TOTAL)
 
 

@@ -1,4 +1,5 @@
 """RouteResolver: the template of the matched route, bounded labels."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """configure_tracer_provider: OTEL_* variables, sampling without an exporter."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -44,7 +45,9 @@ def test_tracer_provider_without_endpoint_samples_but_exports_nothing(providers:
     assert provider.resource.attributes["service.version"] == "1.0.0"
 
 
-def test_tracer_provider_environment_wins_over_defaults(monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]) -> None:
+def test_tracer_provider_environment_wins_over_defaults(
+    monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]
+) -> None:
     monkeypatch.setenv("OTEL_SERVICE_NAME", "ai-diy-canary")
     monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=staging,service.version=9")
     provider = configure_tracer_provider("ai-diy", "1.0.0")
@@ -57,14 +60,18 @@ def test_tracer_provider_environment_wins_over_defaults(monkeypatch: pytest.Monk
     )
 
 
-def test_tracer_provider_honours_sampler_variables(monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]) -> None:
+def test_tracer_provider_honours_sampler_variables(
+    monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]
+) -> None:
     monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_off")
     provider = configure_tracer_provider("ai-diy")
     providers.append(provider)
     assert not provider.get_tracer("t").start_span("x").get_span_context().trace_flags.sampled
 
 
-def test_tracer_provider_disabled_sdk_gives_no_op_spans(monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]) -> None:
+def test_tracer_provider_disabled_sdk_gives_no_op_spans(
+    monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]
+) -> None:
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
     provider = configure_tracer_provider("ai-diy")
@@ -73,7 +80,9 @@ def test_tracer_provider_disabled_sdk_gives_no_op_spans(monkeypatch: pytest.Monk
     assert processors(provider) == []
 
 
-def test_tracer_provider_endpoint_adds_batch_exporter(monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]) -> None:
+def test_tracer_provider_endpoint_adds_batch_exporter(
+    monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]
+) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://127.0.0.1:9/v1/traces")
     provider = configure_tracer_provider("ai-diy")
     providers.append(provider)

@@ -1,4 +1,5 @@
 """`ai-diy logs rotate | archive` over a synthetic log directory spanning 400 days."""
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """Fixtures of the security unit tests: the stack app over a small documents root."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator

@@ -24,7 +24,10 @@ async def test_body_limit_content_length_over_limit_refused_before_reading(
         response = await client.post("/api/echo", content=b"[" + b"1," * 600 + b"1]")
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "request_too_large"
-    assert registry.get_sample_value("ai_diy_security_events_total", {"event": "request_too_large", "severity": "warning"}) == 1
+    assert (
+        registry.get_sample_value("ai_diy_security_events_total", {"event": "request_too_large", "severity": "warning"})
+        == 1
+    )
     assert registry.get_sample_value("ai_diy_input_validation_failures_total", {"reason": "request_too_large"}) == 1
     (record,) = [r for r in caplog.records if getattr(r, "event", None) == "request_too_large"]
     assert record.details["client_ip"] == "203.0.113.7"  # type: ignore[attr-defined]
@@ -48,7 +51,9 @@ def _app_reading_body() -> tuple[list[str], object]:
     return calls, app
 
 
-async def _drive(middleware: RequestSizeMiddleware, chunks: list[bytes], headers: list[tuple[bytes, bytes]]) -> list[Message]:
+async def _drive(
+    middleware: RequestSizeMiddleware, chunks: list[bytes], headers: list[tuple[bytes, bytes]]
+) -> list[Message]:
     pending = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
     sent: list[Message] = []
 
@@ -121,7 +126,10 @@ async def test_body_limit_conflicting_framing_refused_with_close_before_reading(
     assert calls == []
     assert sent[0]["status"] == 400 and (b"connection", b"close") in sent[0]["headers"]
     assert json.loads(sent[1]["body"])["error"]["code"] == "conflicting_framing"
-    assert registry.get_sample_value("ai_diy_security_events_total", {"event": "suspicious_input", "severity": "warning"}) == 1
+    assert (
+        registry.get_sample_value("ai_diy_security_events_total", {"event": "suspicious_input", "severity": "warning"})
+        == 1
+    )
     assert registry.get_sample_value("ai_diy_input_validation_failures_total", {"reason": "conflicting_framing"}) == 1
 
 

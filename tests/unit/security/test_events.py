@@ -43,13 +43,20 @@ def test_security_events_unknown_input_reason_collapses_to_other() -> None:
 def test_security_events_counters_start_at_zero() -> None:
     registry = CollectorRegistry()
     SecurityEvents(registry)
-    assert registry.get_sample_value("ai_diy_security_events_total", {"event": "auth_failure", "severity": "warning"}) == 0
-    assert registry.get_sample_value(
-        "ai_diy_security_events_total", {"event": "rate_limiter_storage_error", "severity": "critical"}
-    ) == 0
+    assert (
+        registry.get_sample_value("ai_diy_security_events_total", {"event": "auth_failure", "severity": "warning"}) == 0
+    )
+    assert (
+        registry.get_sample_value(
+            "ai_diy_security_events_total", {"event": "rate_limiter_storage_error", "severity": "critical"}
+        )
+        == 0
+    )
     assert registry.get_sample_value("ai_diy_rate_limiter_errors_total") == 0
     # Only the severity each event is recorded with starts at zero: a third of the series.
-    assert registry.get_sample_value("ai_diy_security_events_total", {"event": "auth_failure", "severity": "info"}) is None
+    assert (
+        registry.get_sample_value("ai_diy_security_events_total", {"event": "auth_failure", "severity": "info"}) is None
+    )
 
 
 @pytest.mark.parametrize(("event", "severity"), [("made_up", "warning"), ("auth_failure", "loud")])

@@ -25,8 +25,14 @@ def _assert_secured(response: httpx.Response) -> None:
 
 @pytest.mark.parametrize(
     ("method", "path", "status"),
-    [("GET", "/api/env", 200), ("GET", "/health", 200), ("GET", "/", 404), ("GET", "/api/fail", 500),
-     ("POST", "/api/echo", 400), ("DELETE", "/api/env", 405)],
+    [
+        ("GET", "/api/env", 200),
+        ("GET", "/health", 200),
+        ("GET", "/", 404),
+        ("GET", "/api/fail", 500),
+        ("POST", "/api/echo", 400),
+        ("DELETE", "/api/env", 405),
+    ],
 )
 async def test_security_headers_on_every_status(client: httpx.AsyncClient, method: str, path: str, status: int) -> None:
     response = await client.request(method, path, content=b"{" if method == "POST" else None)

@@ -56,7 +56,10 @@ async def test_suspicious_input_answered_400_logged_and_counted(
     assert response.status_code == 400
     assert response.json()["error"] == {"code": "too_deep", "message": "JSON nesting deeper than 20 levels"}
     assert registry.get_sample_value("ai_diy_input_validation_failures_total", {"reason": "too_deep"}) == 1
-    assert registry.get_sample_value("ai_diy_security_events_total", {"event": "suspicious_input", "severity": "warning"}) == 1
+    assert (
+        registry.get_sample_value("ai_diy_security_events_total", {"event": "suspicious_input", "severity": "warning"})
+        == 1
+    )
     (record,) = [r for r in caplog.records if getattr(r, "event", None) == "suspicious_input"]
     assert record.details == {"client_ip": "203.0.113.7", "reason": "too_deep", "path": "/api/echo"}  # type: ignore[attr-defined]
     ok = await client.post("/api/echo", content=b'{"a": [1, 2]}')

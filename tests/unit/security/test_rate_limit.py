@@ -70,11 +70,16 @@ async def test_rate_limit_refusals_counted_by_route_template(
         await client.get("/api/appdocs/guides/setup.txt")
         await client.get("/api/appdocs/readme.md")
         await client.get("/api/nowhere")
-    assert registry.get_sample_value("ai_diy_rate_limit_violations_total", {"http_route": "/api/appdocs/{path:path}"}) == 2
+    assert (
+        registry.get_sample_value("ai_diy_rate_limit_violations_total", {"http_route": "/api/appdocs/{path:path}"}) == 2
+    )
     assert registry.get_sample_value("ai_diy_rate_limit_violations_total", {"http_route": "_unmatched"}) == 1
-    assert registry.get_sample_value(
-        "ai_diy_security_events_total", {"event": "rate_limit_exceeded", "severity": "warning"}
-    ) == 3
+    assert (
+        registry.get_sample_value(
+            "ai_diy_security_events_total", {"event": "rate_limit_exceeded", "severity": "warning"}
+        )
+        == 3
+    )
     records = [r for r in caplog.records if getattr(r, "event", None) == "rate_limit_exceeded"]
     assert len(records) == 3
     assert all(r.details["client_ip"] == "203.0.113.7" for r in records)  # type: ignore[attr-defined]

@@ -28,7 +28,11 @@ async def _broken_stream(request):
 
 def _app() -> Starlette:
     return Starlette(
-        routes=[Route("/boom", _boom), Route("/stream", _broken_stream), Route("/ok", lambda r: PlainTextResponse("ok"))],
+        routes=[
+            Route("/boom", _boom),
+            Route("/stream", _broken_stream),
+            Route("/ok", lambda r: PlainTextResponse("ok")),
+        ],
         middleware=[Middleware(ErrorBoundaryMiddleware)],
     )
 
@@ -58,7 +62,9 @@ async def _reads_body(request):
 
 
 async def test_error_boundary_answers_499_not_500_when_the_client_disconnects(caplog) -> None:
-    app = Starlette(routes=[Route("/upload", _reads_body, methods=["POST"])], middleware=[Middleware(ErrorBoundaryMiddleware)])
+    app = Starlette(
+        routes=[Route("/upload", _reads_body, methods=["POST"])], middleware=[Middleware(ErrorBoundaryMiddleware)]
+    )
     sent: list[dict] = []
 
     async def receive():
@@ -67,9 +73,19 @@ async def test_error_boundary_answers_499_not_500_when_the_client_disconnects(ca
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "method": "POST", "path": "/upload", "raw_path": b"/upload", "query_string": b"",
-             "headers": [], "http_version": "1.1", "scheme": "http", "server": ("t", 80), "client": ("c", 1),
-             "root_path": ""}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/upload",
+        "raw_path": b"/upload",
+        "query_string": b"",
+        "headers": [],
+        "http_version": "1.1",
+        "scheme": "http",
+        "server": ("t", 80),
+        "client": ("c", 1),
+        "root_path": "",
+    }
     with caplog.at_level(logging.INFO, logger="ai_diy.errors"):
         await app(scope, receive, send)
     assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 499

@@ -29,7 +29,7 @@ def test_models_config_valid_file_is_loaded(tmp_path) -> None:
         ('{"favorites": ["a", "a"], "default": "a"}', "duplicate model ids: a"),
         ('{"favorites": ["a"]}', "default: Field required"),
         ('{"favorites": ["a"], "default": "a", "surprise": 1}', "surprise: Extra inputs are not permitted"),
-        ('[1, 2]', "Input should be a valid dictionary"),
+        ("[1, 2]", "Input should be a valid dictionary"),
     ],
 )
 def test_models_config_malformed_file_is_a_clear_error(tmp_path, content: str, expected: str) -> None:

@@ -15,7 +15,10 @@ async def test_health_reports_every_check_and_the_version(client: httpx.AsyncCli
     assert body["status"] == "healthy"
     assert body["version"] and body["uptime_seconds"] >= 0
     assert {name: check["status"] for name, check in body["checks"].items()} == {
-        "config": "ok", "data_store": "ok", "security": "ok", "log_sink": "ok",
+        "config": "ok",
+        "data_store": "ok",
+        "security": "ok",
+        "log_sink": "ok",
     }
 
 
@@ -41,7 +44,9 @@ async def test_env_describes_the_environment_without_secrets(make_app, monkeypat
 
 
 async def test_models_config_serves_the_file_when_present(make_app, tmp_path) -> None:
-    (tmp_path / "models_config.json").write_text(json.dumps({"favorites": ["a", "b"], "default": "b", "last_used": "a"}))
+    (tmp_path / "models_config.json").write_text(
+        json.dumps({"favorites": ["a", "b"], "default": "b", "last_used": "a"})
+    )
     app = make_app()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         body = (await http.get("/api/config/models")).json()
@@ -99,7 +104,10 @@ async def test_appdocs_missing_document_is_a_json_404(client) -> None:
 
 async def test_unknown_route_and_wrong_method_are_json_errors(client) -> None:
     missing = await client.get("/nothing/here")
-    assert missing.status_code == 404 and missing.json()["error"] == {"code": "not_found", "message": "no route for /nothing/here"}
+    assert missing.status_code == 404 and missing.json()["error"] == {
+        "code": "not_found",
+        "message": "no route for /nothing/here",
+    }
     wrong = await client.post("/api/env")
     assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
 
@@ -107,7 +115,14 @@ async def test_unknown_route_and_wrong_method_are_json_errors(client) -> None:
 async def test_openapi_describes_every_route(client) -> None:
     spec = (await client.get("/openapi.json")).json()
     assert spec["openapi"].startswith("3.")
-    for path in ("/health", "/api/env", "/api/config/models", "/api/data/status", "/api/appdocs", "/api/appdocs/{path}"):
+    for path in (
+        "/health",
+        "/api/env",
+        "/api/config/models",
+        "/api/data/status",
+        "/api/appdocs",
+        "/api/appdocs/{path}",
+    ):
         assert "get" in spec["paths"][path], path
     assert "Error" in spec["components"]["schemas"]
 
@@ -149,7 +164,9 @@ async def test_health_fails_on_lost_rate_limit_storage_only_when_fail_closed(mak
 async def test_appdocs_name_longer_than_the_file_system_allows_is_a_400_not_a_storage_error(make_app, method) -> None:
     app = make_app(admin_token="t0ken")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-        response = await http.request(method, f"/api/appdocs/{'a' * 300}.txt", content=b"x", headers={"Authorization": "Bearer t0ken"})
+        response = await http.request(
+            method, f"/api/appdocs/{'a' * 300}.txt", content=b"x", headers={"Authorization": "Bearer t0ken"}
+        )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_document_name"
 

@@ -52,8 +52,12 @@ def test_settings_report_one_line_per_problem_naming_the_variable(monkeypatch: p
     assert len(problems) == 6
     by_variable = {line.split(":", 1)[0]: line for line in problems}
     assert set(by_variable) == {
-        "AI_DIY_PORT", "AI_DIY_APP_ENV", "AI_DIY_RATE_LIMIT", "AI_DIY_RATE_LIMIT_STORAGE",
-        "AI_DIY_TRUSTED_PROXIES", "AI_DIY_LOG_LEVEL",
+        "AI_DIY_PORT",
+        "AI_DIY_APP_ENV",
+        "AI_DIY_RATE_LIMIT",
+        "AI_DIY_RATE_LIMIT_STORAGE",
+        "AI_DIY_TRUSTED_PROXIES",
+        "AI_DIY_LOG_LEVEL",
     }
     assert "'DEV' or 'PRODUCTION'" in by_variable["AI_DIY_APP_ENV"]
     assert "100/minute" in by_variable["AI_DIY_RATE_LIMIT"]
@@ -63,8 +67,13 @@ def test_settings_report_one_line_per_problem_naming_the_variable(monkeypatch: p
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("AI_DIY_PORT", "0"), ("AI_DIY_PORT", "70000"), ("AI_DIY_WORKERS", "0"), ("AI_DIY_DRAIN_TIMEOUT", "-1"),
-     ("AI_DIY_MAX_REQUEST_BYTES", "0")],
+    [
+        ("AI_DIY_PORT", "0"),
+        ("AI_DIY_PORT", "70000"),
+        ("AI_DIY_WORKERS", "0"),
+        ("AI_DIY_DRAIN_TIMEOUT", "-1"),
+        ("AI_DIY_MAX_REQUEST_BYTES", "0"),
+    ],
 )
 def test_settings_reject_out_of_range_numbers(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
     monkeypatch.setenv(variable, value)

@@ -1,4 +1,5 @@
 """deploy/systemd: the units verify, are sandboxed, and every command they run exists in the CLI."""
+
 from __future__ import annotations
 
 import configparser
@@ -33,7 +34,7 @@ def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
     # verify insists the ExecStart binary exists; on a build machine the virtualenv is
     # not at /opt, so the copies point at a stub that runs this checkout's CLI.
     stub = tmp_path / "ai-diy"
-    stub.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m service.cli \"$@\"\n")
+    stub.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m service.cli "$@"\n')
     stub.chmod(0o755)
     copies = []
     for source in sorted(UNITS.iterdir()):
@@ -42,7 +43,11 @@ def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
         copies.append(str(copy))
     assert len(copies) == 3
     result = subprocess.run(
-        [analyze, "verify", *copies], capture_output=True, text=True, timeout=60, check=False,
+        [analyze, "verify", *copies],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={**os.environ, "SYSTEMD_LOG_LEVEL": "notice"},
     )
     # verify exits 0 on unknown keys but prints them: any output is a finding.
@@ -86,8 +91,14 @@ def values(name: str, key: str) -> list[str]:
 def test_units_are_hardened(name: str) -> None:
     service = unit(name)["Service"]
     for key, value in {
-        "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
-        "ProtectProc": "invisible", "RemoveIPC": "yes", "PrivateUsers": "yes", "MemoryDenyWriteExecute": "yes",
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "ProtectHome": "yes",
+        "PrivateTmp": "yes",
+        "ProtectProc": "invisible",
+        "RemoveIPC": "yes",
+        "PrivateUsers": "yes",
+        "MemoryDenyWriteExecute": "yes",
         "SystemCallErrorNumber": "EPERM",
     }.items():
         assert service[key] == value, key
@@ -101,7 +112,10 @@ def test_unit_exposure_stays_at_or_under_its_limit(name: str, limit: float) -> N
     analyze = binaries.require("systemd-analyze")
     result = subprocess.run(
         [analyze, "security", "--offline=true", str(UNITS / name)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     found = re.search(rf"Overall exposure level for {re.escape(name)}: (\d+\.\d+)", result.stdout)
     assert found, result.stdout + result.stderr
