@@ -25,7 +25,9 @@ def groups(target: Target) -> list[dict[str, Any]]:
                     wait="1m",
                     severity="critical",
                     summary="AI-DIY is down",
-                    description="Prometheus cannot scrape {{ $labels.instance }} (up = {{ $value }}); the API is not answering.",
+                    description=(
+                        "Prometheus cannot scrape {{ $labels.instance }} (up = {{ $value }}); the API is not answering."
+                    ),
                 ),
                 # No target at all: a broken Prometheus configuration or service discovery
                 # would otherwise silence AiDiyServiceDown too. for 5m: discovery refreshes

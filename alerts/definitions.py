@@ -109,7 +109,10 @@ SECURITY_EVENTS = Signal(
     "AiDiySecurityEventsUnusual",
     # Refusals and invalid document names are counted by their own alerts (rate-limit
     # violations, input-validation failures); this one is for everything else.
-    'sum by (job) (increase(ai_diy_security_events_total{$sel, event!~"rate_limit_exceeded|invalid_document_name"}[1h]))',
+    (
+        "sum by (job) (increase(ai_diy_security_events_total{$sel, "
+        'event!~"rate_limit_exceeded|invalid_document_name"}[1h]))'
+    ),
     {"warning": 10},
 )
 PATH_TRAVERSAL = Signal(

@@ -1,4 +1,6 @@
-"""Write alerts/*.rules.yml from the rule code: `python -m alerts.generate [--check] [--job JOB] [--runbook-base-url URL]`.
+"""Write alerts/*.rules.yml from the rule code.
+
+`python -m alerts.generate [--check] [--job JOB] [--runbook-base-url URL]`.
 
 The YAML is committed so Prometheus loads it without Python; `--check` (and the unit
 test) fail when it is out of date with the code. A deployment whose Prometheus job is

@@ -25,7 +25,10 @@ def groups(target: Target) -> list[dict[str, Any]]:
     rules = [
         record(
             f"job:{DURATION}:mean5m",
-            f"sum by (job) (rate({DURATION}_sum{{{users}}}[5m]))\n/ sum by (job) (rate({DURATION}_count{{{users}}}[5m]))\n",
+            (
+                f"sum by (job) (rate({DURATION}_sum{{{users}}}[5m]))\n"
+                f"/ sum by (job) (rate({DURATION}_count{{{users}}}[5m]))\n"
+            ),
         ),
         record(
             f"job:{DURATION}:p95_5m",

@@ -60,13 +60,17 @@ def _error_ratio(users: str, window: str) -> str:
     return f"(\n  {_requests(errors, window)}\n  or {_requests(users, window)} * 0\n)\n/ {_requests(users, window)}\n"
 
 
+def _times_budget(factor: float) -> str:
+    return f"({number(factor)} * slo:error_budget:ratio)"
+
+
 def _burn(target: Target, severity: str) -> str:
     """Both windows of any pair above factor x budget, and enough traffic to mean it."""
     slo = slo_selector(target.sel)
     pairs = [
         f"  (\n"
-        f"    slo:sli_error:ratio_rate{rate.short}{{{slo}}} > on (job, slo) ({number(rate.factor)} * slo:error_budget:ratio)\n"
-        f"    and on (job, slo) slo:sli_error:ratio_rate{rate.long} > on (job, slo) ({number(rate.factor)} * slo:error_budget:ratio)\n"
+        f"    slo:sli_error:ratio_rate{rate.short}{{{slo}}} > on (job, slo) {_times_budget(rate.factor)}\n"
+        f"    and on (job, slo) slo:sli_error:ratio_rate{rate.long} > on (job, slo) {_times_budget(rate.factor)}\n"
         f"  )\n"
         for rate in BURN_RATES[severity]
     ]
@@ -106,7 +110,10 @@ def groups(target: Target) -> list[dict[str, Any]]:
                 wait=wait,
                 severity=severity,
                 summary=summary,
-                description=f"{{{{ $value | humanizePercentage }}}} of requests to {{{{ $labels.job }}}} failed with a 5xx {tail}",
+                description=(
+                    f"{{{{ $value | humanizePercentage }}}} of requests to {{{{ $labels.job }}}} "
+                    f"failed with a 5xx {tail}"
+                ),
             )
         )
     return [{"name": "ai-diy-slo", "rules": rules}]

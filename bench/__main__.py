@@ -9,6 +9,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +171,7 @@ def _scrape(names: list[str], space: Any, mix: list[Any], args: argparse.Namespa
         built = build(name, space)
         try:
             if built.has_metrics_endpoint:
-                out[name] = _run(lambda: measure_scrape(built, mix, requests=args.scrape_requests)).as_json()
+                out[name] = _run(partial(measure_scrape, built, mix, requests=args.scrape_requests)).as_json()
         finally:
             built.close()
     return out

@@ -79,7 +79,7 @@ def draw(runs: Sequence[Run], output: Path) -> None:
     figure = Figure(figsize=(9, 1.2 + sum(0.32 * len(runs) * len(names) + 0.8 for names in rows.values())))
     axes = figure.subplots(len(measures), 1, squeeze=False)[:, 0]
     height = 0.8 / len(runs)
-    for ax, (measure, title) in zip(axes, measures):
+    for ax, (measure, title) in zip(axes, measures, strict=True):
         names = rows[measure]
         for i, run in enumerate(runs):
             values = [run.ratios[measure].get(name, math.nan) for name in names]

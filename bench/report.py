@@ -81,7 +81,10 @@ def render(results: dict[str, Any]) -> str:
     """The results as plain-text tables."""
     lines: list[str] = [
         f"mode: {results['mode']}   request mix: {', '.join(results.get('mix', []))}",
-        f"cpus: {results.get('cpus')}   load average before {results.get('load_before')} after {results.get('load_after')}",
+        (
+            f"cpus: {results.get('cpus')}   load average before {results.get('load_before')} after "
+            f"{results.get('load_after')}"
+        ),
     ]
     inproc = results.get("inprocess")
     if inproc:

@@ -64,7 +64,10 @@ def build() -> dash_b.Dashboard:
                 "Error ratio (5xx)",
                 query(ERROR_RATIO.expr(JOB_SEL)),
                 unit="percentunit",
-                description="Share of user requests (probes left out) answered 5xx over 5 minutes: the series the error-rate alert fires on.",
+                description=(
+                    "Share of user requests (probes left out) answered 5xx over 5 minutes: the series the "
+                    "error-rate alert fires on."
+                ),
                 thresholds=alert_lines(ERROR_RATIO),
                 width=5,
             ).links(runbook_links(ERROR_RATIO.alert))
@@ -74,7 +77,9 @@ def build() -> dash_b.Dashboard:
                 "Average latency",
                 query(MEAN_LATENCY.expr(JOB_SEL)),
                 unit="s",
-                description="Average duration of user requests over 5 minutes: the series the response-time alert fires on.",
+                description=(
+                    "Average duration of user requests over 5 minutes: the series the response-time alert fires on."
+                ),
                 thresholds=alert_lines(MEAN_LATENCY),
                 width=5,
             ).links(runbook_links(MEAN_LATENCY.alert))
@@ -94,7 +99,9 @@ def build() -> dash_b.Dashboard:
                 "Health checks passing",
                 query(f"min(ai_diy_health_status{{{SEL}}})"),
                 unit="none",
-                description="1 when every health check (config, data store, security, log sink) passes on every instance.",
+                description=(
+                    "1 when every health check (config, data store, security, log sink) passes on every instance."
+                ),
                 mappings=[value_text({"1": ("healthy", "green"), "0": ("failing", "red")})],
                 thresholds=threshold_steps((None, "red"), (1, "green")),
                 width=5,
@@ -113,7 +120,10 @@ def build() -> dash_b.Dashboard:
             "Error ratio",
             [query(ERROR_RATIO.expr(JOB_SEL), "5xx (5m)")],
             unit="percentunit",
-            description="Share of user requests answered 5xx over 5 minutes, with the error-rate alert's warning and critical lines.",
+            description=(
+                "Share of user requests answered 5xx over 5 minutes, with the error-rate alert's warning and "
+                "critical lines."
+            ),
             thresholds=alert_lines(ERROR_RATIO),
         ).links(runbook_links(ERROR_RATIO.alert))
     )

@@ -29,7 +29,10 @@ def build() -> dash_b.Dashboard:
                 "Memory of limit (max)",
                 query(f"max({_MEMORY_RATIO})"),
                 unit="percentunit",
-                description="Highest RSS / memory limit (cgroup limit, else host memory) over the instances, with the memory alert's lines.",
+                description=(
+                    "Highest RSS / memory limit (cgroup limit, else host memory) over the instances, with "
+                    "the memory alert's lines."
+                ),
                 thresholds=alert_lines(MEMORY),
             ).links(runbook_links(MEMORY.alert))
         )
@@ -66,7 +69,10 @@ def build() -> dash_b.Dashboard:
             "Memory percent of limit",
             [query(_MEMORY_RATIO, "{{instance}}")],
             unit="percentunit",
-            description="RSS of all workers / memory limit per instance (the memory alert's recording rule), with its warning and critical lines.",
+            description=(
+                "RSS of all workers / memory limit per instance (the memory alert's recording rule), with "
+                "its warning and critical lines."
+            ),
             thresholds=alert_lines(MEMORY),
         ).links(runbook_links(MEMORY.alert))
     ).with_panel(

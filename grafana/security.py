@@ -38,7 +38,9 @@ def build() -> dash_b.Dashboard:
                 "Security events (1h)",
                 query(SECURITY_EVENTS.expr(SEL)),
                 unit="short",
-                description="Security events in the last hour, rate-limit refusals aside (they have their own panel and alert).",
+                description=(
+                    "Security events in the last hour, rate-limit refusals aside (they have their own panel and alert)."
+                ),
                 thresholds=alert_lines(SECURITY_EVENTS),
             ).links(runbook_links(SECURITY_EVENTS.alert))
         )
@@ -81,7 +83,9 @@ def build() -> dash_b.Dashboard:
             "Security events by type",
             [query(f"sum by (event, severity) (increase({_EVENTS}[1h]))", "{{event}} ({{severity}})")],
             unit="short",
-            description="Security events over a sliding hour, by event type and severity (logged as SECURITY_AUDIT lines).",
+            description=(
+                "Security events over a sliding hour, by event type and severity (logged as SECURITY_AUDIT lines)."
+            ),
         )
     )
     board = board.with_panel(
@@ -89,7 +93,10 @@ def build() -> dash_b.Dashboard:
             "Path traversal attempts (15m)",
             [query(PATH_TRAVERSAL.expr(SEL), "attempts")],
             unit="short",
-            description="Path traversal attempts over a sliding 15 minutes; any is alerted. The client IPs are in the logs (details.client_ip).",
+            description=(
+                "Path traversal attempts over a sliding 15 minutes; any is alerted. The client IPs are in "
+                "the logs (details.client_ip)."
+            ),
             thresholds=alert_lines(PATH_TRAVERSAL),
         ).links(runbook_links(PATH_TRAVERSAL.alert))
     ).with_panel(
@@ -104,7 +111,9 @@ def build() -> dash_b.Dashboard:
                 ),
             ],
             unit="short",
-            description="Requests rejected for bad input over a sliding hour, in all and by reason, with the alert's line.",
+            description=(
+                "Requests rejected for bad input over a sliding hour, in all and by reason, with the alert's line."
+            ),
             thresholds=alert_lines(INPUT_VALIDATION),
         ).links(runbook_links(INPUT_VALIDATION.alert))
     )
@@ -113,7 +122,9 @@ def build() -> dash_b.Dashboard:
             "Rate-limiter storage errors",
             [query(f"sum(rate(ai_diy_rate_limiter_errors_total{{{SEL}}}[$__rate_interval]))", "errors/s")],
             unit="ops",
-            description="Failures of the rate-limit storage (e.g. Redis unreachable); limits fail open or closed per settings.",
+            description=(
+                "Failures of the rate-limit storage (e.g. Redis unreachable); limits fail open or closed per settings."
+            ),
             thresholds=threshold_steps((None, "green"), (0.001, "red")),
         )
     ).with_panel(

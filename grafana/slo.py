@@ -58,7 +58,10 @@ def build() -> dash_b.Dashboard:
                 "Availability (30d)",
                 query(f"1 - ({_ERROR_RATIO_30D})"),
                 unit="percentunit",
-                description=f"Share of user requests over the last 30 days not answered with a 5xx; the objective is {_OBJECTIVE_TEXT}.",
+                description=(
+                    "Share of user requests over the last 30 days not answered with a 5xx; the objective is "
+                    f"{_OBJECTIVE_TEXT}."
+                ),
                 thresholds=threshold_steps((None, "red"), (OBJECTIVE, "green")),
                 width=8,
             ).decimals(3)

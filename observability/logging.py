@@ -104,7 +104,7 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
             else:
                 self.stream.write(data.decode("utf-8"))
                 self.stream.flush()
-        except Exception:  # same as handleError: a closed stderr loses the lines
+        except Exception:  # noqa: S110  # same as handleError: a closed stderr loses the lines
             pass
 
 
@@ -272,7 +272,7 @@ class LogSink:
         A file whose writes block (a stalled disk or pipe) holds the writer: after
         `timeout` the sink gives up on it rather than hold up the process's exit.
         """
-        global _active
+        global _active  # noqa: PLW0603  # one sink per process: configure_logging replaces it
         if self._stopped:
             return
         self._stopped = True
@@ -309,7 +309,7 @@ def configure_logging(
     `queue_size` lines wait for the writer; more are dropped and counted. Calling it
     again stops the previous sink first.
     """
-    global _active
+    global _active  # noqa: PLW0603  # one sink per process: configure_logging replaces it
     if _active is not None:
         _active.stop()
     directory = Path(log_dir)

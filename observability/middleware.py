@@ -167,7 +167,7 @@ class _Recorder:
         trace_hex = span_hex = exemplar = None
         if trace is not None:
             tracing = telemetry.tracing
-            assert tracing is not None
+            assert tracing is not None  # noqa: S101  # narrows the type: a trace exists only with tracing on
             policy = tracing.policy
             if policy is None:
                 kept = trace.kept_at_start

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from prometheus_client import CollectorRegistry, ProcessCollector
+from prometheus_client import CollectorRegistry, ProcessCollector, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -115,7 +115,7 @@ _default_sampler: ResourceSampler | None = None
 
 def snapshot() -> dict[str, Any]:
     """Snapshot of the current process (CPU percent since the previous call)."""
-    global _default_sampler
+    global _default_sampler  # noqa: PLW0603  # one sampler per process, made again in a forked child
     if _default_sampler is None or _default_sampler._process.pid != os.getpid():
         _default_sampler = ResourceSampler()
     return _default_sampler.snapshot()
@@ -159,8 +159,6 @@ class WorkerProcessCollector(Collector):
         self._limit = memory_limit_bytes()
 
     def _live(self) -> Iterable[psutil.Process]:
-        from prometheus_client import multiprocess
-
         for entry in sorted(self._workers.glob("*")):
             try:
                 pid, created = int(entry.name), float(entry.read_text())

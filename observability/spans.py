@@ -287,7 +287,7 @@ def masked_query(query: str) -> str:
     """The query string as the logs would show it: secret parameters redacted, personal data masked."""
     parts = []
     for pair in query.split("&"):
-        name, sep, value = pair.partition("=")
+        name, sep, _value = pair.partition("=")
         parts.append(f"{name}{sep}{REDACTED}" if sep and is_secret_key(name) else scrub_text(pair))
     return "&".join(parts)
 

@@ -121,7 +121,7 @@ def _protocol(environ: Mapping[str, str]) -> str:
     protocol = _env(environ, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf"
     if protocol == "grpc":
         try:
-            import opentelemetry.exporter.otlp.proto.grpc.trace_exporter  # noqa: F401
+            import opentelemetry.exporter.otlp.proto.grpc.trace_exporter  # noqa: F401, PLC0415  # only whether it is installed
         except ImportError:
             raise TracingConfigError(
                 "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs opentelemetry-exporter-otlp-proto-grpc; use http/protobuf"
@@ -141,10 +141,12 @@ def _exporter(environ: Mapping[str, str]) -> SpanExporter:
         else DEFAULT_EXPORT_TIMEOUT
     )
     if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # noqa: PLC0415  # an optional package
+            OTLPSpanExporter as GrpcExporter,
+        )
 
         return GrpcExporter(timeout=timeout)
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: PLC0415  # brings requests along
 
     # The exporter reads the endpoint (adding /v1/traces to the generic one),
     # headers and compression from the environment itself.

@@ -76,7 +76,7 @@ def storage_unreachable(uri: str, timeout: float = STORAGE_PROBE_TIMEOUT) -> str
         return runner.run(_probe(storage, timeout))
 
 
-async def _probe(storage: Any, timeout: float) -> str | None:
+async def _probe(storage: Any, timeout: float) -> str | None:  # noqa: ASYNC109  # applied by asyncio.timeout below
     try:
         async with asyncio.timeout(timeout):
             answered = await storage.check()

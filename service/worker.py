@@ -100,11 +100,11 @@ def run_worker(
     `config.graceful_timeout` must be a little longer than `drain`: it is the backstop.
     """
     if app is None:
-        from service.asgi import app  # built here: a spawned worker process imports the app itself
+        from service.asgi import app  # noqa: PLC0415  # built here: a spawned worker process imports the app itself
 
     with asyncio.Runner(loop_factory=DrainingLoop) as runner:
         loop = runner.get_loop()
-        assert isinstance(loop, DrainingLoop)
+        assert isinstance(loop, DrainingLoop)  # noqa: S101  # narrows the type: the runner's loop_factory made it
         loop.set_exception_handler(_exception_handler)
         runner.run(
             worker_serve(
@@ -136,7 +136,7 @@ async def _stop_requested(loop: DrainingLoop, drain: float, stop_event: ProcessE
     if stop_event is None:
         await stop.wait()
     else:
-        while not (stop.is_set() or stop_event.is_set()):
+        while not (stop.is_set() or stop_event.is_set()):  # noqa: ASYNC110  # a process event cannot be awaited
             await asyncio.sleep(STOP_POLL_INTERVAL)
     log.info("Stopping: in-flight requests have %g s to finish", drain)
     loop.call_later(drain, _drain_deadline, loop)

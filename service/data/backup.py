@@ -223,7 +223,7 @@ def import_backup(
 
 
 def _build_tree(staged: Path, documents: dict[str, bytes]) -> None:
-    os.chmod(staged, 0o755)  # mkdtemp makes it 0700; the live tree must stay readable like before
+    os.chmod(staged, 0o755)  # noqa: S103  # mkdtemp makes it 0700; the live tree must stay readable like before
     directories = {staged}
     for rel, data in documents.items():
         target = staged / rel

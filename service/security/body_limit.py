@@ -1,4 +1,5 @@
-"""Request bodies: 400 for conflicting framing, 413 before reading a body announced too large or as soon as one grows too large."""
+"""Request bodies: 400 for conflicting framing; 413 before reading a body announced too large,
+or as soon as one grows too large."""
 
 from __future__ import annotations
 
