@@ -32,7 +32,9 @@ def _image_sources() -> list[str]:
 
 
 def _pip(*args: str, cwd: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "pip", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -47,6 +49,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if path.is_dir():
             shutil.copytree(path, context / source, ignore=shutil.ignore_patterns("__pycache__"))
         else:
+            (context / source).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, context / source)
     _pip("wheel", "--no-build-isolation", "--no-deps", "--no-index", "-q", "-w", str(work / "dist"), ".", cwd=context)
     (wheel,) = (work / "dist").glob("ai_diy-*.whl")
@@ -62,7 +65,12 @@ def _ai_diy(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
         "from service.cli import main; sys.exit(main(sys.argv[2:]))"
     )
     return subprocess.run(
-        [sys.executable, "-c", program, str(site), *args], cwd=site.parent, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", program, str(site), *args],
+        cwd=site.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
