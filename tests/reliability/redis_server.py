@@ -17,6 +17,7 @@ def redis_cli(port: int, *command: str) -> str:
         capture_output=True,
         text=True,
         timeout=5,
+        check=False,
     )
     return result.stdout.strip()
 
@@ -137,7 +138,7 @@ class RedisSentinel:
     def sees(self, *, replicas: int, other_sentinels: int) -> bool:
         """True once this sentinel knows that many replicas and fellow sentinels of its master."""
         fields = redis_cli(self.port, "SENTINEL", "master", self.master_name).splitlines()
-        master = dict(zip(fields[::2], fields[1::2]))
+        master = dict(zip(fields[::2], fields[1::2], strict=True))
         return master.get("num-slaves") == str(replicas) and master.get("num-other-sentinels") == str(other_sentinels)
 
 

@@ -59,12 +59,12 @@ def test_fault_otlp_unreachable_collector_costs_no_latency_and_no_memory(tmp_pat
             (root / "data" / "appdocs" / "doc.json").write_bytes(DOCUMENT)
             proc, base = stack.enter_context(running_service(root, **BASE_ENV, **env))
             services[name] = (proc, int(base.rsplit(":", 1)[1]))
-        for name, (_, port) in services.items():
+        for _, port in services.values():
             load(port, Mix(abusers=0, round_number=250), connections=CONNECTIONS, duration=1.0)
         results = {name: Result() for name in services}
         rss_mid: dict[str, int] = {}
         for round_number in range(rounds):
-            for name, (proc, port) in services.items():
+            for name, (_, port) in services.items():
                 mix = Mix(abusers=0, round_number=round_number)
                 results[name].merge(load(port, mix, connections=CONNECTIONS, duration=SLICE))
             if round_number == rounds // 2 - 1:

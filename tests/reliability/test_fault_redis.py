@@ -35,7 +35,7 @@ def test_fault_redis_killed_and_restarted_under_load(tmp_path) -> None:
             AI_DIY_RATE_LIMIT=f"{LIMIT}/minute",
             AI_DIY_TRUSTED_PROXIES="127.0.0.1",
             AI_DIY_RESOURCE_LOG_INTERVAL="0",
-        ) as (proc, base):
+        ) as (_proc, base):
             port = int(base.rsplit(":", 1)[1])
             assert _status(base) == "active"
             # The limit works through Redis before the fault.
@@ -63,7 +63,8 @@ def test_fault_redis_killed_and_restarted_under_load(tmp_path) -> None:
     finally:
         redis.stop()
     print(
-        f"\nredis outage: {results.sent} requests, by route and status {dict(results.by_label)}, limiter errors {errors_during}"
+        f"\nredis outage: {results.sent} requests, by route and status {dict(results.by_label)}, "
+        f"limiter errors {errors_during}"
     )
     assert results.errors == [], results.errors[:5]
     # Fail-open means every endpoint keeps answering, /health included: a shared Redis

@@ -145,8 +145,12 @@ def test_raw_socket_client_vanishing_mid_body_is_no_server_error(tmp_path) -> No
 
 # Each hides a second request behind a body whose end depends on which header is believed.
 CONFLICTING_FRAMING = {
-    "length-then-chunked": b"POST /api/env HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n",
-    "chunked-then-length": b"POST /api/env HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n",
+    "length-then-chunked": (
+        b"POST /api/env HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ),
+    "chunked-then-length": (
+        b"POST /api/env HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"
+    ),
     "mixed-case": b"POST /api/env HTTP/1.1\r\nHost: x\r\ntransfer-encoding: CHUNKED\r\nCONTENT-length: 4\r\n\r\n",
     "differing-lengths": b"POST /api/env HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 40\r\n\r\n",
 }
@@ -154,7 +158,7 @@ CONFLICTING_FRAMING = {
 
 @pytest.mark.parametrize("name", sorted(CONFLICTING_FRAMING))
 def test_raw_socket_conflicting_framing_gets_400_and_nothing_after_it_is_served(shared_service, name) -> None:
-    proc, base, root = shared_service
+    _proc, base, root = shared_service
     with socket.create_connection(("127.0.0.1", _port(base)), timeout=10) as sock:
         smuggled = f"GET /smuggled-{name} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
         sock.sendall(CONFLICTING_FRAMING[name] + b"0\r\n\r\n" + smuggled)
@@ -177,7 +181,7 @@ def test_raw_socket_conflicting_framing_gets_400_and_nothing_after_it_is_served(
 def test_raw_socket_chunked_body_refused_before_it_is_all_sent(tmp_path, declared) -> None:
     """A chunked upload is answered while most of it is still unsent: its size was counted, not taken on trust."""
     limit, chunk = 100_000, b"z" * 16384
-    with running_service(tmp_path, AI_DIY_ADMIN_TOKEN=TOKEN, AI_DIY_MAX_REQUEST_BYTES=str(limit)) as (proc, base):
+    with running_service(tmp_path, AI_DIY_ADMIN_TOKEN=TOKEN, AI_DIY_MAX_REQUEST_BYTES=str(limit)) as (_proc, base):
         with socket.create_connection(("127.0.0.1", _port(base)), timeout=10) as sock:
             sock.sendall(
                 f"PUT /api/appdocs/upload.txt HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n".encode()
@@ -205,13 +209,14 @@ UNSUPPORTED_CODING = b"POST /api/env HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: g
     ids=["garbage-request-line", "huge-header", "unsupported-transfer-encoding"],
 )
 def test_raw_socket_errors_hypercorn_writes_itself_are_bodiless_and_close(shared_service, payload, status) -> None:
-    """What docs/reliability.md says of them: hypercorn's fixed shape, which neither the app nor its configuration can change."""
+    """What docs/reliability.md says of them: hypercorn's fixed shape, which neither the app
+    nor its configuration can change."""
     _, base, _ = shared_service
     with socket.create_connection(("127.0.0.1", _port(base)), timeout=10) as sock:
         sock.sendall(payload)
         answer, closed = read_until_closed(sock, timeout=5)
     head, _, body = answer.partition(b"\r\n\r\n")
-    status_line, *header_lines = head.split(b"\r\n")
+    _status_line, *header_lines = head.split(b"\r\n")
     headers = dict(line.lower().split(b": ", 1) for line in header_lines)
     assert (status_of(answer), closed, body) == (status, True, b""), answer[:300]
     assert sorted(headers) == [b"connection", b"content-length", b"date"]

@@ -21,7 +21,7 @@ class Process:
     def __init__(self, argv: Sequence[str], *, log: Path, env: dict[str, str] | None = None, cwd: Path | None = None):
         self.argv = list(argv)
         self.log = log
-        self._log_file = open(log, "wb")
+        self._log_file = open(log, "wb")  # noqa: SIM115  # the process writes to it until stop() closes it
         self.popen = subprocess.Popen(
             self.argv, stdout=self._log_file, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
         )

@@ -26,10 +26,11 @@ pytestmark = pytest.mark.integration
 # Written by Prometheus itself, not by the service.
 FROM_PROMETHEUS = {"up", "ALERTS"}
 # Series that cannot exist before the first request is answered, and why.
+BY_STATUS = "labelled by the response's status code, known only once one is sent"
 AFTER_FIRST_REQUEST = {
-    "http_server_request_duration_seconds_bucket": "labelled by the response's status code, known only once one is sent",
-    "http_server_request_duration_seconds_sum": "labelled by the response's status code, known only once one is sent",
-    "http_server_request_duration_seconds_count": "labelled by the response's status code, known only once one is sent",
+    "http_server_request_duration_seconds_bucket": BY_STATUS,
+    "http_server_request_duration_seconds_sum": BY_STATUS,
+    "http_server_request_duration_seconds_count": BY_STATUS,
 }
 
 
@@ -163,7 +164,7 @@ def test_promtool_inputs_start_as_the_service_starts(scrapes: Scrapes) -> None:
             if at_start[(name, labels)] == 0 and not starts_at_zero:
                 wrong.append(f"{where}: the service exposes it at 0 from start-up")
         elif name in {n for n, _ in at_start} and name.endswith("_total"):
-            known = sorted(str(dict(sorted(l))) for n, l in at_start if n == name)
+            known = sorted(str(dict(sorted(pairs))) for n, pairs in at_start if n == name)
             wrong.append(f"{where}: the service never exposes this label set; it has {', '.join(known)}")
         elif starts_at_zero:
             wrong.append(f"{where}: the service has no such series at start-up; its first sample is its first event")

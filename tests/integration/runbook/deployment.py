@@ -110,7 +110,8 @@ class Deployment:
         for tool in ("systemctl", "journalctl"):
             script = self.bin / tool
             script.write_text(
-                f'#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} -m tests.integration.runbook.systemd_standin {config} {tool} "$@"\n'
+                f"#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} -m "
+                f'tests.integration.runbook.systemd_standin {config} {tool} "$@"\n'
             )
             script.chmod(0o755)
 
@@ -165,7 +166,9 @@ class Deployment:
     # -- running things -------------------------------------------------------------
 
     def systemctl(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(self.bin / "systemctl"), *args], capture_output=True, text=True, timeout=90)
+        return subprocess.run(
+            [str(self.bin / "systemctl"), *args], capture_output=True, text=True, timeout=90, check=False
+        )
 
     def journal(self) -> str:
         path = self.root / "systemd" / "ai-diy" / "journal.log"
@@ -187,7 +190,12 @@ class Deployment:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AI_DIY_", "OTEL_")) and k != "LOG_LEVEL"}
         env["PATH"] = f"{self.bin}:{env.get('PATH', '/usr/bin:/bin')}"
         done = subprocess.run(
-            ["bash", "-c", self.script(command, document)], capture_output=True, text=True, env=env, timeout=timeout
+            ["bash", "-c", self.script(command, document)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+            check=False,
         )
         return Result(command, done.returncode, done.stdout, done.stderr)
 

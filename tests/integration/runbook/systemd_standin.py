@@ -14,7 +14,8 @@ service's own process is signalled, by the PID the supervisor recorded.
     python -m tests.integration.runbook.systemd_standin CONFIG systemctl show -p MainPID --value UNIT
     python -m tests.integration.runbook.systemd_standin CONFIG journalctl -u UNIT -n N --no-pager
 
-CONFIG is a JSON file: {"units": {name: unit file}, "paths": {unit path: test path}, "state": dir, "env": {base environment}}.
+CONFIG is a JSON file: {"units": {name: unit file}, "paths": {unit path: test path},
+"state": dir, "env": {base environment}}.
 """
 
 from __future__ import annotations
@@ -153,7 +154,13 @@ class StandIn:
         for command in self.unit.exec_start_pre:
             with open(self.journal, "ab") as journal:
                 code = subprocess.run(
-                    self.argv(command, env), env=env, cwd=cwd, stdout=journal, stderr=subprocess.STDOUT, timeout=60
+                    self.argv(command, env),
+                    env=env,
+                    cwd=cwd,
+                    stdout=journal,
+                    stderr=subprocess.STDOUT,
+                    timeout=60,
+                    check=False,
                 ).returncode
             if code != 0:
                 self.result_file.write_text(
@@ -172,6 +179,7 @@ class StandIn:
                     stdout=journal,
                     stderr=subprocess.STDOUT,
                     timeout=120,
+                    check=False,
                 ).returncode
             outcome = {"result": "success" if code == 0 else "exit-code", "code": f"exited, status={code}"}
             self.result_file.write_text(

@@ -370,9 +370,10 @@ def test_operations_compliance_checks(deployment: Deployment) -> None:
 
 def test_operations_daily_check_and_log_monitoring(deployment: Deployment) -> None:
     (follow,) = FOLLOWS
-    during = lambda: httpx.get(
-        f"{deployment.api}/api/appdocs/followed.md", headers={"X-Forwarded-For": USER}, timeout=5
-    )  # noqa: E731
+
+    def during() -> httpx.Response:
+        return httpx.get(f"{deployment.api}/api/appdocs/followed.md", headers={"X-Forwarded-For": USER}, timeout=5)
+
     result = deployment.follow(follow, OPERATIONS, during=during)
     followed = [json.loads(line) for line in _lines(result)]
     assert {"path": "/api/appdocs/followed.md", "status_code": 404} in [

@@ -57,9 +57,13 @@ def clients(tmp_path: Path, docs_root: Path, redis_port: int) -> Iterator[tuple[
     }
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    with serve_stack(tmp_path / "a", "a", **env) as base_a, serve_stack(tmp_path / "b", "b", **env) as base_b:
-        with httpx.Client(base_url=base_a, timeout=10) as a, httpx.Client(base_url=base_b, timeout=10) as b:
-            yield a, b
+    with (
+        serve_stack(tmp_path / "a", "a", **env) as base_a,
+        serve_stack(tmp_path / "b", "b", **env) as base_b,
+        httpx.Client(base_url=base_a, timeout=10) as a,
+        httpx.Client(base_url=base_b, timeout=10) as b,
+    ):
+        yield a, b
 
 
 def test_redis_rate_limit_global_fail_open_and_recovery(

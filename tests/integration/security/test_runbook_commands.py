@@ -24,7 +24,10 @@ def test_security_headers_runbook_curl_grep_prints_all_three(tmp_path: Path, doc
     _curl()
     with serve_stack(tmp_path, SEC_DOCS_ROOT=str(docs_root)) as base:
         port = base.rsplit(":", 1)[1]
-        command = f'curl -I http://localhost:{port}/ | grep -E "(X-Frame-Options|X-Content-Type-Options|Strict-Transport-Security)"'
+        command = (
+            f"curl -I http://localhost:{port}/ | grep -E "
+            '"(X-Frame-Options|X-Content-Type-Options|Strict-Transport-Security)"'
+        )
         result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30, check=True)
         raw = subprocess.run(
             ["curl", "-sI", f"http://localhost:{port}/"], capture_output=True, text=True, timeout=30, check=True

@@ -10,6 +10,7 @@ import urllib.request
 
 import pytest
 
+from tests.support.net import free_port
 from tests.support.processes import ROOT, running_service, service_env
 
 pytestmark = pytest.mark.integration
@@ -24,7 +25,7 @@ def _get(url: str) -> tuple[int, dict]:
 
 
 def test_serve_answers_the_runbook_endpoints_over_http(tmp_path) -> None:
-    with running_service(tmp_path) as (proc, base):
+    with running_service(tmp_path) as (_proc, base):
         status, health = _get(f"{base}/health")
         assert status == 200 and health["status"] == "healthy"
         assert set(health["checks"]) == {"config", "data_store", "security", "log_sink"}
@@ -36,7 +37,7 @@ def test_serve_answers_the_runbook_endpoints_over_http(tmp_path) -> None:
 
 
 def test_serve_health_is_unhealthy_when_the_data_dir_breaks(tmp_path) -> None:
-    with running_service(tmp_path) as (proc, base):
+    with running_service(tmp_path) as (_proc, base):
         assert _get(f"{base}/health")[0] == 200
         data = tmp_path / "data"
         (data / "appdocs").rmdir()
@@ -49,7 +50,7 @@ def test_serve_health_is_unhealthy_when_the_data_dir_breaks(tmp_path) -> None:
 
 
 def test_serve_error_bodies_never_name_server_paths(tmp_path) -> None:
-    with running_service(tmp_path) as (proc, base):
+    with running_service(tmp_path) as (_proc, base):
         data = tmp_path / "data"
         (data / "appdocs").rmdir()
         data.rmdir()
@@ -70,7 +71,7 @@ def test_serve_error_bodies_never_name_server_paths(tmp_path) -> None:
 
 
 def test_check_command_passes_against_a_healthy_instance(tmp_path) -> None:
-    with running_service(tmp_path) as (proc, base):
+    with running_service(tmp_path) as (_proc, base):
         result = subprocess.run(
             [sys.executable, "-m", "service.cli", "check", "--url", base],
             capture_output=True,
@@ -78,6 +79,7 @@ def test_check_command_passes_against_a_healthy_instance(tmp_path) -> None:
             timeout=30,
             env=service_env(tmp_path),
             cwd=ROOT,
+            check=False,
         )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "✅ Application is healthy" in result.stdout
@@ -85,8 +87,6 @@ def test_check_command_passes_against_a_healthy_instance(tmp_path) -> None:
 
 
 def test_check_command_fails_when_nothing_listens(tmp_path) -> None:
-    from tests.support.net import free_port
-
     result = subprocess.run(
         [sys.executable, "-m", "service.cli", "check", "--url", f"http://127.0.0.1:{free_port()}"],
         capture_output=True,
@@ -94,6 +94,7 @@ def test_check_command_fails_when_nothing_listens(tmp_path) -> None:
         timeout=30,
         env=service_env(tmp_path),
         cwd=ROOT,
+        check=False,
     )
     assert result.returncode == 1
     assert "❌ Application health check failed" in result.stdout
@@ -122,6 +123,7 @@ def test_serve_refuses_bad_settings_with_exit_code_2_and_no_traceback(tmp_path, 
         timeout=30,
         env=service_env(tmp_path, **env),
         cwd=tmp_path,
+        check=False,
     )
     assert result.returncode == 2
     assert expected in result.stderr
@@ -137,6 +139,7 @@ def test_serve_refuses_a_malformed_models_config(tmp_path) -> None:
         timeout=30,
         env=service_env(tmp_path),
         cwd=tmp_path,
+        check=False,
     )
     assert result.returncode == 2
     assert "default 'zzz' must be one of favorites" in result.stderr

@@ -41,7 +41,7 @@ def _worker_pids(metrics_text: str) -> set[int]:
 
 
 def test_metrics_of_two_workers_count_every_request_and_both_pids(tmp_path) -> None:
-    with running_service(tmp_path, AI_DIY_WORKERS="2", timeout=40) as (proc, base):
+    with running_service(tmp_path, AI_DIY_WORKERS="2", timeout=40) as (_proc, base):
         # /health answers as soon as one worker is up; the other may still be importing.
         deadline = time.monotonic() + 30
         served_by = _worker_pids(_fetch(f"{base}/metrics")[2])
@@ -58,7 +58,7 @@ def test_metrics_of_two_workers_count_every_request_and_both_pids(tmp_path) -> N
 
 def test_metrics_on_a_separate_port_leave_the_api_port_without_them(tmp_path) -> None:
     metrics_port = free_port()
-    with running_service(tmp_path, AI_DIY_METRICS_PORT=str(metrics_port)) as (proc, base):
+    with running_service(tmp_path, AI_DIY_METRICS_PORT=str(metrics_port)) as (_proc, base):
         assert _fetch(f"{base}/api/env")[0] == 200
         status, _, body = _fetch(f"{base}/metrics")
         assert status == 404 and json.loads(body)["error"]["code"] == "not_found"
@@ -70,9 +70,9 @@ def test_metrics_on_a_separate_port_leave_the_api_port_without_them(tmp_path) ->
 def test_one_request_carries_the_same_trace_id_in_log_and_exemplar(tmp_path) -> None:
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     traceparent = f"00-{trace_id}-00f067aa0ba902b7-01"
-    with running_service(tmp_path) as (proc, base):
+    with running_service(tmp_path) as (_proc, base):
         assert _fetch(f"{base}/api/env", {"traceparent": traceparent})[0] == 200
-        status, headers, text = _fetch(f"{base}/metrics", {"Accept": "application/openmetrics-text; version=1.0.0"})
+        _status, headers, text = _fetch(f"{base}/metrics", {"Accept": "application/openmetrics-text; version=1.0.0"})
         assert headers["content-type"].startswith("application/openmetrics-text")
     assert f'{{trace_id="{trace_id}"}}' in "\n".join(
         line for line in text.splitlines() if 'http_route="/api/env"' in line and "_bucket" in line
@@ -84,7 +84,7 @@ def test_one_request_carries_the_same_trace_id_in_log_and_exemplar(tmp_path) -> 
 
 
 def test_served_metrics_carry_no_created_series(tmp_path) -> None:
-    with running_service(tmp_path) as (proc, base):
+    with running_service(tmp_path) as (_proc, base):
         assert _fetch(f"{base}/api/env")[0] == 200
         text = _fetch(f"{base}/metrics")[2]
         openmetrics = _fetch(f"{base}/metrics", {"Accept": "application/openmetrics-text; version=1.0.0"})[2]

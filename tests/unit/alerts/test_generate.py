@@ -72,6 +72,7 @@ def test_generate_job_parameter_rewrites_every_selector(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -16,7 +16,12 @@ PROMETHEUS_CONFIG = r.ROOT / "deploy" / "prometheus.yml"
 
 def _promtool(*args: str | Path, cwd: Path = r.ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [binaries.require("promtool"), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=120
+        [binaries.require("promtool"), *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 

@@ -1,4 +1,5 @@
-"""deploy/kubernetes/generated/: regenerates with no diff; the rules and dashboards are those of alerts/ and grafana/."""
+"""deploy/kubernetes/generated/: regenerates with no diff; the rules and dashboards are those
+of alerts/ and grafana/."""
 
 from __future__ import annotations
 

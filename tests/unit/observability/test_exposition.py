@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import anyio.to_thread
 import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
@@ -29,10 +30,8 @@ async def test_metrics_app_serves_prometheus_text_by_default(registry: Collector
         response = await http.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
-    assert (
-        'http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="/"} 1.0'
-        in response.text
-    )
+    labels = 'http_request_method="GET",http_response_status_code="200",http_route="/"'
+    assert f"http_server_request_duration_seconds_count{{{labels}}} 1.0" in response.text
     assert "process_resident_memory_bytes" in response.text
     assert "ai_diy_process_memory_limit_bytes" in response.text
     assert "ai_diy_process_threads" in response.text
@@ -89,8 +88,6 @@ async def test_metrics_app_head_has_headers_but_no_body(registry: CollectorRegis
 async def test_single_process_scrape_encodes_on_the_loop_without_a_worker_thread(
     registry: CollectorRegistry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import anyio.to_thread
-
     async def no_thread(*args: object, **kwargs: object) -> object:
         raise AssertionError("a single-process scrape must not hop to a worker thread")
 
@@ -104,8 +101,6 @@ async def test_single_process_scrape_encodes_on_the_loop_without_a_worker_thread
 async def test_multiprocess_scrape_reads_the_worker_files_on_a_worker_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import anyio.to_thread
-
     hops: list[object] = []
     real_run_sync = anyio.to_thread.run_sync
 

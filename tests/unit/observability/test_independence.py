@@ -13,7 +13,10 @@ PACKAGE = Path(observability.__file__).parent
 
 
 def test_observability_imports_without_loading_the_service() -> None:
-    code = "import sys, observability, observability.spans, observability.keep; print(sorted(m for m in sys.modules if m == 'service' or m.startswith('service.')))"
+    code = (
+        "import sys, observability, observability.spans, observability.keep; print(sorted(m for m in "
+        "sys.modules if m == 'service' or m.startswith('service.')))"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent
     )

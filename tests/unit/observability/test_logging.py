@@ -15,6 +15,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from observability import LogSink, ResourceLogger, configure_logging
+from observability.logformat import JsonFormatter
 from tests.support.net import wait_for
 
 Configure = Callable[..., LogSink]
@@ -189,7 +190,7 @@ def test_unwritable_log_dir_drops_counts_and_recovers(configure: Configure, tmp_
     log = logging.getLogger("ai_diy.x")
     logs = tmp_path / "logs"
     log.info("before")
-    wait_for(lambda: (logs / today()).exists(), timeout=5, what="first line written")
+    wait_for(lambda: (logs / today()).exists(), timeout=5, what="first line written")  # noqa: PLW0108  # today() on every poll
     shutil.rmtree(logs)
     logs.write_text("not a directory")
     _log_while(log, "during", lambda: sink.healthy)
@@ -258,8 +259,6 @@ def test_resource_logger_writes_usage_lines(configure: Configure, tmp_path: Path
 
 
 def test_log_line_escapes_unicode_line_separators() -> None:
-    from observability.logformat import JsonFormatter
-
     message = "a\u2028b\u2029c\x85d"
     record = logging.LogRecord("ai_diy.api", logging.INFO, "", 0, message, None, None)
     record.details = {"user_agent": "ua\u2028x"}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import platform
 
 from prometheus_client import CollectorRegistry
+from prometheus_client.openmetrics.exposition import generate_latest as openmetrics
 
-from observability import ServiceMetrics
+from observability import HttpMetrics, ServiceMetrics
 
 
 def test_service_metrics_expose_state_under_namespace(registry: CollectorRegistry) -> None:
@@ -38,10 +39,6 @@ def test_service_metrics_every_metric_has_help(registry: CollectorRegistry) -> N
 
 
 def test_openmetrics_exposition_names_the_unit_of_every_http_histogram() -> None:
-    from prometheus_client.openmetrics.exposition import generate_latest as openmetrics
-
-    from observability import HttpMetrics
-
     registry = CollectorRegistry()
     metrics = HttpMetrics(registry, namespace="ai_diy")
     metrics.observe("GET", "/", 200, 0.01, 10, 20)

@@ -9,10 +9,16 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
 from starlette.background import BackgroundTask
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
+
+from observability import HttpMetrics, RouteResolver, TelemetryMiddleware
+from observability.keep import KeepPolicy
+from observability.spans import TailTracing
 
 from .conftest import AppFactory, ListHandler, client
 
@@ -254,8 +260,6 @@ async def test_telemetry_access_line_fields(make_app: AppFactory, access_records
             scope["client"] = ("203.0.113.9", 4000)
             await self.app(scope, receive, send)
 
-    from starlette.middleware import Middleware
-
     app = make_app([Route("/items/{item_id}", hello), Route("/boom", boom)], inner=[Middleware(RewriteClient)])
     async with client(app) as http:
         await http.get("/items/1", headers={"user-agent": "probe/2.0"})
@@ -299,8 +303,6 @@ async def test_telemetry_correlates_span_log_and_exemplar(
 
 
 async def test_telemetry_passes_non_http_scopes_through(registry: CollectorRegistry) -> None:
-    from observability import HttpMetrics, TelemetryMiddleware
-
     seen: list[str] = []
 
     async def inner(scope, receive, send):  # type: ignore[no-untyped-def]
@@ -316,13 +318,6 @@ async def test_telemetry_passes_non_http_scopes_through(registry: CollectorRegis
 async def test_telemetry_keeps_the_trace_of_a_response_the_client_never_got(
     registry: CollectorRegistry, tracer_provider: Any, spans: InMemorySpanExporter
 ) -> None:
-    from starlette.applications import Starlette
-    from starlette.middleware import Middleware
-
-    from observability import HttpMetrics, RouteResolver, TelemetryMiddleware
-    from observability.keep import KeepPolicy
-    from observability.spans import TailTracing
-
     async def chunks():  # type: ignore[no-untyped-def]
         yield b"first chunk"
         raise ConnectionResetError("client gone")
@@ -360,8 +355,6 @@ async def test_telemetry_labels_a_request_refused_before_routing_with_its_route(
 
         async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
             await PlainTextResponse("slow down", status_code=429)(scope, receive, send)
-
-    from starlette.middleware import Middleware
 
     app = make_app([Route("/items/{item_id}", hello)], inner=[Middleware(Refuse)])
     async with client(app) as http:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk import resources
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
 
 from observability import configure_tracer_provider
-from observability.tracing import TracingConfigError
+from observability.tracing import TracingConfigError, check_tracing_config
 
 
 @pytest.fixture(autouse=True)
 def clean_otel_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
     for name in list(os.environ):
         if name.startswith("OTEL_"):
             monkeypatch.delenv(name)
@@ -101,11 +102,6 @@ def test_tracer_provider_rejects_unsupported_protocol(monkeypatch: pytest.Monkey
 def test_tracer_provider_resource_hashes_once_and_groups_spans_like_a_plain_resource(
     monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]
 ) -> None:
-    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-    from opentelemetry.sdk import resources
-    from opentelemetry.sdk.trace import ReadableSpan
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
-
     provider = configure_tracer_provider("ai-diy", "9.9.9")
     providers.append(provider)
     resource = provider.resource
@@ -136,8 +132,6 @@ def test_tracer_provider_resource_hashes_once_and_groups_spans_like_a_plain_reso
 def test_check_tracing_config_refuses_an_unsupported_protocol_only_when_spans_are_exported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from observability.tracing import check_tracing_config
-
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
     check_tracing_config()  # no endpoint: nothing is exported, nothing to refuse
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")

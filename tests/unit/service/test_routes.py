@@ -5,6 +5,8 @@ import json
 import httpx
 import pytest
 
+from tests.support.net import free_port
+
 pytestmark = pytest.mark.anyio
 
 
@@ -144,8 +146,6 @@ async def test_openapi_lists_the_middleware_answers_on_every_api_route(client) -
 
 @pytest.mark.parametrize(("fail_closed", "expected"), [(False, 200), (True, 503)])
 async def test_health_fails_on_lost_rate_limit_storage_only_when_fail_closed(make_app, fail_closed, expected) -> None:
-    from tests.support.net import free_port
-
     app = make_app(rate_limit_storage=f"redis://127.0.0.1:{free_port()}/0", rate_limit_fail_closed=fail_closed)
     await app.state.rate_limiter.probe()  # nothing listens there: the storage is down
     assert app.state.rate_limiter.storage_healthy is False
