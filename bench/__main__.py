@@ -11,12 +11,14 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .driver import Probe
 from .report import annotate, render
 from .variants import CORE, EXTRAS, available, build
 from .workspace import apply_env, create_workspace, request_mix
+
+T = TypeVar("T")
 
 MODES = ("inprocess", "scrape", "profile", "server")
 FULL = {
@@ -73,7 +75,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _run(coro_factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+def _run(coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     # uvloop in process too: the event loop hypercorn's uvloop worker runs on.
     import uvloop
 

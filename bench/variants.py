@@ -72,8 +72,8 @@ class Built:
     name: str
     app: Any
     has_metrics_endpoint: bool = False
-    flushers: list[Callable[[], None]] = field(default_factory=list)
-    closers: list[Callable[[], None]] = field(default_factory=list)
+    flushers: list[Callable[[], object]] = field(default_factory=list)
+    closers: list[Callable[[], object]] = field(default_factory=list)
 
     def flush(self) -> None:
         """Finish the background work (span export, log writes) the requests left behind."""

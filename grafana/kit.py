@@ -8,6 +8,8 @@ from grafana_foundation_sdk.builders import prometheus as prom_b
 from grafana_foundation_sdk.builders import stat as stat_b
 from grafana_foundation_sdk.builders import table as table_b
 from grafana_foundation_sdk.builders import timeseries as ts_b
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.models import common as common_m
 from grafana_foundation_sdk.models import dashboard as dash_m
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
@@ -50,7 +52,7 @@ def alert_lines(*signals: Signal) -> dash_b.ThresholdsConfig:
     return threshold_steps((None, "green"), *lines)
 
 
-def runbook_links(*alerts: str) -> list[dash_b.DashboardLink]:
+def runbook_links(*alerts: str) -> list[cogbuilder.Builder[dash_m.DashboardLink]]:
     """Panel links to the runbook section of each alert the panel draws the lines of."""
     return [
         dash_b.DashboardLink(f"Runbook: {alert}")
@@ -75,7 +77,7 @@ def query(
 
 def timeseries(
     title: str,
-    targets: list[prom_b.Dataquery],
+    targets: list[cogbuilder.Builder[cogvariants.Dataquery]],
     *,
     unit: str,
     description: str,

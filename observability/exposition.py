@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ class MetricsApp:
                 register_worker(directory)
                 self.registry.register(WorkerProcessCollector(directory, namespace))
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
         accept = ""

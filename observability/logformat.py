@@ -75,7 +75,7 @@ def is_secret_key(key: str) -> bool:
 
 def _is_phone(number: str) -> bool:
     """Whether a run of digits and separators (with its `+` or `(`) is shaped like a phone number."""
-    groups = _DIGITS.findall(number)
+    groups: list[str] = _DIGITS.findall(number)
     digits = sum(map(len, groups))
     if number[0] in "+%":  # international form: the country code says it is a number to dial
         return digits <= 15

@@ -17,7 +17,7 @@ class Periodic:
     round: one bad sample must not end the series.
     """
 
-    def __init__(self, name: str, interval: float, action: Callable[[], None], logger: logging.Logger) -> None:
+    def __init__(self, name: str, interval: float, action: Callable[[], object], logger: logging.Logger) -> None:
         self.name = name
         self.interval = interval
         self.action = action

@@ -145,7 +145,8 @@ def _exporter(environ: Mapping[str, str]) -> SpanExporter:
             OTLPSpanExporter as GrpcExporter,
         )
 
-        return GrpcExporter(timeout=timeout)
+        grpc_exporter: SpanExporter = GrpcExporter(timeout=timeout)
+        return grpc_exporter
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: PLC0415  # brings requests along
 
     # The exporter reads the endpoint (adding /v1/traces to the generic one),

@@ -10,6 +10,7 @@ path would silently serve the default.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,6 @@ def load_models_config(path: Path, *, required: bool = False) -> tuple[ModelsCon
         raise ModelsConfigError(path, [_describe(e) for e in exc.errors(include_url=False)]) from None
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Mapping[str, Any]) -> str:
     where = ".".join(str(p) for p in error.get("loc", ())) or "document"
     return f"{where}: {error['msg'].removeprefix('Value error, ')}"

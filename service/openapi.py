@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.schemas import SchemaGenerator
 
 from service import __version__
@@ -217,7 +217,7 @@ DOCUMENT_PATH_DESCRIPTION = (
 )
 
 
-def build_schema(routes: list) -> dict[str, Any]:
+def build_schema(routes: list[BaseRoute]) -> dict[str, Any]:
     """The OpenAPI document for these routes."""
     schema = schemas.get_schema(routes=routes)
     for path, operations in schema.get("paths", {}).items():

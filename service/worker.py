@@ -32,12 +32,12 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 STOP_POLL_INTERVAL = 0.05
 
 
-class DrainingLoop(uvloop.Loop):  # type: ignore[misc]  # uvloop ships no types for subclassing
+class DrainingLoop(uvloop.Loop):
     """uvloop's event loop, remembering the transports its servers accepted so the drain can end on time."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.connections: set[asyncio.BaseTransport] = set()
+        self.connections: set[asyncio.Transport] = set()
 
     async def create_server(
         self, protocol_factory: Callable[[], asyncio.BaseProtocol], *args: Any, **kwargs: Any
@@ -59,14 +59,15 @@ class DrainingLoop(uvloop.Loop):  # type: ignore[misc]  # uvloop ships no types 
 class _Tracked(asyncio.Protocol):
     """A server connection's protocol that keeps its transport in the loop's set while it is open."""
 
-    def __init__(self, inner: asyncio.Protocol, connections: set[asyncio.BaseTransport]) -> None:
+    def __init__(self, inner: asyncio.Protocol, connections: set[asyncio.Transport]) -> None:
         self._inner = inner
         self._connections = connections
-        self._transport: asyncio.BaseTransport | None = None
+        self._transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport
-        self._connections.add(transport)
+        # A server's connections are stream transports: they can be aborted.
+        self._transport = cast(asyncio.Transport, transport)
+        self._connections.add(self._transport)
         self._inner.connection_made(transport)
 
     def connection_lost(self, exc: Exception | None) -> None:

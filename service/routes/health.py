@@ -19,7 +19,8 @@ LIVENESS_TIMEOUT = 2.0
 
 
 def _uptime(request: Request) -> float:
-    return round(time.monotonic() - request.app.state.started_monotonic, 3)
+    started: float = request.app.state.started_monotonic
+    return round(time.monotonic() - started, 3)
 
 
 async def health(request: Request) -> JSONResponse:
