@@ -89,12 +89,12 @@ class DailyJsonlHandler(logging.Handler):
                 continue
             record_path = self.path_for(record.created)
             if record_path != path:
-                if group:
-                    self.write_lines(path, group)  # type: ignore[arg-type]
+                if path is not None and group:
+                    self.write_lines(path, group)
                 path, group = record_path, []
             group.append(line)
-        if group:
-            self.write_lines(path, group)  # type: ignore[arg-type]
+        if path is not None and group:
+            self.write_lines(path, group)
 
     def write_lines(self, path: Path, lines: list[bytes]) -> None:
         """Append whole lines to `path` in one write; on failure each line counts as dropped."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
+from typing import Any
 
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -90,12 +91,12 @@ def new_tracer_provider(resource: Resource | None = None, *, explicit_sampler: b
     Unless OTEL_TRACES_SAMPLER is set, its sampler is parent-based always-on: a span
     started inside a request follows the request's sampled flag.
     """
-    kwargs: dict[str, object] = {"id_generator": ReservedIds()}
+    kwargs: dict[str, Any] = {"id_generator": ReservedIds()}
     if not explicit_sampler:
         kwargs["sampler"] = ParentBased(ALWAYS_ON)
     if resource is not None:
         kwargs["resource"] = resource
-    return TracerProvider(**kwargs)  # type: ignore[arg-type]
+    return TracerProvider(**kwargs)
 
 
 def explicit_sampler(environ: Mapping[str, str] | None = None) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -148,9 +149,9 @@ def compress(path: Path) -> Path:
     return target
 
 
-def _digest(stream: object) -> str:
+def _digest(stream: io.BufferedIOBase) -> str:
     digest = hashlib.sha256()
-    for block in iter(lambda: stream.read(1 << 20), b""):  # type: ignore[attr-defined]
+    for block in iter(lambda: stream.read(1 << 20), b""):
         digest.update(block)
     return digest.hexdigest()
 
