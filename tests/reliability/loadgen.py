@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 # (method, target, extra headers, body) for connection `conn`, request number `seq`.
 Request = tuple[str, str, dict[str, str], bytes]
@@ -184,9 +185,9 @@ async def run_load(
     return total
 
 
-def load(port: int, plan: Planner, **kwargs: object) -> Result:
+def load(port: int, plan: Planner, **kwargs: Any) -> Result:
     """run_load on a fresh event loop (tests are synchronous)."""
-    return asyncio.run(run_load(port, plan, **kwargs))  # type: ignore[arg-type]
+    return asyncio.run(run_load(port, plan, **kwargs))
 
 
 @contextmanager

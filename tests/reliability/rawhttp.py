@@ -17,7 +17,7 @@ def exchange(port: int, payload: bytes, *, timeout: float = 10.0, half_close: bo
 
 def read_until_closed(sock: socket.socket, timeout: float) -> tuple[bytes, bool]:
     """Everything the server sends within `timeout`, and whether it closed the connection by then."""
-    chunks = []
+    chunks: list[bytes] = []
     deadline = time.monotonic() + timeout
     while (left := deadline - time.monotonic()) > 0:
         sock.settimeout(left)

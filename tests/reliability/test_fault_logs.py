@@ -31,7 +31,8 @@ ENV = {"AI_DIY_TRUSTED_PROXIES": "127.0.0.1", "AI_DIY_RATE_LIMIT": "100000/minut
 
 
 def _log_sink(base: str) -> str:
-    return get_json(f"{base}/health")[1]["checks"]["log_sink"]["status"]
+    answer: str = get_json(f"{base}/health")[1]["checks"]["log_sink"]["status"]
+    return answer
 
 
 def _dropped(base: str) -> float:
@@ -84,7 +85,7 @@ def _exercise(tmp_path: Path, base: str, break_it: Callable[[], None], repair: C
     return {"requests": during.sent, "dropped": _dropped(base) - dropped_before}
 
 
-def test_fault_logs_directory_replaced_by_a_file(tmp_path) -> None:
+def test_fault_logs_directory_replaced_by_a_file(tmp_path: Path) -> None:
     log_dir = tmp_path / "logs"
     moved = tmp_path / "logs.away"
 
@@ -96,7 +97,7 @@ def test_fault_logs_directory_replaced_by_a_file(tmp_path) -> None:
         log_dir.unlink()
         moved.rename(log_dir)
 
-    with running_service(tmp_path, **ENV) as (_, base):
+    with running_service(tmp_path, env=ENV) as (_, base):
         seen = _exercise(tmp_path, base, break_it, repair)
     print(f"\nlog dir replaced: {seen}")
 
@@ -119,7 +120,7 @@ def _mount_tmpfs(path: Path, size: str) -> None:
         unavailable(problem)
 
 
-def test_fault_logs_disk_full(tmp_path) -> None:
+def test_fault_logs_disk_full(tmp_path: Path) -> None:
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
     _mount_tmpfs(log_dir, "2m")
@@ -140,14 +141,14 @@ def test_fault_logs_disk_full(tmp_path) -> None:
         def repair() -> None:
             filler.unlink()
 
-        with running_service(tmp_path, **ENV) as (_, base):
+        with running_service(tmp_path, env=ENV) as (_, base):
             seen = _exercise(tmp_path, base, break_it, repair)
     finally:
         subprocess.run(["umount", str(log_dir)], check=True)
     print(f"\ndisk full: {seen}")
 
 
-def test_fault_logs_blocked_writes_never_hold_requests(tmp_path) -> None:
+def test_fault_logs_blocked_writes_never_hold_requests(tmp_path: Path) -> None:
     """The day's log file is a pipe nobody reads: the writer blocks, requests do not."""
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
@@ -157,7 +158,7 @@ def test_fault_logs_blocked_writes_never_hold_requests(tmp_path) -> None:
     reader = os.open(day_file, os.O_RDONLY | os.O_NONBLOCK)
     drained = bytearray()
     try:
-        with running_service(tmp_path, **ENV) as (_, base):
+        with running_service(tmp_path, env=ENV) as (_, base):
             port = int(base.rsplit(":", 1)[1])
             with _background_load(port, "during") as during:
                 wait_for(
@@ -193,7 +194,7 @@ def test_fault_logs_blocked_writes_never_hold_requests(tmp_path) -> None:
         os.close(reader)
 
 
-def test_fault_logs_blocked_writes_never_hold_shutdown(tmp_path) -> None:
+def test_fault_logs_blocked_writes_never_hold_shutdown(tmp_path: Path) -> None:
     """SIGTERM while the writer is stuck on a full pipe: the process still exits, cleanly and soon."""
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
@@ -201,7 +202,7 @@ def test_fault_logs_blocked_writes_never_hold_shutdown(tmp_path) -> None:
     os.mkfifo(day_file)
     reader = os.open(day_file, os.O_RDONLY | os.O_NONBLOCK)
     try:
-        with running_service(tmp_path, AI_DIY_DRAIN_TIMEOUT="2", **ENV) as (proc, base):
+        with running_service(tmp_path, AI_DIY_DRAIN_TIMEOUT="2", env=ENV) as (proc, base):
             port = int(base.rsplit(":", 1)[1])
 
             with _background_load(port, "fill"):

@@ -9,6 +9,7 @@ latency comparison is a ratio within this one run.
 from __future__ import annotations
 
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 
@@ -44,7 +45,7 @@ BASE_ENV = {
     "rounds",
     [pytest.param(6, id="6-rounds"), pytest.param(60, id="60-rounds", marks=pytest.mark.heavy)],
 )
-def test_fault_otlp_unreachable_collector_costs_no_latency_and_no_memory(tmp_path, rounds) -> None:
+def test_fault_otlp_unreachable_collector_costs_no_latency_and_no_memory(tmp_path: Path, rounds: int) -> None:
     with ExitStack() as stack:
         hole = stack.enter_context(BlackHole())
         variants = {
@@ -57,7 +58,7 @@ def test_fault_otlp_unreachable_collector_costs_no_latency_and_no_memory(tmp_pat
             root = tmp_path / name
             (root / "data" / "appdocs").mkdir(parents=True)
             (root / "data" / "appdocs" / "doc.json").write_bytes(DOCUMENT)
-            proc, base = stack.enter_context(running_service(root, **BASE_ENV, **env))
+            proc, base = stack.enter_context(running_service(root, env={**BASE_ENV, **env}))
             services[name] = (proc, int(base.rsplit(":", 1)[1]))
         for _, port in services.values():
             load(port, Mix(abusers=0, round_number=250), connections=CONNECTIONS, duration=1.0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.support.net import wait_for
@@ -18,14 +20,15 @@ LIMIT = 20
 
 
 def _status(base: str) -> str:
-    return get_json(f"{base}/api/security/status", {"X-Forwarded-For": "192.0.2.200"})[1]["security_status"]
+    answer: str = get_json(f"{base}/api/security/status", {"X-Forwarded-For": "192.0.2.200"})[1]["security_status"]
+    return answer
 
 
 def _burst(base: str, ip: str, count: int) -> list[int]:
     return [get(f"{base}/api/env", {"X-Forwarded-For": ip})[0] for _ in range(count)]
 
 
-def test_fault_redis_killed_and_restarted_under_load(tmp_path) -> None:
+def test_fault_redis_killed_and_restarted_under_load(tmp_path: Path) -> None:
     redis = RedisServer(tmp_path)
     redis.start()
     try:

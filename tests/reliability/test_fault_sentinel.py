@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -60,7 +61,7 @@ def sentinel_group(workdir: Path) -> Iterator[Sentinels]:
             group.sentinels.append(sentinel)
         # Until every sentinel knows the replica and its two fellows, a dead master would stay dead.
         for sentinel in group.sentinels:
-            wait_for(lambda s=sentinel: s.sees(replicas=1, other_sentinels=2), timeout=30, what="sentinels acquainted")
+            wait_for(partial(sentinel.sees, replicas=1, other_sentinels=2), timeout=30, what="sentinels acquainted")
         yield group
 
 
@@ -79,11 +80,13 @@ def _security_state(client: httpx.Client) -> str:
     if response.status_code == 503 and response.json()["error"]["code"] == "rate_limiter_unavailable":
         return "refused"
     assert response.status_code == 200, response.text
-    return response.json()["security_status"]
+    answer: str = response.json()["security_status"]
+    return answer
 
 
 def _storage_healthy(client: httpx.Client) -> bool:
-    return client.get("/health").json()["checks"]["security"]["rate_limit_storage_healthy"]
+    answer: bool = client.get("/health").json()["checks"]["security"]["rate_limit_storage_healthy"]
+    return answer
 
 
 @pytest.mark.parametrize("fail_closed", [False, True], ids=["fail-open", "fail-closed"])

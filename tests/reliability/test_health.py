@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from .redis_server import RedisServer
 pytestmark = pytest.mark.integration
 
 
-def _probes(base: str) -> dict[str, tuple[int, dict]]:
+def _probes(base: str) -> dict[str, tuple[int, dict[str, Any]]]:
     return {path: get_json(f"{base}{path}") for path in ("/health", "/health/ready", "/health/live")}
 
 

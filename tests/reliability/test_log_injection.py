@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
@@ -66,7 +67,7 @@ HOSTILE = {
 }
 
 
-def test_log_injection_hostile_values_never_forge_or_break_a_line(tmp_path) -> None:
+def test_log_injection_hostile_values_never_forge_or_break_a_line(tmp_path: Path) -> None:
     log_dir = tmp_path / "logs"
     with running_service(
         tmp_path,
@@ -76,11 +77,11 @@ def test_log_injection_hostile_values_never_forge_or_break_a_line(tmp_path) -> N
     ) as (proc, base):
         port = int(base.rsplit(":", 1)[1])
         reached_app = 0
-        statuses = {}
+        statuses: dict[str, int | None] = {}
         for name, payload in HOSTILE.items():
             answer = exchange(port, payload, timeout=10)
-            statuses[name] = status_of(answer)
-            assert statuses[name] is None or statuses[name] < 500, (name, answer[:300])
+            statuses[name] = status = status_of(answer)
+            assert status is None or status < 500, (name, answer[:300])
             reached_app += from_app(answer)
         # Every request the service answered has exactly one access line, no more.
         wait_for(lambda: len(access_records(log_dir)) >= reached_app, timeout=10, what="access lines")

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import socket
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
-from tests.support.processes import running_service
+from tests.support.processes import Process, running_service
 
 from .probes import get, log_records, samples, server_errors
 from .rawhttp import exchange, from_app, read_until_closed, responses_in, status_of
@@ -50,8 +52,12 @@ def _port(base: str) -> int:
     return int(base.rsplit(":", 1)[1])
 
 
+# The shared service's process, base URL and directory.
+SharedService = tuple[Process, str, Path]
+
+
 @pytest.fixture(scope="module")
-def shared_service(tmp_path_factory):
+def shared_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedService]:
     """One service for the malformed-request cases; each case looks only at what it added to the output."""
     root = tmp_path_factory.mktemp("raw")
     with running_service(root) as (proc, base):
@@ -59,7 +65,9 @@ def shared_service(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", sorted(MALFORMED) + sorted(TOLERATED))
-def test_raw_socket_malformed_request_is_refused_and_others_still_served(shared_service, name) -> None:
+def test_raw_socket_malformed_request_is_refused_and_others_still_served(
+    shared_service: SharedService, name: str
+) -> None:
     proc, base, root = shared_service
     seen = len(proc.output())
     errors_before = len(server_errors("", root / "logs"))
@@ -75,7 +83,7 @@ def test_raw_socket_malformed_request_is_refused_and_others_still_served(shared_
     assert server_errors(proc.output()[seen:], root / "logs")[errors_before:] == []
 
 
-def test_raw_socket_slowloris_is_cut_and_others_still_served(tmp_path) -> None:
+def test_raw_socket_slowloris_is_cut_and_others_still_served(tmp_path: Path) -> None:
     with running_service(tmp_path) as (proc, base):
         port = _port(base)
         slow = []
@@ -108,7 +116,7 @@ def test_raw_socket_slowloris_is_cut_and_others_still_served(tmp_path) -> None:
     assert server_errors(output, tmp_path / "logs") == []
 
 
-def test_raw_socket_client_vanishing_mid_body_is_no_server_error(tmp_path) -> None:
+def test_raw_socket_client_vanishing_mid_body_is_no_server_error(tmp_path: Path) -> None:
     with running_service(tmp_path, AI_DIY_ADMIN_TOKEN=TOKEN) as (proc, base):
         port = _port(base)
 
@@ -157,7 +165,9 @@ CONFLICTING_FRAMING = {
 
 
 @pytest.mark.parametrize("name", sorted(CONFLICTING_FRAMING))
-def test_raw_socket_conflicting_framing_gets_400_and_nothing_after_it_is_served(shared_service, name) -> None:
+def test_raw_socket_conflicting_framing_gets_400_and_nothing_after_it_is_served(
+    shared_service: SharedService, name: str
+) -> None:
     _proc, base, root = shared_service
     with socket.create_connection(("127.0.0.1", _port(base)), timeout=10) as sock:
         smuggled = f"GET /smuggled-{name} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
@@ -178,7 +188,7 @@ def test_raw_socket_conflicting_framing_gets_400_and_nothing_after_it_is_served(
 @pytest.mark.parametrize(
     "declared", [b"Content-Length: 10\r\n", b""], ids=["small-declared-length", "no-declared-length"]
 )
-def test_raw_socket_chunked_body_refused_before_it_is_all_sent(tmp_path, declared) -> None:
+def test_raw_socket_chunked_body_refused_before_it_is_all_sent(tmp_path: Path, declared: bytes) -> None:
     """A chunked upload is answered while most of it is still unsent: its size was counted, not taken on trust."""
     limit, chunk = 100_000, b"z" * 16384
     with running_service(tmp_path, AI_DIY_ADMIN_TOKEN=TOKEN, AI_DIY_MAX_REQUEST_BYTES=str(limit)) as (_proc, base):
@@ -208,7 +218,9 @@ UNSUPPORTED_CODING = b"POST /api/env HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: g
     [(MALFORMED["garbage-request-line"], 400), (MALFORMED["huge-header"], 431), (UNSUPPORTED_CODING, 501)],
     ids=["garbage-request-line", "huge-header", "unsupported-transfer-encoding"],
 )
-def test_raw_socket_errors_hypercorn_writes_itself_are_bodiless_and_close(shared_service, payload, status) -> None:
+def test_raw_socket_errors_hypercorn_writes_itself_are_bodiless_and_close(
+    shared_service: SharedService, payload: bytes, status: int
+) -> None:
     """What docs/reliability.md says of them: hypercorn's fixed shape, which neither the app
     nor its configuration can change."""
     _, base, _ = shared_service

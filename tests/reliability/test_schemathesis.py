@@ -39,7 +39,7 @@ PASSES = [
 
 
 @pytest.fixture(scope="module", params=BUDGETS)
-def run(request, tmp_path_factory) -> tuple[int, str]:
+def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str]:
     """Worst exit code and joined output of the bounded `schemathesis run` passes against a real server."""
     examples, max_time = request.param
     root = tmp_path_factory.mktemp("schemathesis")
@@ -83,12 +83,12 @@ def run(request, tmp_path_factory) -> tuple[int, str]:
     return max(codes), "\n".join(outputs)
 
 
-def test_schemathesis_no_server_error(run) -> None:
+def test_schemathesis_no_server_error(run: tuple[int, str]) -> None:
     code, output = run
     assert "Server error" not in output, output[-6000:]
     assert code in (0, 1), output[-6000:]  # 1: failures found (judged below); anything else: the run broke
 
 
-def test_schemathesis_responses_conform_to_the_schema(run) -> None:
+def test_schemathesis_responses_conform_to_the_schema(run: tuple[int, str]) -> None:
     code, output = run
     assert code == 0, output[-6000:]

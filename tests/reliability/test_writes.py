@@ -136,7 +136,7 @@ def test_writes_crash_leftovers_never_listed_or_counted_and_swept_at_start(tmp_p
     (root / "doc.json").write_bytes(b'{"v": 1}')
     (root / "guides" / "setup.md").write_bytes(b"# setup")
     env = {"AI_DIY_ADMIN_TOKEN": TOKEN, "AI_DIY_RESOURCE_LOG_INTERVAL": "0"}
-    with running_service(tmp_path, **env) as (proc, base):
+    with running_service(tmp_path, env=env) as (proc, base):
         # Interrupted while the service runs: a SIGKILLed writer, and the exact name the writer uses.
         _interrupted_write(root / "doc.json")
         leftover = temp_name(root / "guides" / "setup.md")
@@ -174,7 +174,7 @@ def test_writes_crash_leftovers_never_listed_or_counted_and_swept_at_start(tmp_p
         proc.signal(signal.SIGKILL)
         proc.popen.wait(10)
 
-    with running_service(tmp_path, **env) as (_proc, base):
+    with running_service(tmp_path, env=env) as (_proc, base):
         assert get(f"{base}/health")[0] == 200
         assert not [p for p in root.rglob("*") if is_temp_name(p.name)]
         assert (root / "doc.json").read_bytes() == b'{"v": 1}'

@@ -6,7 +6,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -70,12 +70,20 @@ def service_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_service(tmp_path: Path, *, timeout: float = 20.0, **env_overrides: str) -> Iterator[tuple[Process, str]]:
-    """`ai-diy serve` on a free loopback port; yields (process, base_url)."""
+def running_service(
+    tmp_path: Path, *, timeout: float = 20.0, env: Mapping[str, str] | None = None, **env_overrides: str
+) -> Iterator[tuple[Process, str]]:
+    """`ai-diy serve` on a free loopback port; yields (process, base_url).
+
+    The service's environment: `env`, then `env_overrides`, over service_env's.
+    """
+    env_overrides = {**(env or {}), **env_overrides}
     port = int(env_overrides.pop("AI_DIY_PORT", free_port()))
-    env = service_env(tmp_path, AI_DIY_HOST="127.0.0.1", AI_DIY_PORT=str(port), **env_overrides)
     proc = Process(
-        [sys.executable, "-m", "service.cli", "serve"], log=tmp_path / f"service-{port}.out", env=env, cwd=tmp_path
+        [sys.executable, "-m", "service.cli", "serve"],
+        log=tmp_path / f"service-{port}.out",
+        env=service_env(tmp_path, AI_DIY_HOST="127.0.0.1", AI_DIY_PORT=str(port), **env_overrides),
+        cwd=tmp_path,
     )
     try:
         wait_for(lambda: port_open(port) or proc.popen.poll() is not None, timeout=timeout, what="service port")

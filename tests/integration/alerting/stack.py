@@ -47,7 +47,9 @@ class WebhookSink:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def received(self, path: str, alertname: str, *, status: str = "firing", severity: str | None = None) -> list[dict]:
+    def received(
+        self, path: str, alertname: str, *, status: str = "firing", severity: str | None = None
+    ) -> list[dict[str, Any]]:
         with self.lock:
             notes = list(self.notifications)
         return [

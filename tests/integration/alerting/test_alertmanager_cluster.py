@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import signal
 import time
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -72,7 +73,11 @@ def test_alertmanager_pair_pages_once_per_group_and_survives_losing_a_member(tmp
         alertmanager_pair(tmp_path, render_alertmanager_config(sink), peer_timeout=f"{PEER_TIMEOUT:g}s") as pair,
     ):
         for member in pair:
-            wait_for(lambda m=member: cluster_peers(m.url) == 2, timeout=30, what=f"{member.url} in a cluster of two")
+
+            def in_a_cluster_of_two(url: str = member.url) -> bool:
+                return cluster_peers(url) == 2
+
+            wait_for(in_a_cluster_of_two, timeout=30, what=f"{member.url} in a cluster of two")
         with prometheus(tmp_path, service_port=port, alertmanager_url=[m.url for m in pair], for_duration="2s"):
             with running_service(tmp_path / "first", AI_DIY_PORT=str(port), AI_DIY_DATA_DIR=str(data_dir)) as (
                 service,
@@ -82,7 +87,7 @@ def test_alertmanager_pair_pages_once_per_group_and_survives_losing_a_member(tmp
                 _paged_by(sink, "AiDiyHealthCheckFailing")
                 for member in pair:
                     wait_for(
-                        lambda m=member: _holds(m, "AiDiyHealthCheckFailing"), timeout=30, what=f"alert at {member.url}"
+                        partial(_holds, member, "AiDiyHealthCheckFailing"), timeout=30, what=f"alert at {member.url}"
                     )
                 # The other member's turn comes PEER_TIMEOUT later: well past it, still one page.
                 [sender] = _pages_stay(sink, "AiDiyHealthCheckFailing", 1, seconds=3 * PEER_TIMEOUT)

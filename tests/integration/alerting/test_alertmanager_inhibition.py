@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,7 +16,7 @@ from .stack import alertmanager, render_alertmanager_config, webhook_sink
 pytestmark = pytest.mark.integration
 
 
-def _alert(alertname: str, severity: str, instance: str, *, ends_in: timedelta = timedelta(hours=1)) -> dict:
+def _alert(alertname: str, severity: str, instance: str, *, ends_in: timedelta = timedelta(hours=1)) -> dict[str, Any]:
     now = datetime.now(UTC)
     return {
         "labels": {
@@ -31,7 +32,7 @@ def _alert(alertname: str, severity: str, instance: str, *, ends_in: timedelta =
     }
 
 
-def _post(url: str, alerts: list[dict]) -> None:
+def _post(url: str, alerts: list[dict[str, Any]]) -> None:
     response = httpx.post(f"{url}/api/v2/alerts", json=alerts, timeout=5)
     assert response.status_code == 200, response.text
 
@@ -40,7 +41,8 @@ def _inhibited_by(url: str, alertname: str, severity: str, instance: str) -> lis
     for alert in httpx.get(f"{url}/api/v2/alerts", timeout=5).json():
         labels = alert["labels"]
         if (labels["alertname"], labels["severity"], labels["instance"]) == (alertname, severity, instance):
-            return alert["status"]["inhibitedBy"]
+            answer: list[str] = alert["status"]["inhibitedBy"]
+            return answer
     raise AssertionError(f"{alertname}/{severity}/{instance} not known to Alertmanager")
 
 
@@ -111,7 +113,7 @@ def test_alertmanager_releases_the_warning_once_the_critical_resolves(tmp_path: 
 
 
 def test_alertmanager_pages_a_lost_rate_limit_storage_once(tmp_path: Path) -> None:
-    def check_alert(check: str, instance: str) -> dict:
+    def check_alert(check: str, instance: str) -> dict[str, Any]:
         alert = _alert("AiDiyHealthCheckFailing", "critical", instance)
         alert["labels"]["check"] = check
         return alert

@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -54,10 +55,10 @@ def _await(
     status: str = "firing",
     severity: str | None = None,
     probe: str | None = None,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Wait for a notification; `probe` is GET every poll, as a load balancer's health check would."""
 
-    def received() -> list[dict]:
+    def received() -> list[dict[str, Any]]:
         if probe is not None:
             httpx.get(probe, timeout=5)
         return sink.received(path, alertname, status=status, severity=severity)

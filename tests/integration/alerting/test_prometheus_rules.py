@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,8 +16,9 @@ from .stack import ALERTS, alertmanager, prometheus, render_alertmanager_config,
 pytestmark = pytest.mark.integration
 
 
-def _rule_groups(url: str) -> list[dict]:
-    return httpx.get(f"{url}/api/v1/rules", timeout=5).json()["data"]["groups"]
+def _rule_groups(url: str) -> list[dict[str, Any]]:
+    answer: list[dict[str, Any]] = httpx.get(f"{url}/api/v1/rules", timeout=5).json()["data"]["groups"]
+    return answer
 
 
 def _expected_rule_count() -> int:
@@ -34,7 +36,7 @@ def test_prometheus_loads_every_rule_and_evaluates_it_without_error(tmp_path: Pa
         prometheus(tmp_path, service_port=nobody_listens, alertmanager_url=am_url) as url,
     ):
 
-        def all_evaluated() -> list[dict]:
+        def all_evaluated() -> list[dict[str, Any]]:
             rules = [rule for group in _rule_groups(url) for rule in group["rules"]]
             return rules if rules and all(rule.get("lastEvaluation", "").startswith("20") for rule in rules) else []
 

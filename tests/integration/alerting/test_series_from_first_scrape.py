@@ -35,7 +35,7 @@ AFTER_FIRST_REQUEST = {
 
 
 def _dashboard_exprs() -> list[str]:
-    exprs = []
+    exprs: list[str] = []
     for path in sorted((ROOT / "grafana" / "dashboards").glob("*.json")):
         for panel in json.loads(path.read_text())["panels"]:
             exprs.extend(target["expr"] for target in panel["targets"])

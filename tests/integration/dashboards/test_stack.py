@@ -70,11 +70,11 @@ def test_stack_starts_service_prometheus_and_alertmanager_pair_and_stops_them_on
         assert _get(f"http://127.0.0.1:{prom}/-/ready")[0] == 200
         for port in (am, am2):
             assert _get(f"http://127.0.0.1:{port}/-/ready")[0] == 200
-            wait_for(
-                lambda p=port: cluster_peers(f"http://127.0.0.1:{p}") == 2,
-                timeout=30,
-                what="Alertmanager pair clustered",
-            )
+
+            def clustered(url: str = f"http://127.0.0.1:{port}") -> bool:
+                return cluster_peers(url) == 2
+
+            wait_for(clustered, timeout=30, what="Alertmanager pair clustered")
         wait_for(
             lambda: _ai_diy_target_up(f"http://127.0.0.1:{prom}"), timeout=20, what="Prometheus scraping the service"
         )

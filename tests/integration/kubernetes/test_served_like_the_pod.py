@@ -69,7 +69,7 @@ def pod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pod]:
         collector = stack.enter_context(otlp_receiver())
         api_port, metrics_port = free_port(), free_port()
         env = _pod_environment(sentinel, collector, api_port, metrics_port)
-        stack.enter_context(running_service(workdir, timeout=30, **env))
+        stack.enter_context(running_service(workdir, timeout=30, env=env))
         yield Pod(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{metrics_port}", collector)
 
 

@@ -145,7 +145,8 @@ class Deployment:
 
     def query(self, promql: str) -> dict[str, Any]:
         """Prometheus's answer to an instant query (errors included)."""
-        return httpx.get(f"{self.prom}/api/v1/query", params={"query": promql}, timeout=10).json()
+        answer: dict[str, Any] = httpx.get(f"{self.prom}/api/v1/query", params={"query": promql}, timeout=10).json()
+        return answer
 
     def start(self) -> None:
         self.install()

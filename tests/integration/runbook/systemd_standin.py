@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from dotenv import dotenv_values
 
@@ -140,9 +141,10 @@ class StandIn:
             return 0
         return pid if _alive(pid) else 0
 
-    def result(self) -> dict:
+    def result(self) -> dict[str, Any]:
         try:
-            return json.loads(self.result_file.read_text())
+            answer: dict[str, Any] = json.loads(self.result_file.read_text())
+            return answer
         except (OSError, ValueError):
             return {}
 
@@ -284,7 +286,8 @@ def _systemctl(config: str, args: list[str]) -> int:
         if args[0] == "restart":
             standin.stop()
             return standin.start()
-        return getattr(standin, args[0])()
+        answer: int = getattr(standin, args[0])()
+        return answer
     print(f"systemctl stand-in: unsupported: {' '.join(args)}", file=sys.stderr)
     return 1
 

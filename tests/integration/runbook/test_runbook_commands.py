@@ -16,6 +16,7 @@ import re
 import signal
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -35,7 +36,7 @@ UNIT = ROOT / "deploy" / "systemd" / "ai-diy.service"
 ALL_OK = {"config": "ok", "data_store": "ok", "security": "ok", "log_sink": "ok"}
 
 
-def _json(result: Result) -> object:
+def _json(result: Result) -> Any:
     return json.loads(result.out)
 
 
@@ -464,16 +465,23 @@ def test_runbook_commands_named_in_prose_are_tested_commands() -> None:
     assert named and named <= tested
 
 
+def _group(pattern: str, text: str) -> str:
+    """The first group of the line that matches `pattern`."""
+    match = re.search(pattern, text, flags=re.MULTILINE)
+    assert match, f"no line matches {pattern!r}"
+    return match[1]
+
+
 def test_runbook_set_up_is_the_systemd_units_environment() -> None:
     unit = UNIT.read_text()
     setup = markdown.setup(RUNBOOK)
-    working_directory = re.search(r"^WorkingDirectory=(.+)$", unit, flags=re.MULTILINE)[1]
+    working_directory = _group(r"^WorkingDirectory=(.+)$", unit)
     environment = dict(line.split("=", 1) for line in re.findall(r"^Environment=(.+)$", unit, flags=re.MULTILINE))
     (environment_file,) = re.findall(r"^EnvironmentFile=-?(.+)$", unit, flags=re.MULTILINE)
-    executable = re.search(r"^ExecStart=(\S+)", unit, flags=re.MULTILINE)[1]
+    executable = _group(r"^ExecStart=(\S+)", unit)
     assert f"cd {working_directory} " in setup
     assert f'export PATH="{Path(executable).parent}:$PATH"' in setup
-    exported = re.search(r"^export (AI_DIY_\S+=\S+(?: AI_DIY_\S+=\S+)*)", setup, flags=re.MULTILINE)[1]
+    exported = _group(r"^export (AI_DIY_\S+=\S+(?: AI_DIY_\S+=\S+)*)", setup)
     assert dict(pair.split("=", 1) for pair in exported.split()) == environment
     assert f"set -a; . {environment_file}; set +a" in setup
     assert setup.index(". /etc/ai-diy/ai-diy.env") > setup.index("export AI_DIY_"), "the file overrides Environment="
@@ -567,10 +575,10 @@ def test_runbook_promql_queries_evaluate_in_prometheus(deployment: Deployment) -
     assert len(queries) > 15
     only_during_an_incident = {'ai_diy_health_status{job="ai-diy"} == 0'}
 
-    def answers() -> dict[str, dict]:
+    def answers() -> dict[str, dict[str, Any]]:
         return {query.text: deployment.query(query.text) for query in queries}
 
-    def all_have_data() -> dict[str, dict] | None:
+    def all_have_data() -> dict[str, dict[str, Any]] | None:
         found = answers()
         empty = [
             q

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -90,7 +91,7 @@ def _raw_get(base: str, target: str) -> tuple[int, bytes]:
     return status, response
 
 
-def _security_lines(log_file: Path) -> list[dict]:
+def _security_lines(log_file: Path) -> list[dict[str, Any]]:
     if not log_file.exists():
         return []
     lines = [json.loads(line) for line in log_file.read_text().splitlines() if line.strip()]

@@ -40,7 +40,8 @@ def _metric(client: httpx.Client, name: str) -> float:
 
 
 def _status(client: httpx.Client) -> str:
-    return client.get("/api/security/status").json()["security_status"]
+    answer: str = client.get("/api/security/status").json()["security_status"]
+    return answer
 
 
 @pytest.fixture
@@ -91,7 +92,11 @@ def test_redis_rate_limit_global_fail_open_and_recovery(
     redis = _start_redis(tmp_path, redis_port, run=2)
     try:
         for client in (a, b):
-            wait_for(lambda c=client: _status(c) == "active", timeout=15, what="security status active again")
+
+            def active(c: httpx.Client = client) -> bool:
+                return _status(c) == "active"
+
+            wait_for(active, timeout=15, what="security status active again")
             assert _metric(client, "ai_diy_security_active") == 1
         # The new Redis starts empty; status calls made once it answered may have used
         # a little of the budget, so: at most LIMIT successes, then only refusals.

@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +18,7 @@ from tests.support.processes import ROOT, running_service, service_env
 pytestmark = pytest.mark.integration
 
 
-def _get(url: str) -> tuple[int, dict]:
+def _get(url: str) -> tuple[int, dict[str, Any]]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             return response.status, json.loads(response.read())
@@ -24,7 +26,7 @@ def _get(url: str) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read())
 
 
-def test_serve_answers_the_runbook_endpoints_over_http(tmp_path) -> None:
+def test_serve_answers_the_runbook_endpoints_over_http(tmp_path: Path) -> None:
     with running_service(tmp_path) as (_proc, base):
         status, health = _get(f"{base}/health")
         assert status == 200 and health["status"] == "healthy"
@@ -36,7 +38,7 @@ def test_serve_answers_the_runbook_endpoints_over_http(tmp_path) -> None:
         assert status == 404 and missing["error"]["code"] == "not_found"
 
 
-def test_serve_health_is_unhealthy_when_the_data_dir_breaks(tmp_path) -> None:
+def test_serve_health_is_unhealthy_when_the_data_dir_breaks(tmp_path: Path) -> None:
     with running_service(tmp_path) as (_proc, base):
         assert _get(f"{base}/health")[0] == 200
         data = tmp_path / "data"
@@ -49,7 +51,7 @@ def test_serve_health_is_unhealthy_when_the_data_dir_breaks(tmp_path) -> None:
         assert health["checks"]["config"]["status"] == "ok"
 
 
-def test_serve_error_bodies_never_name_server_paths(tmp_path) -> None:
+def test_serve_error_bodies_never_name_server_paths(tmp_path: Path) -> None:
     with running_service(tmp_path) as (_proc, base):
         data = tmp_path / "data"
         (data / "appdocs").rmdir()
@@ -70,7 +72,7 @@ def test_serve_error_bodies_never_name_server_paths(tmp_path) -> None:
     assert any(r.get("event") == "data_store_unavailable" and str(data) in r["message"] for r in log_lines)
 
 
-def test_check_command_passes_against_a_healthy_instance(tmp_path) -> None:
+def test_check_command_passes_against_a_healthy_instance(tmp_path: Path) -> None:
     with running_service(tmp_path) as (_proc, base):
         result = subprocess.run(
             [sys.executable, "-m", "service.cli", "check", "--url", base],
@@ -86,7 +88,7 @@ def test_check_command_passes_against_a_healthy_instance(tmp_path) -> None:
     assert "✅ Security systems active" in result.stdout
 
 
-def test_check_command_fails_when_nothing_listens(tmp_path) -> None:
+def test_check_command_fails_when_nothing_listens(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "service.cli", "check", "--url", f"http://127.0.0.1:{free_port()}"],
         capture_output=True,
@@ -100,7 +102,7 @@ def test_check_command_fails_when_nothing_listens(tmp_path) -> None:
     assert "❌ Application health check failed" in result.stdout
 
 
-def test_serve_exits_0_on_sigterm(tmp_path) -> None:
+def test_serve_exits_0_on_sigterm(tmp_path: Path) -> None:
     with running_service(tmp_path) as (proc, base):
         assert _get(f"{base}/health")[0] == 200
         proc.signal(signal.SIGTERM)
@@ -115,7 +117,9 @@ def test_serve_exits_0_on_sigterm(tmp_path) -> None:
         ({"AI_DIY_RATE_LIMIT": "often"}, "AI_DIY_RATE_LIMIT:"),
     ],
 )
-def test_serve_refuses_bad_settings_with_exit_code_2_and_no_traceback(tmp_path, env, expected) -> None:
+def test_serve_refuses_bad_settings_with_exit_code_2_and_no_traceback(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "service.cli", "serve"],
         capture_output=True,
@@ -130,7 +134,7 @@ def test_serve_refuses_bad_settings_with_exit_code_2_and_no_traceback(tmp_path, 
     assert "Traceback" not in result.stderr + result.stdout
 
 
-def test_serve_refuses_a_malformed_models_config(tmp_path) -> None:
+def test_serve_refuses_a_malformed_models_config(tmp_path: Path) -> None:
     (tmp_path / "models_config.json").write_text('{"favorites": ["a"], "default": "zzz"}')
     result = subprocess.run(
         [sys.executable, "-m", "service.cli", "serve"],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.client
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -70,7 +71,7 @@ def _traced_request(port: int, trace_id: str, workers: list[psutil.Process]) -> 
         connection.close()
 
 
-def _stored_exemplars(prometheus_url: str, since: float) -> dict[str, tuple[dict[str, str], dict]]:
+def _stored_exemplars(prometheus_url: str, since: float) -> dict[str, tuple[dict[str, str], dict[str, Any]]]:
     """trace id -> (series labels, exemplar) of every exemplar Prometheus stored for ROUTE."""
     body = httpx.get(
         f"{prometheus_url}/api/v1/query_exemplars",
@@ -103,8 +104,12 @@ def test_two_workers_expose_latency_exemplars_of_each_worker_to_prometheus(tmp_p
                 if pid in confirmed:
                     continue  # this worker's exemplar already reached Prometheus: move on quickly
                 # The newest exemplar of its bucket until the next request: Prometheus must store it now.
+
+                def in_prometheus(t: str = trace_id) -> bool:
+                    return t in _stored_exemplars(prometheus_url, started)
+
                 wait_for(
-                    lambda t=trace_id: t in _stored_exemplars(prometheus_url, started),
+                    in_prometheus,
                     timeout=30,
                     interval=0.25,
                     what=f"exemplar of {trace_id} (worker {pid}) in Prometheus",

@@ -46,6 +46,12 @@ class Rule:
         return self.body.get("alert")
 
     @property
+    def alert_name(self) -> str:
+        """The name of an alerting rule (KeyError for a recording rule)."""
+        name: str = self.body["alert"]
+        return name
+
+    @property
     def record(self) -> str | None:
         return self.body.get("record")
 

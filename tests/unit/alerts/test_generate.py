@@ -82,7 +82,7 @@ def test_generate_runbook_base_url_parameter_sets_every_link() -> None:
     groups = generate.rule_groups(Target(runbook_base_url=base))
     urls = [rule["annotations"]["runbook_url"] for group in groups for rule in group["rules"] if "alert" in rule]
     assert urls and all(url == f"{base}#{url.rsplit('#', 1)[1]}" for url in urls)
-    assert {url.rsplit("#", 1)[1] for url in urls} == {rule.alert.lower() for rule in r.alerts()}
+    assert {url.rsplit("#", 1)[1] for url in urls} == {rule.alert_name.lower() for rule in r.alerts()}
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,7 @@ def test_alert_annotations_carry_summary_value_and_runbook(rule: r.Rule) -> None
     annotations = rule.body["annotations"]
     assert annotations["summary"].strip()
     assert "$value" in annotations["description"] or "$labels" in annotations["description"]
-    assert annotations["runbook_url"] == r.RUNBOOK_URL_PREFIX + rule.alert.lower()
+    assert annotations["runbook_url"] == r.RUNBOOK_URL_PREFIX + rule.alert_name.lower()
 
 
 @pytest.mark.parametrize("rule", ALERTS, ids=ALERT_IDS)
@@ -94,8 +95,8 @@ def test_github_slug_follows_github_rules() -> None:
     assert r.github_slug("Rate limits: what & why") == "rate-limits-what--why"
 
 
-def _alert_cases() -> dict[str, list[dict]]:
-    cases: dict[str, list[dict]] = {}
+def _alert_cases() -> dict[str, list[dict[str, Any]]]:
+    cases: dict[str, list[dict[str, Any]]] = {}
     for path in r.test_files():
         for group in r.load(path)["tests"]:
             for case in group.get("alert_rule_test", []):
@@ -105,7 +106,7 @@ def _alert_cases() -> dict[str, list[dict]]:
 
 @pytest.mark.parametrize("rule", ALERTS, ids=ALERT_IDS)
 def test_alert_has_firing_silent_and_pending_promtool_cases(rule: r.Rule) -> None:
-    cases = _alert_cases().get(rule.alert, [])
+    cases = _alert_cases().get(rule.alert_name, [])
     severity = rule.body["labels"]["severity"]
     firing = [
         alert for case in cases for alert in case["exp_alerts"] if alert["exp_labels"].get("severity") == severity

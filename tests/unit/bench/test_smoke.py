@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ from tests.support.processes import ROOT, service_env
 TIMEOUT = 240
 
 
-def _run_bench(tmp_path: Path, modes: str) -> dict:
+def _run_bench(tmp_path: Path, modes: str) -> dict[str, Any]:
     out = tmp_path / "results.json"
     env = service_env(tmp_path)
     done = subprocess.run(
@@ -45,7 +46,8 @@ def _run_bench(tmp_path: Path, modes: str) -> dict:
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return json.loads(out.read_text(encoding="utf-8"))
+    answer: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return answer
 
 
 def _expected_variants() -> list[str]:

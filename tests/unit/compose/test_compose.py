@@ -22,11 +22,13 @@ ALERTMANAGERS = ("alertmanager", "alertmanager-2")
 
 
 def _compose() -> dict[str, Any]:
-    return yaml.safe_load(COMPOSE.read_text())
+    answer: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    return answer
 
 
 def _services() -> dict[str, dict[str, Any]]:
-    return _compose()["services"]
+    answer: dict[str, dict[str, Any]] = _compose()["services"]
+    return answer
 
 
 def _bind_mounts() -> list[tuple[str, str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -15,7 +16,7 @@ from tests.support.binaries import require
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _config(alertmanager_ports: tuple[int, ...] = (19093, 19095)) -> dict:
+def _config(alertmanager_ports: tuple[int, ...] = (19093, 19095)) -> dict[str, Any]:
     return local_prometheus_config(
         ROOT,
         service_target="127.0.0.1:18000",

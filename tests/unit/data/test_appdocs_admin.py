@@ -8,6 +8,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +17,6 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from observability.logformat import JsonFormatter
-from service.data import atomic
 from service.data.store import DocumentStore
 from service.errors import ErrorBoundaryMiddleware
 from service.routes import appdocs
@@ -38,7 +38,7 @@ class Client(httpx.AsyncClient):
 
 @pytest.fixture
 def make_client(tmp_path: Path) -> Callable[..., Client]:
-    def build(**overrides: object) -> Client:
+    def build(**overrides: Any) -> Client:
         settings = Settings(_env_file=None, data_dir=tmp_path / "data", **{"admin_token": TOKEN, **overrides})
         app = Starlette(routes=appdocs.routes, middleware=[Middleware(ErrorBoundaryMiddleware)])
         app.state.settings = settings
@@ -62,7 +62,8 @@ async def client(make_client: Callable[..., Client]) -> AsyncIterator[Client]:
 
 
 def root_of(client: Client) -> Path:
-    return client.app.state.document_store.root
+    answer: Path = client.app.state.document_store.root
+    return answer
 
 
 def sample(client: Client, name: str, **labels: str) -> float:
@@ -89,8 +90,8 @@ async def test_put_creates_document_and_writes_audit_line(client: Client, caplog
     assert (await client.get("/api/appdocs/guides/setup.json")).content == body
     [record] = audit_records(caplog)
     assert record.getMessage() == "document written"
-    assert record.event == "document_put"  # type: ignore[attr-defined]
-    assert record.details == {  # type: ignore[attr-defined]
+    assert record.event == "document_put"  # type: ignore[attr-defined]  # a field logged with extra=
+    assert record.details == {  # type: ignore[attr-defined]  # a field logged with extra=
         "client_ip": "198.51.100.7",
         "path": "guides/setup.json",
         "size": len(body),
@@ -120,7 +121,7 @@ async def test_put_without_valid_token_is_401_and_counted(
     assert sample(client, "ai_diy_auth_failures_total") == 1
     assert sample(client, "ai_diy_security_events_total", event="auth_failure", severity="warning") == 1
     [line] = [r for r in caplog.records if r.name == "ai_diy.security"]
-    assert line.getMessage().startswith("SECURITY_AUDIT") and line.details["client_ip"] == "198.51.100.7"  # type: ignore[attr-defined]
+    assert line.getMessage().startswith("SECURITY_AUDIT") and line.details["client_ip"] == "198.51.100.7"  # type: ignore[attr-defined]  # a field logged with extra=
     assert not (root_of(client) / "a.md").exists() and audit_records(caplog) == []
 
 
@@ -203,7 +204,7 @@ async def test_put_failing_before_rename_keeps_old_document(client: Client, monk
     def broken(src: object, dst: object) -> None:
         raise OSError(5, "simulated I/O error")
 
-    monkeypatch.setattr(atomic.os, "replace", broken)
+    monkeypatch.setattr("service.data.atomic.os.replace", broken)
     response = await client.put("/api/appdocs/d.txt", content=b"new", headers=AUTH)
     assert response.status_code == 503 and response.json()["error"]["code"] == "data_store_unavailable"
     assert (root_of(client) / "d.txt").read_bytes() == b"old"
@@ -217,8 +218,8 @@ async def test_delete_removes_document_and_audits(client: Client, caplog: pytest
     assert response.status_code == 200 and response.json()["deleted"] is True
     assert not (root_of(client) / "gone.csv").exists()
     [record] = audit_records(caplog)
-    assert record.event == "document_delete"  # type: ignore[attr-defined]
-    assert record.details["sha256"] == hashlib.sha256(b"a,b\n").hexdigest()  # type: ignore[attr-defined]
+    assert record.event == "document_delete"  # type: ignore[attr-defined]  # a field logged with extra=
+    assert record.details["sha256"] == hashlib.sha256(b"a,b\n").hexdigest()  # type: ignore[attr-defined]  # a field logged with extra=
     second = await client.delete("/api/appdocs/gone.csv", headers=AUTH)
     assert second.status_code == 404 and second.json()["error"]["code"] == "document_not_found"
 

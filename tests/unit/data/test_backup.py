@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,27 +110,27 @@ def test_import_dry_run_changes_nothing(tmp_path: Path, exported: Path, capsys: 
     assert tree_hashes(target) == before
 
 
-def _tamper_flip_byte(doc: dict) -> None:
+def _tamper_flip_byte(doc: dict[str, Any]) -> None:
     entry = next(d for d in doc["documents"] if d["path"] == "index.md")
     entry["content"] = "# Docs\r"
 
 
-def _tamper_version(doc: dict) -> None:
+def _tamper_version(doc: dict[str, Any]) -> None:
     doc["format_version"] = 2
 
 
-def _tamper_dotdot(doc: dict) -> None:
+def _tamper_dotdot(doc: dict[str, Any]) -> None:
     entry = dict(doc["documents"][0], path="../escape.md")
     doc["documents"].append(entry)
     doc["checksum"] = backup.documents_checksum(doc["documents"])  # a consistent, deliberate forgery
 
 
-def _tamper_duplicate(doc: dict) -> None:
+def _tamper_duplicate(doc: dict[str, Any]) -> None:
     doc["documents"].append(dict(doc["documents"][0]))
     doc["checksum"] = backup.documents_checksum(doc["documents"])
 
 
-def _tamper_size(doc: dict) -> None:
+def _tamper_size(doc: dict[str, Any]) -> None:
     doc["documents"][0]["size"] += 1
     doc["checksum"] = backup.documents_checksum(doc["documents"])
 
@@ -144,7 +146,11 @@ def _tamper_size(doc: dict) -> None:
     ],
 )
 def test_import_rejects_damaged_backup_and_leaves_data(
-    tmp_path: Path, exported: Path, capsys: pytest.CaptureFixture[str], tamper, message: str
+    tmp_path: Path,
+    exported: Path,
+    capsys: pytest.CaptureFixture[str],
+    tamper: Callable[[dict[str, Any]], None],
+    message: str,
 ) -> None:
     doc = json.loads(exported.read_text())
     tamper(doc)
@@ -227,13 +233,13 @@ def test_import_failure_during_swap_puts_old_tree_back(
     real_rename = os.rename
     calls: list[str] = []
 
-    def rename(src: object, dst: object) -> None:
+    def rename(src: str | Path, dst: str | Path) -> None:
         calls.append(Path(str(dst)).name)
         if len(calls) == 2:  # first: live tree -> rollback; second: staged -> live
             raise OSError(5, "simulated I/O error")
         real_rename(src, dst)
 
-    monkeypatch.setattr(backup.os, "rename", rename)
+    monkeypatch.setattr("service.data.backup.os.rename", rename)
     with pytest.raises(OSError, match="simulated"):
         backup.import_backup(target, json.loads(exported.read_text()))
     assert tree_hashes(target) == before

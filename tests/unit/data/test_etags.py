@@ -40,7 +40,9 @@ def test_etag_is_the_quoted_sha256_of_the_bytes(tmp_path: Path) -> None:
         (CURRENT, OTHER, CURRENT, None),
     ],
 )
-def test_preconditions_failure_follows_rfc_9110(if_match, if_none_match, current, expected) -> None:
+def test_preconditions_failure_follows_rfc_9110(
+    if_match: str | None, if_none_match: str | None, current: str | None, expected: int | None
+) -> None:
     assert Preconditions(if_match, if_none_match).failure(current) == expected
 
 

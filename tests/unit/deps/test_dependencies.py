@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -32,8 +33,9 @@ def _deptry(root: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _project(pyproject: Path = ROOT / "pyproject.toml") -> dict:
-    return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+def _project(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, Any]:
+    answer: dict[str, Any] = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    return answer
 
 
 def _names(requirements: list[str]) -> set[str]:
@@ -83,7 +85,7 @@ def _opentelemetry_owners() -> dict[Path, str]:
     for dist in importlib.metadata.distributions():
         name = canonicalize_name(dist.metadata["Name"])
         if name.startswith("opentelemetry") and dist.files:
-            owners.update({Path(dist.locate_file(f)).resolve(): name for f in dist.files if f.suffix == ".py"})
+            owners.update({Path(str(dist.locate_file(f))).resolve(): name for f in dist.files if f.suffix == ".py"})
     return owners
 
 

@@ -62,7 +62,7 @@ def _linked_alerts(panel: dict[str, Any]) -> dict[str, str]:
 def _alert_rules() -> dict[str, list[r.Rule]]:
     by_name: dict[str, list[r.Rule]] = {}
     for rule in r.alerts():
-        by_name.setdefault(rule.alert, []).append(rule)
+        by_name.setdefault(rule.alert_name, []).append(rule)
     return by_name
 
 

@@ -25,13 +25,15 @@ EXPECTED_UIDS = {
 
 
 def _load(name: str) -> dict[str, Any]:
-    return json.loads((DASHBOARDS / f"{name}.json").read_text())
+    answer: dict[str, Any] = json.loads((DASHBOARDS / f"{name}.json").read_text())
+    return answer
 
 
 def _panel(board: dict[str, Any], title: str) -> dict[str, Any]:
     matches = [p for p in board["panels"] if p["title"] == title]
     assert len(matches) == 1, f"{board['uid']}: expected one panel titled {title!r}"
-    return matches[0]
+    answer: dict[str, Any] = matches[0]
+    return answer
 
 
 def _threshold_values(panel: dict[str, Any]) -> list[float]:

@@ -86,7 +86,7 @@ def test_deployment_turns_off_service_links_that_would_set_ai_diy_port() -> None
 
 
 def test_deployment_runs_as_the_image_user_without_privileges() -> None:
-    image_uid = int(re.search(r"--uid (\d+)", DOCKERFILE.read_text(encoding="utf-8")).group(1))
+    image_uid = int(re.findall(r"--uid (\d+)", DOCKERFILE.read_text(encoding="utf-8"))[0])
     pod = m.pod_spec(DOCUMENTS)
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] == image_uid == 10001

@@ -10,7 +10,8 @@ from .manifests import Document, container_ports, labels_match, one
 
 
 def _pod_labels(docs: list[Document]) -> dict[str, str]:
-    return one(docs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    answer: dict[str, str] = one(docs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    return answer
 
 
 def check_deployment_selects_its_pods(docs: list[Document]) -> None:

@@ -16,8 +16,13 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from observability import HttpMetrics, MetricsApp
 from observability import exemplars as module
-from observability.exemplars import ExemplarMerger, ExemplarStore, multiprocess_exemplar_store, read_exemplars
-from observability.exposition import MULTIPROC_ENV
+from observability.exemplars import (
+    MULTIPROC_ENV,
+    ExemplarMerger,
+    ExemplarStore,
+    multiprocess_exemplar_store,
+    read_exemplars,
+)
 from observability.metrics import DURATION_BUCKETS
 
 from .conftest import client
@@ -120,8 +125,9 @@ def test_multiprocess_exemplar_store_exists_only_in_multiprocess_mode(
     assert multiprocess_exemplar_store(DURATION, LABELS, DURATION_BUCKETS) is None
     monkeypatch.setenv(MULTIPROC_ENV, str(tmp_path))
     store = multiprocess_exemplar_store(DURATION, LABELS, DURATION_BUCKETS)
+    assert store is not None
     try:
-        assert store is not None and store.pid == os.getpid()
+        assert store.pid == os.getpid()
         assert multiprocess_exemplar_store(DURATION, LABELS, DURATION_BUCKETS) is store  # one file per worker
         with pytest.raises(ValueError):
             multiprocess_exemplar_store(DURATION, ("other",), DURATION_BUCKETS)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import anyio.to_thread
 import pytest
@@ -12,7 +14,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from starlette.routing import Route
 
 from observability import HttpMetrics, MetricsApp, prepare_multiprocess_dir
-from observability.exposition import MULTIPROC_ENV
+from observability.exemplars import MULTIPROC_ENV
 
 from .conftest import AppFactory, client
 
@@ -104,9 +106,9 @@ async def test_multiprocess_scrape_reads_the_worker_files_on_a_worker_thread(
     hops: list[object] = []
     real_run_sync = anyio.to_thread.run_sync
 
-    async def counting(func: object, *args: object, **kwargs: object) -> object:
+    async def counting(func: Callable[..., object], *args: object, **kwargs: Any) -> object:
         hops.append(func)
-        return await real_run_sync(func, *args, **kwargs)  # type: ignore[arg-type]
+        return await real_run_sync(func, *args, **kwargs)
 
     monkeypatch.setenv(MULTIPROC_ENV, str(tmp_path / "unused"))
     prepare_multiprocess_dir(tmp_path / "metrics")

@@ -232,7 +232,7 @@ def test_daily_file_switches_at_utc_midnight(configure: Configure, tmp_path: Pat
     log = logging.getLogger("ai_diy.x")
     log.info("today")
     tomorrow = time.time() + 86_400
-    record = log.makeRecord(log.name, logging.INFO, __file__, 0, "tomorrow", None, None)
+    record = log.makeRecord(log.name, logging.INFO, __file__, 0, "tomorrow", (), None)
     record.created = tomorrow
     log.handle(record)
     sink.stop()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -109,13 +111,18 @@ def test_tracer_provider_resource_hashes_once_and_groups_spans_like_a_plain_reso
     assert resource == plain and plain == resource and hash(resource) == hash(plain)
 
     dumps_calls: list[object] = []
-    real_dumps = resources.dumps
-    monkeypatch.setattr(resources, "dumps", lambda *a, **k: dumps_calls.append(a) or real_dumps(*a, **k))
+    real_dumps = json.dumps  # what opentelemetry.sdk.resources imports as `dumps`
+
+    def counting_dumps(*args: Any, **kwargs: Any) -> str:
+        dumps_calls.append(args)
+        return real_dumps(*args, **kwargs)
+
+    monkeypatch.setattr("opentelemetry.sdk.resources.dumps", counting_dumps)
     ended: list[ReadableSpan] = []
 
     class Keep(SpanExporter):
-        def export(self, spans: object) -> SpanExportResult:
-            ended.extend(spans)  # type: ignore[arg-type]
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            ended.extend(spans)
             return SpanExportResult.SUCCESS
 
     provider.add_span_processor(SimpleSpanProcessor(Keep()))

@@ -66,7 +66,8 @@ async def _sent_headers(inner_headers: list[tuple[bytes, bytes]]) -> list[tuple[
         sent.append(message)
 
     await SecurityHeadersMiddleware(inner)({"type": "http", "path": "/", "headers": []}, receive, send)
-    return sent[0]["headers"]
+    answer: list[tuple[bytes, bytes]] = sent[0]["headers"]
+    return answer
 
 
 async def test_security_headers_names_sent_in_canonical_case() -> None:

@@ -37,7 +37,7 @@ async def test_security_status_active_report_shape(client: httpx.AsyncClient) ->
     assert report["events_last_hour"]["suspicious_input"] == 1
     assert report["events_last_hour"]["path_traversal_attempt"] == 0
     assert "pid" in report["resource_usage"]
-    registry: CollectorRegistry = client._transport.app.state.registry  # type: ignore[attr-defined]
+    registry: CollectorRegistry = client._transport.app.state.registry  # type: ignore[attr-defined]  # the app behind the client's transport
     assert registry.get_sample_value("ai_diy_security_active") == 1
 
 

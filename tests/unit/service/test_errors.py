@@ -1,25 +1,28 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.responses import PlainTextResponse, StreamingResponse
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Message
 
 from service.errors import ErrorBoundaryMiddleware
 
 pytestmark = pytest.mark.anyio
 
 
-async def _boom(request):
+async def _boom(request: Request) -> Response:
     raise RuntimeError("secret internals: /etc/shadow")
 
 
-async def _broken_stream(request):
-    async def body():
+async def _broken_stream(request: Request) -> Response:
+    async def body() -> AsyncIterator[bytes]:
         yield b"partial"
         raise RuntimeError("died mid-body")
 
@@ -37,7 +40,7 @@ def _app() -> Starlette:
     )
 
 
-async def test_error_boundary_answers_json_500_without_internals(caplog) -> None:
+async def test_error_boundary_answers_json_500_without_internals(caplog: pytest.LogCaptureFixture) -> None:
     transport = httpx.ASGITransport(app=_app(), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
         with caplog.at_level(logging.ERROR, logger="ai_diy.errors"):
@@ -56,21 +59,21 @@ async def test_error_boundary_lets_a_started_response_abort() -> None:
             await http.get("/stream")
 
 
-async def _reads_body(request):
+async def _reads_body(request: Request) -> Response:
     await request.body()
     return PlainTextResponse("never")
 
 
-async def test_error_boundary_answers_499_not_500_when_the_client_disconnects(caplog) -> None:
+async def test_error_boundary_answers_499_not_500_when_the_client_disconnects(caplog: pytest.LogCaptureFixture) -> None:
     app = Starlette(
         routes=[Route("/upload", _reads_body, methods=["POST"])], middleware=[Middleware(ErrorBoundaryMiddleware)]
     )
-    sent: list[dict] = []
+    sent: list[Message] = []
 
-    async def receive():
+    async def receive() -> Message:
         return {"type": "http.disconnect"}
 
-    async def send(message):
+    async def send(message: Message) -> None:
         sent.append(message)
 
     scope = {

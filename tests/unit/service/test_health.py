@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import anyio
 import httpx
@@ -19,7 +21,7 @@ from tests.support.net import free_port
 pytestmark = pytest.mark.anyio
 
 
-async def _answers(app: Starlette) -> dict[str, tuple[int, dict]]:
+async def _answers(app: Starlette) -> dict[str, tuple[int, dict[str, Any]]]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         return {
             path: ((r := await http.get(path)).status_code, r.json())
@@ -28,7 +30,8 @@ async def _answers(app: Starlette) -> dict[str, tuple[int, dict]]:
 
 
 def _gauge(app: Starlette, check: str) -> float | None:
-    return app.state.registry.get_sample_value("ai_diy_health_status", {"check": check})
+    answer: float | None = app.state.registry.get_sample_value("ai_diy_health_status", {"check": check})
+    return answer
 
 
 def test_verdict_names_degraded_and_failing_checks() -> None:
@@ -81,7 +84,7 @@ async def test_health_lost_rate_limit_storage_is_degraded_under_fail_open_only(
     assert _gauge(app, "security") == 0
 
 
-async def test_health_unreadable_data_store_is_not_ready(make_app: Callable[..., Starlette], tmp_path) -> None:
+async def test_health_unreadable_data_store_is_not_ready(make_app: Callable[..., Starlette], tmp_path: Path) -> None:
     app = make_app()
     (tmp_path / "data" / "appdocs").rename(tmp_path / "elsewhere")
     (tmp_path / "data" / "appdocs").write_text("a file where the documents were")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import pytest
 
@@ -33,7 +34,7 @@ def test_settings_accept_the_runbooks_plain_log_level(monkeypatch: pytest.Monkey
     assert load_settings().log_level is LogLevel.DEBUG
 
 
-def test_settings_read_a_dotenv_file(tmp_path) -> None:
+def test_settings_read_a_dotenv_file(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("AI_DIY_PORT=8123\nAI_DIY_RATE_LIMIT=5/second\n")
     settings = load_settings()
     assert settings.port == 8123 and settings.rate_limit == "5/second"
@@ -82,6 +83,6 @@ def test_settings_reject_out_of_range_numbers(monkeypatch: pytest.MonkeyPatch, v
     assert caught.value.problems[0].startswith(f"{variable}:")
 
 
-def test_settings_refuse_a_missing_candidate_env_file(tmp_path) -> None:
+def test_settings_refuse_a_missing_candidate_env_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(env_file=tmp_path / "candidate.env")

@@ -24,7 +24,7 @@ BINARY = "/opt/ai-diy/venv/bin/ai-diy"
 def unit(name: str) -> configparser.ConfigParser:
     # strict=False: systemd allows a key to repeat (Environment=), configparser does not by default.
     parser = configparser.ConfigParser(strict=False, interpolation=None)
-    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # configparser's documented way to keep the keys' case
     parser.read(UNITS / name)
     return parser
 
