@@ -38,8 +38,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-## test: the whole test suite (unit, integration with real processes, promtool, reliability)
-test: $(STAMP) system-deps
+## test: lint, then the whole test suite (unit, integration with real processes, promtool, reliability)
+test: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest
 
 ## test-heavy: the longer, bounded load and fault runs

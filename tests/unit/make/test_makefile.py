@@ -83,6 +83,16 @@ def test_make_run_says_where_it_serves_then_serves(fakes: Path) -> None:
     assert result.stdout.splitlines() == ["serving on http://127.0.0.1:8123 (Ctrl-C stops)", "ai-diy serve"]
 
 
+def test_make_test_lints_before_pytest(fakes: Path) -> None:
+    venv = fakes / ".venv"
+    assert make(fakes, f"{venv}/.installed").returncode == 0
+    planned = make(fakes, "-n", "test").stdout.splitlines()
+    pytest_at = next(i for i, line in enumerate(planned) if line.endswith("-m pytest"))
+    lint = [f"{venv}/bin/ruff check .", f"{venv}/bin/ruff format --check .", f"{venv}/bin/mypy"]
+    assert [planned.index(step) for step in lint] == sorted(planned.index(step) for step in lint)
+    assert all(planned.index(step) < pytest_at for step in lint)
+
+
 def test_make_test_installs_the_debian_tools_before_pytest(fakes: Path) -> None:
     venv = fakes / ".venv"
     assert make(fakes, f"{venv}/.installed").returncode == 0
