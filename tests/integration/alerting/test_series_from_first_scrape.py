@@ -18,8 +18,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support import alert_rules as r
 from tests.support.processes import ROOT, running_service
-from tests.unit.alerts import rules as r
 
 pytestmark = pytest.mark.integration
 

@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support import alert_rules as r
 from tests.support.net import wait_for
 from tests.support.processes import ROOT
-from tests.unit.alerts import rules as r
 
 from . import markdown
 from .checks import Check, run_checked, section

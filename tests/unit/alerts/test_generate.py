@@ -12,9 +12,8 @@ import yaml
 from alerts import generate
 from alerts.definitions import BURN_WINDOWS, JOB
 from alerts.kit import Target
+from tests.support import alert_rules as r
 from tests.support import binaries
-
-from . import rules as r
 
 
 def test_rules_committed_yaml_matches_generator() -> None:
@@ -43,6 +42,7 @@ def test_generate_check_reports_a_stale_rules_file_and_runbook_copy(
     assert (tmp_path / "slo.rules.yml").read_text(encoding="utf-8") == "groups: []\n", "--check must not write"
 
 
+@pytest.mark.integration
 def test_generate_job_parameter_rewrites_every_selector(tmp_path: Path) -> None:
     assert (
         generate.main(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from . import rules as r
+from tests.support import alert_rules as r
 
 ALERTS = r.alerts()
 ALERT_IDS = [f"{rule.alert}-{rule.body['labels']['severity']}" for rule in ALERTS]

@@ -49,6 +49,7 @@ def _mount_source(service: str, container_path: str) -> Path:
     raise AssertionError(f"{service} mounts nothing at {container_path}")
 
 
+@pytest.mark.integration
 def test_compose_file_matches_compose_spec() -> None:
     checker = Path(sys.executable).with_name("check-jsonschema")
     result = subprocess.run(
@@ -127,6 +128,7 @@ def test_compose_prometheus_discovers_replicas_by_dns() -> None:
     assert config["rule_files"] == ["/etc/prometheus/alerts/*.rules.yml"]
 
 
+@pytest.mark.integration
 def test_compose_prometheus_config_passes_promtool(tmp_path: Path) -> None:
     promtool = require("promtool")
     config = yaml.safe_load(_mount_source("prometheus", "/etc/prometheus/prometheus.yml").read_text())
@@ -141,6 +143,7 @@ def test_compose_prometheus_config_passes_promtool(tmp_path: Path) -> None:
     assert "SUCCESS" in result.stdout + result.stderr
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("name", ALERTMANAGERS)
 def test_compose_alertmanager_config_passes_amtool(name: str) -> None:
     amtool = require("amtool")

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from service.cli import build_parser
@@ -49,6 +50,7 @@ def test_stack_config_without_alertmanager_drops_it() -> None:
     assert "alertmanager" not in {job["job_name"] for job in config["scrape_configs"]}
 
 
+@pytest.mark.integration
 def test_stack_config_passes_promtool(tmp_path: Path) -> None:
     promtool = require("promtool")
     path = tmp_path / "prometheus.yml"

@@ -40,6 +40,7 @@ def test_atomic_write_failure_before_rename_keeps_old_content(tmp_path: Path, mo
     assert os.listdir(tmp_path) == ["doc.json"]
 
 
+@pytest.mark.integration
 def test_atomic_write_crash_before_rename_leaves_only_a_recognised_temp(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     root = data_dir / "appdocs"

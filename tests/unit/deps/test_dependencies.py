@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -42,12 +43,14 @@ def _names(requirements: list[str]) -> set[str]:
     return {canonicalize_name(Requirement(line).name) for line in requirements}
 
 
+@pytest.mark.integration
 def test_deptry_finds_no_dependency_issue_in_the_runtime_packages() -> None:
     result = _deptry(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No dependency issues found" in result.stdout + result.stderr
 
 
+@pytest.mark.integration
 def test_deptry_fails_on_a_missing_or_an_unused_runtime_dependency(tmp_path: Path) -> None:
     # The project's own configuration on a copy whose dependencies lost anyio and gained a
     # package nothing imports: both must be reported.

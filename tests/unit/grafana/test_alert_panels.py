@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from alerts.definitions import BURN_ALERT, OBJECTIVE
-from tests.unit.alerts import rules as r
+from tests.support import alert_rules as r
 
 ROOT = Path(__file__).resolve().parents[3]
 DASHBOARDS = ROOT / "grafana" / "dashboards"

@@ -12,6 +12,9 @@ import pytest
 
 from tests.support.processes import ROOT
 
+# Runs make (with stand-ins for python and pip).
+pytestmark = pytest.mark.integration
+
 # Stands in for the virtualenv's python: pip runs only print, `-c` snippets run for real.
 FAKE_PYTHON = f"""#!/bin/sh
 if [ "$1" = "-c" ]; then exec {sys.executable} "$@"; fi

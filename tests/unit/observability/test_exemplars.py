@@ -159,6 +159,7 @@ WORKER = textwrap.dedent(
 )
 
 
+@pytest.mark.integration
 @pytest.mark.anyio
 async def test_multiprocess_scrape_carries_exemplars_of_every_worker(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -7,11 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import observability
 
 PACKAGE = Path(observability.__file__).parent
 
 
+@pytest.mark.integration
 def test_observability_imports_without_loading_the_service() -> None:
     code = (
         "import sys, observability, observability.spans, observability.keep; print(sorted(m for m in "

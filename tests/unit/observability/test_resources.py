@@ -103,6 +103,7 @@ def test_process_metrics_registered_on_given_registry(registry: CollectorRegistr
     assert registry.get_sample_value("ai_diy_process_memory_limit_bytes") == memory_limit_bytes()
 
 
+@pytest.mark.integration
 def test_worker_collector_labels_live_workers_and_forgets_dead(tmp_path: Path, registry: CollectorRegistry) -> None:
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     register_worker(tmp_path, dead.pid)

@@ -29,6 +29,7 @@ def unit(name: str) -> configparser.ConfigParser:
     return parser
 
 
+@pytest.mark.integration
 def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
     analyze = binaries.require("systemd-analyze")
     # verify insists the ExecStart binary exists; on a build machine the virtualenv is
@@ -107,6 +108,7 @@ def test_units_are_hardened(name: str) -> None:
     assert "/var/log/ai-diy" in service["ReadWritePaths"].split()
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("name", "limit"), [("ai-diy.service", 2.0), ("ai-diy-logs.service", 1.0)])
 def test_unit_exposure_stays_at_or_under_its_limit(name: str, limit: float) -> None:
     analyze = binaries.require("systemd-analyze")

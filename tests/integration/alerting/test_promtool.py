@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import alert_rules as r
 from tests.support import binaries
 
-from . import rules as r
+pytestmark = pytest.mark.integration
 
 PROMETHEUS_CONFIG = r.ROOT / "deploy" / "prometheus.yml"
 

@@ -6,9 +6,10 @@ import subprocess
 
 import pytest
 
+from tests.support import alert_rules as r
 from tests.support import binaries
 
-from . import rules as r
+pytestmark = pytest.mark.integration
 
 CONFIG = r.ALERTS / "alertmanager.yml"
 

@@ -19,6 +19,8 @@ from bench.variants import CORE, EXTRAS, available
 from tests.support.binaries import require
 from tests.support.processes import ROOT, service_env
 
+pytestmark = pytest.mark.integration
+
 TIMEOUT = 240
 
 
@@ -73,7 +75,6 @@ def test_inprocess_smoke_reports_every_variant(tmp_path: Path) -> None:
     assert results["mix"], "no request mix derived from the routes"
 
 
-@pytest.mark.integration
 def test_server_smoke_reports_every_variant(tmp_path: Path) -> None:
     require("wrk")
     results = _run_bench(tmp_path, "server")
