@@ -8,11 +8,11 @@ import pytest
 
 from tests.support.net import wait_for
 from tests.support.processes import running_service
+from tests.support.redis_server import RedisServer
 
 from .loadgen import load_until_stopped
 from .mix import Mix
 from .probes import get, get_json, metric_sum, samples
-from .redis_server import RedisServer
 
 pytestmark = pytest.mark.integration
 

@@ -20,8 +20,7 @@ import pytest
 
 from tests.support.net import wait_for
 from tests.support.processes import running_service
-
-from .redis_server import RedisSentinel, RedisServer, redis_cli, sentinel_uri
+from tests.support.redis_server import RedisSentinel, RedisServer, redis_cli, sentinel_uri
 
 pytestmark = pytest.mark.integration
 

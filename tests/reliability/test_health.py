@@ -9,9 +9,9 @@ import pytest
 
 from tests.support.net import wait_for
 from tests.support.processes import running_service
+from tests.support.redis_server import RedisServer
 
 from .probes import get, get_json, metric_sum, samples
-from .redis_server import RedisServer
 
 pytestmark = pytest.mark.integration
 

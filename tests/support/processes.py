@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from .environment import is_service_setting
 from .net import free_port, port_open, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +59,7 @@ def service_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
     default (`models_config.json` in the working directory, tmp_path for the
     services started here) may be absent and then means the embedded default.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AI_DIY_", "OTEL_")) and k != "LOG_LEVEL"}
+    env = {k: v for k, v in os.environ.items() if not is_service_setting(k)}
     env.update(
         AI_DIY_LOG_DIR=str(tmp_path / "logs"),
         AI_DIY_DATA_DIR=str(tmp_path / "data"),

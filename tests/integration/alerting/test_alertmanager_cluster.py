@@ -17,10 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.net import free_port, wait_for
-from tests.support.processes import running_service
-
-from .stack import (
+from tests.support.alerting_stack import (
     RunningAlertmanager,
     WebhookSink,
     alertmanager_pair,
@@ -31,6 +28,8 @@ from .stack import (
     repair_data_dir,
     webhook_sink,
 )
+from tests.support.net import free_port, wait_for
+from tests.support.processes import running_service
 
 pytestmark = pytest.mark.integration
 

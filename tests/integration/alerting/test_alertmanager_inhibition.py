@@ -9,9 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.alerting_stack import alertmanager, render_alertmanager_config, webhook_sink
 from tests.support.net import wait_for
-
-from .stack import alertmanager, render_alertmanager_config, webhook_sink
 
 pytestmark = pytest.mark.integration
 

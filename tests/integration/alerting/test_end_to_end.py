@@ -15,10 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.net import free_port, wait_for
-from tests.support.processes import running_service
-
-from .stack import (
+from tests.support.alerting_stack import (
     WebhookSink,
     alertmanager,
     broken_data_dir,
@@ -27,6 +24,8 @@ from .stack import (
     repair_data_dir,
     webhook_sink,
 )
+from tests.support.net import free_port, wait_for
+from tests.support.processes import running_service
 
 pytestmark = pytest.mark.integration
 

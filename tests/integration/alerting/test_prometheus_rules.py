@@ -9,9 +9,8 @@ import httpx
 import pytest
 import yaml
 
+from tests.support.alerting_stack import ALERTS, alertmanager, prometheus, render_alertmanager_config, webhook_sink
 from tests.support.net import free_port, wait_for
-
-from .stack import ALERTS, alertmanager, prometheus, render_alertmanager_config, webhook_sink
 
 pytestmark = pytest.mark.integration
 

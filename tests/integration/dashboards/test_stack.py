@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.alerting.stack import cluster_peers
+from tests.support.alerting_stack import cluster_peers
 from tests.support.binaries import require
 from tests.support.net import free_port, port_open, wait_for
 from tests.support.processes import ROOT, Process, service_env

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.reliability.redis_server import RedisSentinel, RedisServer
 from tests.support.net import free_port, wait_for
 from tests.support.otlp import Receiver, otlp_receiver
 from tests.support.processes import running_service
+from tests.support.redis_server import RedisSentinel, RedisServer
 from tests.unit.kubernetes import manifests as m
 
 pytestmark = pytest.mark.integration

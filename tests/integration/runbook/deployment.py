@@ -25,11 +25,12 @@ from typing import Any
 
 import httpx
 
-from tests.integration.alerting.stack import copy_rules, prometheus_config
-from tests.reliability.redis_server import RedisServer
 from tests.support import binaries
+from tests.support.alerting_stack import copy_rules, prometheus_config
+from tests.support.environment import is_service_setting
 from tests.support.net import free_port, wait_for
 from tests.support.processes import ROOT, Process
+from tests.support.redis_server import RedisServer
 
 from . import markdown
 
@@ -188,7 +189,7 @@ class Deployment:
         return self.map(f"set -o pipefail\n{markdown.setup(document)}\n{command}\n")
 
     def run(self, command: str, document: Path, *, timeout: float = 90) -> Result:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AI_DIY_", "OTEL_")) and k != "LOG_LEVEL"}
+        env = {k: v for k, v in os.environ.items() if not is_service_setting(k)}
         env["PATH"] = f"{self.bin}:{env.get('PATH', '/usr/bin:/bin')}"
         done = subprocess.run(
             ["bash", "-c", self.script(command, document)],
@@ -202,7 +203,7 @@ class Deployment:
 
     def follow(self, command: str, document: Path, *, during: Any, seconds: float = 3.0) -> Result:
         """A command that follows a log until interrupted: run it, do `during()`, then Ctrl-C (SIGINT) it."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AI_DIY_", "OTEL_")) and k != "LOG_LEVEL"}
+        env = {k: v for k, v in os.environ.items() if not is_service_setting(k)}
         env["PATH"] = f"{self.bin}:{env.get('PATH', '/usr/bin:/bin')}"
         process = subprocess.Popen(
             ["bash", "-c", self.script(command, document)],

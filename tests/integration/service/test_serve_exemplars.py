@@ -19,7 +19,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.integration.alerting.stack import prometheus
+from tests.support.alerting_stack import prometheus
 from tests.support.net import wait_for
 from tests.support.processes import running_service
 

@@ -14,6 +14,7 @@ import yaml
 
 from service.settings import load_settings
 from tests.support.binaries import require
+from tests.support.environment import is_service_setting
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -104,7 +105,7 @@ def test_compose_depends_on_uses_conditions() -> None:
 def test_compose_service_environment_accepted_by_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     environment = {k: str(v) for k, v in _services()["ai-diy"]["environment"].items()}
     for key in list(os.environ):
-        if key.startswith(("AI_DIY_", "OTEL_")) or key == "LOG_LEVEL":
+        if is_service_setting(key):
             monkeypatch.delenv(key)
     for key, value in environment.items():
         monkeypatch.setenv(key, value)

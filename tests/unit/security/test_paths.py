@@ -107,9 +107,9 @@ def test_resolve_document_refuses_encoded_raw_paths(docs_root: Path, raw: bytes)
 
 
 def test_resolve_document_refuses_symlink_leaving_root(docs_root: Path) -> None:
-    os.symlink(docs_root.parent / "secret.txt", docs_root / "link.txt")
+    os.symlink(docs_root.parent / "secret.txt", docs_root / "escape.txt")
     with pytest.raises(PathRejected) as excinfo:
-        resolve_document(docs_root, "link.txt")
+        resolve_document(docs_root, "escape.txt")
     assert excinfo.value.reason == "outside_root"
 
 

@@ -12,8 +12,8 @@ from starlette.applications import Starlette
 
 from service.security.events import SecurityEvents
 from service.security.limiter import Decision, RateLimiter, async_storage_uri, storage_scheme
-from tests.integration.security.stack import build_app
 from tests.support.net import free_port
+from tests.support.security_stack import build_app
 
 pytestmark = pytest.mark.anyio
 

@@ -129,6 +129,20 @@ class _JSONLines(logging.Formatter):
         return json.dumps(line, separators=(",", ":"), default=str)
 
 
+def documents_root(tmp_path: Path) -> Path:
+    """A small documents root under tmp_path, with secrets beside it (and a link to one) to reach for."""
+    root = tmp_path / "appdocs"
+    (root / "guides").mkdir(parents=True)
+    (root / "readme.md").write_text("# Read me\n")
+    (root / "guides" / "setup.txt").write_text("setup steps\n")
+    (root / "data.json").write_text('{"ok": true}\n')
+    (root / "new file.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "secret.txt").write_text("TOP SECRET\n")
+    (tmp_path / "secret").write_text("TOP SECRET\n")
+    (root / "link.txt").symlink_to(tmp_path / "secret.txt")
+    return root
+
+
 def from_env() -> Starlette:
     """The stack configured by SEC_* variables (used under a real hypercorn)."""
     log_file = os.environ.get("SEC_LOG_FILE")

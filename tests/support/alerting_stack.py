@@ -1,4 +1,7 @@
-"""Real Prometheus, Alertmanager and a webhook receiver on loopback, for the alerting tests."""
+"""Real Prometheus, Alertmanager and a webhook receiver on loopback.
+
+The alerting, dashboard, runbook and exemplar tests share them.
+"""
 
 from __future__ import annotations
 
