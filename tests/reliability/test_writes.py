@@ -150,25 +150,21 @@ def test_writes_crash_leftovers_never_listed_or_counted_and_swept_at_start(tmp_p
         assert status == 200 and summary["documents"] == 2 and summary["total_bytes"] == len(b'{"v": 1}# setup')
         assert get(f"{base}/api/appdocs/{leftover.name}")[0] == 400
         cli_env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        validate = subprocess.run(
-            [sys.executable, "-m", "service.cli", "data", "validate", "--data-dir", str(data_dir)],
-            cwd=tmp_path,
-            env=cli_env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+
+        def data_command(name: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "service.cli", "data", name, "--data-dir", str(data_dir)],
+                cwd=tmp_path,
+                env=cli_env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+
+        validate = data_command("validate")
         assert validate.returncode == 0, validate.stdout + validate.stderr
-        export = subprocess.run(
-            [sys.executable, "-m", "service.cli", "data", "export", "--data-dir", str(data_dir)],
-            cwd=tmp_path,
-            env=cli_env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        export = data_command("export")
         assert export.returncode == 0 and "skipped" not in export.stderr, export.stderr
         assert [d["path"] for d in json.loads(export.stdout)["documents"]] == ["doc.json", "guides/setup.md"]
         proc.signal(signal.SIGKILL)

@@ -26,6 +26,19 @@ def _get(url: str) -> tuple[int, dict[str, Any]]:
         return exc.code, json.loads(exc.read())
 
 
+def _ai_diy(tmp_path: Path, *args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`ai-diy ARGS` run to its end with the service's test environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=service_env(tmp_path, **env),
+        cwd=cwd,
+        check=False,
+    )
+
+
 def test_serve_answers_the_runbook_endpoints_over_http(tmp_path: Path) -> None:
     with running_service(tmp_path) as (_proc, base):
         status, health = _get(f"{base}/health")
@@ -74,30 +87,14 @@ def test_serve_error_bodies_never_name_server_paths(tmp_path: Path) -> None:
 
 def test_check_command_passes_against_a_healthy_instance(tmp_path: Path) -> None:
     with running_service(tmp_path) as (_proc, base):
-        result = subprocess.run(
-            [sys.executable, "-m", "service.cli", "check", "--url", base],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            env=service_env(tmp_path),
-            cwd=ROOT,
-            check=False,
-        )
+        result = _ai_diy(tmp_path, "check", "--url", base, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "✅ Application is healthy" in result.stdout
     assert "✅ Security systems active" in result.stdout
 
 
 def test_check_command_fails_when_nothing_listens(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "service.cli", "check", "--url", f"http://127.0.0.1:{free_port()}"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=service_env(tmp_path),
-        cwd=ROOT,
-        check=False,
-    )
+    result = _ai_diy(tmp_path, "check", "--url", f"http://127.0.0.1:{free_port()}", cwd=ROOT)
     assert result.returncode == 1
     assert "❌ Application health check failed" in result.stdout
 
@@ -120,15 +117,7 @@ def test_serve_exits_0_on_sigterm(tmp_path: Path) -> None:
 def test_serve_refuses_bad_settings_with_exit_code_2_and_no_traceback(
     tmp_path: Path, env: dict[str, str], expected: str
 ) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "service.cli", "serve"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=service_env(tmp_path, **env),
-        cwd=tmp_path,
-        check=False,
-    )
+    result = _ai_diy(tmp_path, "serve", cwd=tmp_path, **env)
     assert result.returncode == 2
     assert expected in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
@@ -136,15 +125,7 @@ def test_serve_refuses_bad_settings_with_exit_code_2_and_no_traceback(
 
 def test_serve_refuses_a_malformed_models_config(tmp_path: Path) -> None:
     (tmp_path / "models_config.json").write_text('{"favorites": ["a"], "default": "zzz"}')
-    result = subprocess.run(
-        [sys.executable, "-m", "service.cli", "serve"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=service_env(tmp_path),
-        cwd=tmp_path,
-        check=False,
-    )
+    result = _ai_diy(tmp_path, "serve", cwd=tmp_path)
     assert result.returncode == 2
     assert "default 'zzz' must be one of favorites" in result.stderr
     assert "Traceback" not in result.stderr
