@@ -12,7 +12,7 @@ JSON_ROUTES := /api/env,/api/config/models
 # the log's last lines and its path, and fail.
 logged = $(1) >>$(2) 2>&1 || { status=$$?; tail -n 20 $(2) >&2; echo "failed: $(1)" >&2; echo "full output: $(2)" >&2; exit $$status; }
 
-.PHONY: run test test-heavy system-deps stack rules dashboards kubernetes readme bench deps-check lock clean
+.PHONY: run lint test test-heavy system-deps stack rules dashboards kubernetes readme bench deps-check lock clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || { echo "creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
@@ -32,8 +32,14 @@ run: $(STAMP)
 system-deps:
 	@./scripts/install-system-deps
 
-## test: the whole test suite (unit, integration with real processes, promtool, reliability)
-test: $(STAMP) system-deps
+## lint: ruff's linter and format check, and mypy --strict (settings in pyproject.toml)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## test: lint, then the whole test suite (unit, integration with real processes, promtool, reliability)
+test: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest
 
 ## test-heavy: the longer, bounded load and fault runs

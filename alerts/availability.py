@@ -1,5 +1,6 @@
 """Is the service there and well? (the runbook's "Application down" critical alert and
 its daily health check: /health and "Security systems active")."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,15 +19,25 @@ def groups(target: Target) -> list[dict[str, Any]]:
                 # for 1m: four failed scrapes at 15 s. One failed scrape is a network blip;
                 # a minute of silence is an outage worth waking someone for.
                 alert(
-                    target, "AiDiyServiceDown", f"up{{{sel}}} == 0", wait="1m", severity="critical",
+                    target,
+                    "AiDiyServiceDown",
+                    f"up{{{sel}}} == 0",
+                    wait="1m",
+                    severity="critical",
                     summary="AI-DIY is down",
-                    description="Prometheus cannot scrape {{ $labels.instance }} (up = {{ $value }}); the API is not answering.",
+                    description=(
+                        "Prometheus cannot scrape {{ $labels.instance }} (up = {{ $value }}); the API is not answering."
+                    ),
                 ),
                 # No target at all: a broken Prometheus configuration or service discovery
                 # would otherwise silence AiDiyServiceDown too. for 5m: discovery refreshes
                 # can briefly drop a target.
                 alert(
-                    target, "AiDiyTargetMissing", f"absent(up{{{sel}}})", wait="5m", severity="critical",
+                    target,
+                    "AiDiyTargetMissing",
+                    f"absent(up{{{sel}}})",
+                    wait="5m",
+                    severity="critical",
                     summary="Prometheus has no AI-DIY target to scrape",
                     description=(
                         f"There is no series up{{{sel}}} (absent = {{{{ $value }}}}): nothing watches the service, "
@@ -36,9 +47,11 @@ def groups(target: Target) -> list[dict[str, Any]]:
                 # The target answers but the service's own metrics are gone: /metrics is served
                 # by something else (wrong port) or the instrumentation failed. for 5m as above.
                 alert(
-                    target, "AiDiyMetricsMissing",
+                    target,
+                    "AiDiyMetricsMissing",
                     f"up{{{sel}}} == 1\nunless on (job, instance) ai_diy_build_info{{{sel}}}\n",
-                    wait="5m", severity="warning",
+                    wait="5m",
+                    severity="warning",
                     summary="AI-DIY target is scraped but exposes no AI-DIY metrics",
                     description=(
                         "{{ $labels.instance }} answers the scrape but ai_diy_build_info is missing; "
@@ -48,7 +61,10 @@ def groups(target: Target) -> list[dict[str, Any]]:
                 # for 2m: a check can fail for one evaluation while the data directory is
                 # being replaced by an import; two minutes of failure is a broken service.
                 alert(
-                    target, "AiDiyHealthCheckFailing", f"ai_diy_health_status{{{sel}}} == 0", wait="2m",
+                    target,
+                    "AiDiyHealthCheckFailing",
+                    f"ai_diy_health_status{{{sel}}} == 0",
+                    wait="2m",
                     severity="critical",
                     summary="AI-DIY health check {{ $labels.check }} is failing",
                     description=(
@@ -60,7 +76,10 @@ def groups(target: Target) -> list[dict[str, Any]]:
                 # leaves the API open to abuse: critical, like the runbook's daily check.
                 # for 2m: a rate-limit storage reconnect can flip the gauge for a moment.
                 alert(
-                    target, "AiDiySecurityInactive", f"ai_diy_security_active{{{sel}}} == 0", wait="2m",
+                    target,
+                    "AiDiySecurityInactive",
+                    f"ai_diy_security_active{{{sel}}} == 0",
+                    wait="2m",
                     severity="critical",
                     summary="AI-DIY security systems are not active",
                     description=(
@@ -76,7 +95,9 @@ def groups(target: Target) -> list[dict[str, Any]]:
                 # minutes). The counter is exposed at 0 for every reason from start-up, so even
                 # the first burst is an increase.
                 *signal_alerts(
-                    target, LOG_LINES_DROPPED, wait="5m",
+                    target,
+                    LOG_LINES_DROPPED,
+                    wait="5m",
                     summary=lambda _, __: "AI-DIY is dropping log lines",
                     description=lambda _, __: (
                         "{{ $labels.instance }} dropped {{ $value | humanize }} log lines ({{ $labels.reason }}) "

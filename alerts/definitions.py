@@ -8,6 +8,7 @@ the promtool expectations that break and the dashboards all follow.
 Thresholds are the operational runbook's "Critical Metrics Thresholds" and "Key Metrics
 to Monitor"; why each window and `for:` is what it is is said where the alert is built.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -108,7 +109,10 @@ SECURITY_EVENTS = Signal(
     "AiDiySecurityEventsUnusual",
     # Refusals and invalid document names are counted by their own alerts (rate-limit
     # violations, input-validation failures); this one is for everything else.
-    'sum by (job) (increase(ai_diy_security_events_total{$sel, event!~"rate_limit_exceeded|invalid_document_name"}[1h]))',
+    (
+        "sum by (job) (increase(ai_diy_security_events_total{$sel, "
+        'event!~"rate_limit_exceeded|invalid_document_name"}[1h]))'
+    ),
     {"warning": 10},
 )
 PATH_TRAVERSAL = Signal(
@@ -133,8 +137,17 @@ LOG_LINES_DROPPED = Signal(
 )
 
 SIGNALS = (
-    ERROR_RATIO, MEAN_LATENCY, P95_LATENCY, MEMORY, CPU, RATE_LIMIT_REFUSALS, SECURITY_EVENTS,
-    PATH_TRAVERSAL, INPUT_VALIDATION, AUTH_FAILURES, LOG_LINES_DROPPED,
+    ERROR_RATIO,
+    MEAN_LATENCY,
+    P95_LATENCY,
+    MEMORY,
+    CPU,
+    RATE_LIMIT_REFUSALS,
+    SECURITY_EVENTS,
+    PATH_TRAVERSAL,
+    INPUT_VALIDATION,
+    AUTH_FAILURES,
+    LOG_LINES_DROPPED,
 )
 
 

@@ -9,6 +9,7 @@ already cover the slow, long-window failures.
 Minimum traffic: 1/3 request/s, i.e. 100 requests in 5 minutes. Below that a single
 failed request is already more than 1 %, which is noise, not a rate.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,7 +21,10 @@ from .kit import Target, percent, signal_alerts
 def groups(target: Target) -> list[dict[str, Any]]:
     """The error-rate group: one alert per severity."""
     rules = signal_alerts(
-        target, ERROR_RATIO, wait="5m", guard=f"job:http_server_requests:rate5m >= {ERROR_RATIO_MIN_RATE}",
+        target,
+        ERROR_RATIO,
+        wait="5m",
+        guard=f"job:http_server_requests:rate5m >= {ERROR_RATIO_MIN_RATE}",
         summary=lambda _, line: f"AI-DIY answers more than {percent(line)} of requests with a server error",
         description=lambda severity, line: (
             "{{ $value | humanizePercentage }} of requests to {{ $labels.job }} were answered 5xx "

@@ -1,4 +1,6 @@
-"""Write alerts/*.rules.yml from the rule code: `python -m alerts.generate [--check] [--job JOB] [--runbook-base-url URL]`.
+"""Write alerts/*.rules.yml from the rule code.
+
+`python -m alerts.generate [--check] [--job JOB] [--runbook-base-url URL]`.
 
 The YAML is committed so Prometheus loads it without Python; `--check` (and the unit
 test) fail when it is out of date with the code. A deployment whose Prometheus job is
@@ -6,6 +8,7 @@ not `ai-diy`, or that publishes the runbook elsewhere, writes its own copy with 
 `--runbook-base-url` and `--output`. The runbook (docs/runbook.md) is also copied into
 the package, so `ai-diy runbook` can print it offline wherever the service is installed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -92,9 +95,14 @@ def main(argv: list[str] | None = None) -> int:
         default=RUNBOOK_BASE_URL,
         help="URL of docs/runbook.md as published; alerts link to <URL>#<alert> (default: %(default)s)",
     )
-    parser.add_argument("--output", type=Path, default=OUTPUT, help="directory of the rules files (default: %(default)s)")
     parser.add_argument(
-        "--packaged-runbook", type=Path, default=PACKAGED_RUNBOOK, help="copy of docs/runbook.md in the package (default: %(default)s)"
+        "--output", type=Path, default=OUTPUT, help="directory of the rules files (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--packaged-runbook",
+        type=Path,
+        default=PACKAGED_RUNBOOK,
+        help="copy of docs/runbook.md in the package (default: %(default)s)",
     )
     args = parser.parse_args(argv)
     if not args.job.strip() or '"' in args.job or "\\" in args.job:
@@ -102,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.runbook_base_url.startswith(("https://", "http://")) or "#" in args.runbook_base_url:
         parser.error(f"--runbook-base-url: expected an http(s) URL without a #fragment, got {args.runbook_base_url!r}")
     target = Target(job=args.job, runbook_base_url=args.runbook_base_url)
-    stale = [args.output / name for name, text in rendered(target).items() if _sync(args.output / name, text, check=args.check)]
+    stale = [
+        args.output / name
+        for name, text in rendered(target).items()
+        if _sync(args.output / name, text, check=args.check)
+    ]
     if _sync(args.packaged_runbook, RUNBOOK.read_text(encoding="utf-8"), check=args.check):
         stale.append(args.packaged_runbook)
     if args.check:

@@ -1,4 +1,5 @@
 """Building blocks of the rule files: the generation target, alert and recording rules."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -64,8 +65,13 @@ def signal_alerts(
     """One alert per threshold of the signal, critical first: `<signal> > <line>`, worded for that line."""
     return [
         alert(
-            target, signal.alert, above(signal, target, severity, guard=guard), wait=wait, severity=severity,
-            summary=summary(severity, line), description=description(severity, line),
+            target,
+            signal.alert,
+            above(signal, target, severity, guard=guard),
+            wait=wait,
+            severity=severity,
+            summary=summary(severity, line),
+            description=description(severity, line),
         )
         for severity, line in signal.thresholds.items()
     ]

@@ -9,6 +9,7 @@ persist for two windows before anyone is told.
 Minimum traffic: 0.1 request/s (30 requests in 5 minutes), so one slow request on an
 idle service does not become "the average".
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,7 +25,10 @@ def groups(target: Target) -> list[dict[str, Any]]:
     rules = [
         record(
             f"job:{DURATION}:mean5m",
-            f"sum by (job) (rate({DURATION}_sum{{{users}}}[5m]))\n/ sum by (job) (rate({DURATION}_count{{{users}}}[5m]))\n",
+            (
+                f"sum by (job) (rate({DURATION}_sum{{{users}}}[5m]))\n"
+                f"/ sum by (job) (rate({DURATION}_count{{{users}}}[5m]))\n"
+            ),
         ),
         record(
             f"job:{DURATION}:p95_5m",
@@ -32,7 +36,10 @@ def groups(target: Target) -> list[dict[str, Any]]:
         ),
     ]
     rules += signal_alerts(
-        target, MEAN_LATENCY, wait="10m", guard=guard,
+        target,
+        MEAN_LATENCY,
+        wait="10m",
+        guard=guard,
         summary=lambda _, line: f"AI-DIY average response time is above {number(line)} s",
         description=lambda severity, line: (
             "Requests to {{ $labels.job }} took {{ $value | humanizeDuration }} on average "
@@ -43,7 +50,10 @@ def groups(target: Target) -> list[dict[str, Any]]:
     # watched on the 95th percentile. 1 s is a bucket bound, so the estimate is exact at
     # the threshold. `for: 15m`: this is an objective slipping, not an outage.
     rules += signal_alerts(
-        target, P95_LATENCY, wait="15m", guard=guard,
+        target,
+        P95_LATENCY,
+        wait="15m",
+        guard=guard,
         summary=lambda _, line: f"AI-DIY 95th percentile response time is above the {number(line)} s objective",
         description=lambda _, line: (
             "95 % of requests to {{ $labels.job }} finished within {{ $value | humanizeDuration }} "

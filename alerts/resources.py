@@ -1,5 +1,6 @@
 """Process resources (the runbook's "Memory Usage: > 80 % warning, > 95 % critical" and
 "Resource Usage: memory and CPU within limits")."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,7 +27,9 @@ def groups(target: Target) -> list[dict[str, Any]]:
     # restart in the runbook is the remedy either way.
     endings = {"critical": "; the kernel will kill it soon.", "warning": "."}
     rules += signal_alerts(
-        target, MEMORY, wait="5m",
+        target,
+        MEMORY,
+        wait="5m",
         summary=lambda _, line: f"AI-DIY uses more than {percent(line)} of its memory limit",
         description=lambda severity, line: (
             "{{ $labels.instance }} uses {{ $value | humanizePercentage }} of its memory limit "
@@ -39,7 +42,9 @@ def groups(target: Target) -> list[dict[str, Any]]:
     # `pid` when there are several). for 15m: CPU bursts during exports and benchmarks
     # are expected; a quarter of an hour is not a burst.
     rules += signal_alerts(
-        target, CPU, wait="15m",
+        target,
+        CPU,
+        wait="15m",
         summary=lambda _, __: "An AI-DIY worker is using a whole CPU core",
         description=lambda severity, line: (
             "{{ $labels.instance }} spends {{ $value | humanizePercentage }} of one core on CPU; "

@@ -9,6 +9,7 @@ one evaluation; a minute confirms it. The windows themselves are sliding sums, s
 alerts do not flap on a single burst. Every counter is exposed at 0 from start-up (for
 each known label value), so the first event is an increase, not a series' first sample.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,7 +21,9 @@ from .kit import Target, number, signal_alerts
 def groups(target: Target) -> list[dict[str, Any]]:
     """The security group."""
     rules = signal_alerts(
-        target, RATE_LIMIT_REFUSALS, wait="1m",
+        target,
+        RATE_LIMIT_REFUSALS,
+        wait="1m",
         summary=lambda _, line: f"AI-DIY refused more than {number(line)} requests in an hour for rate limiting",
         description=lambda severity, line: (
             "{{ $labels.job }} answered {{ $value | humanize }} requests with 429 over the last "
@@ -31,7 +34,9 @@ def groups(target: Target) -> list[dict[str, Any]]:
     # because they have their own alert and thresholds above; counting them twice would
     # make every rate-limit warning also an "unusual frequency" one.
     rules += signal_alerts(
-        target, SECURITY_EVENTS, wait="1m",
+        target,
+        SECURITY_EVENTS,
+        wait="1m",
         summary=lambda _, __: "Unusual security event frequency on AI-DIY",
         description=lambda severity, line: (
             "{{ $labels.job }} recorded {{ $value | humanize }} security events (rate limiting aside) "
@@ -42,15 +47,21 @@ def groups(target: Target) -> list[dict[str, Any]]:
     # 15-minute window keeps the alert up long enough to be seen and groups a scan into
     # one notification.
     rules += signal_alerts(
-        target, PATH_TRAVERSAL, wait="1m",
+        target,
+        PATH_TRAVERSAL,
+        wait="1m",
         summary=lambda _, __: "Path traversal attempted against AI-DIY",
-        description=lambda _, __: "{{ $labels.job }} rejected {{ $value | humanize }} path traversal attempts over the last 15 minutes.",
+        description=lambda _, __: (
+            "{{ $labels.job }} rejected {{ $value | humanize }} path traversal attempts over the last 15 minutes."
+        ),
     )
     # Validation failures include honest mistakes (a malformed JSON body, an oversized
     # upload), so the line sits above the security-event one: 30 per hour is one every
     # two minutes for a whole hour, a broken client or a fuzzer, not a typo.
     rules += signal_alerts(
-        target, INPUT_VALIDATION, wait="1m",
+        target,
+        INPUT_VALIDATION,
+        wait="1m",
         summary=lambda _, __: "Many requests to AI-DIY fail input validation",
         description=lambda severity, line: (
             "{{ $labels.job }} rejected {{ $value | humanize }} requests for bad input over the last "
@@ -65,7 +76,9 @@ def groups(target: Target) -> list[dict[str, Any]]:
         "warning": "Repeated failed authentications against AI-DIY",
     }
     rules += signal_alerts(
-        target, AUTH_FAILURES, wait="1m",
+        target,
+        AUTH_FAILURES,
+        wait="1m",
         summary=lambda severity, _: summaries[severity],
         description=lambda severity, line: (
             "{{ $labels.job }} refused {{ $value | humanize }} admin authentications over the last "

@@ -14,11 +14,22 @@ One group: Prometheus runs a group's rules in order, so the burn-rate alerts bel
 read this evaluation's ratios. In separate groups they could read the previous one's,
 which moved a page by a minute (and its value) at random.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from .definitions import BURN_ALERT, BURN_MIN_RATE, BURN_RATES, BURN_WINDOWS, DURATION, OBJECTIVE, SLO, slo_selector, user_traffic
+from .definitions import (
+    BURN_ALERT,
+    BURN_MIN_RATE,
+    BURN_RATES,
+    BURN_WINDOWS,
+    DURATION,
+    OBJECTIVE,
+    SLO,
+    slo_selector,
+    user_traffic,
+)
 from .kit import Target, alert, number, record
 
 _OBJECTIVE_TEXT = f"{OBJECTIVE * 100:g} %"
@@ -46,10 +57,11 @@ def _requests(selector: str, window: str) -> str:
 
 def _error_ratio(users: str, window: str) -> str:
     errors = f'{users}, http_response_status_code=~"5.."'
-    return (
-        f"(\n  {_requests(errors, window)}\n  or {_requests(users, window)} * 0\n)\n"
-        f"/ {_requests(users, window)}\n"
-    )
+    return f"(\n  {_requests(errors, window)}\n  or {_requests(users, window)} * 0\n)\n/ {_requests(users, window)}\n"
+
+
+def _times_budget(factor: float) -> str:
+    return f"({number(factor)} * slo:error_budget:ratio)"
 
 
 def _burn(target: Target, severity: str) -> str:
@@ -57,8 +69,8 @@ def _burn(target: Target, severity: str) -> str:
     slo = slo_selector(target.sel)
     pairs = [
         f"  (\n"
-        f"    slo:sli_error:ratio_rate{rate.short}{{{slo}}} > on (job, slo) ({number(rate.factor)} * slo:error_budget:ratio)\n"
-        f"    and on (job, slo) slo:sli_error:ratio_rate{rate.long} > on (job, slo) ({number(rate.factor)} * slo:error_budget:ratio)\n"
+        f"    slo:sli_error:ratio_rate{rate.short}{{{slo}}} > on (job, slo) {_times_budget(rate.factor)}\n"
+        f"    and on (job, slo) slo:sli_error:ratio_rate{rate.long} > on (job, slo) {_times_budget(rate.factor)}\n"
         f"  )\n"
         for rate in BURN_RATES[severity]
     ]
@@ -75,7 +87,10 @@ def groups(target: Target) -> list[dict[str, Any]]:
         record("slo:objective:ratio", f"vector({number(OBJECTIVE)})", {"job": target.job, "slo": SLO}),
         record("slo:error_budget:ratio", f"1 - slo:objective:ratio{{{slo_selector(target.sel)}}}"),
     ]
-    rules += [record(f"slo:sli_error:ratio_rate{window}", _error_ratio(users, window), {"slo": SLO}) for window in BURN_WINDOWS]
+    rules += [
+        record(f"slo:sli_error:ratio_rate{window}", _error_ratio(users, window), {"slo": SLO})
+        for window in BURN_WINDOWS
+    ]
     # Multiwindow, multi-burn-rate alerts (Google SRE workbook, chapter 5). A burn rate of
     # 14.4 spends 2 % of a 30-day budget in one hour, 6 spends 5 % in six hours: both page.
     # 3 and 1 spend 10 % in a day / three days: a ticket is enough. The short window of
@@ -89,9 +104,16 @@ def groups(target: Target) -> list[dict[str, Any]]:
     for severity, (wait, summary, tail) in _BURN_ALERTS.items():
         rules.append(
             alert(
-                target, BURN_ALERT, _burn(target, severity), wait=wait, severity=severity,
+                target,
+                BURN_ALERT,
+                _burn(target, severity),
+                wait=wait,
+                severity=severity,
                 summary=summary,
-                description=f"{{{{ $value | humanizePercentage }}}} of requests to {{{{ $labels.job }}}} failed with a 5xx {tail}",
+                description=(
+                    f"{{{{ $value | humanizePercentage }}}} of requests to {{{{ $labels.job }}}} "
+                    f"failed with a 5xx {tail}"
+                ),
             )
         )
     return [{"name": "ai-diy-slo", "rules": rules}]

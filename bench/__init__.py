@@ -7,4 +7,5 @@ in process through a hand-written ASGI caller, under hypercorn driven by wrk, th
 cost of one `/metrics` scrape, and a profile of the full stack's request path.
 Every number is also reported as a ratio against the bare app of the same run.
 """
+
 from __future__ import annotations

@@ -1,4 +1,5 @@
 """`python -m bench`: run the benchmark and print (and optionally save) the results."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,19 +9,42 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .driver import Probe
 from .report import annotate, render
 from .variants import CORE, EXTRAS, available, build
 from .workspace import apply_env, create_workspace, request_mix
 
+T = TypeVar("T")
+
 MODES = ("inprocess", "scrape", "profile", "server")
-FULL = {"requests": 2000, "repetitions": 7, "warmup": 500, "scrape_requests": 10_000, "profile_requests": 5000,
-        "rounds": 5, "duration": 5.0, "wrk_warmup": 2.0, "threads": 2, "connections": 32}
-SMOKE = {"requests": 40, "repetitions": 2, "warmup": 20, "scrape_requests": 200, "profile_requests": 100,
-         "rounds": 1, "duration": 1.0, "wrk_warmup": 1.0, "threads": 1, "connections": 4}
+FULL = {
+    "requests": 2000,
+    "repetitions": 7,
+    "warmup": 500,
+    "scrape_requests": 10_000,
+    "profile_requests": 5000,
+    "rounds": 5,
+    "duration": 5.0,
+    "wrk_warmup": 2.0,
+    "threads": 2,
+    "connections": 32,
+}
+SMOKE = {
+    "requests": 40,
+    "repetitions": 2,
+    "warmup": 20,
+    "scrape_requests": 200,
+    "profile_requests": 100,
+    "rounds": 1,
+    "duration": 1.0,
+    "wrk_warmup": 1.0,
+    "threads": 1,
+    "connections": 4,
+}
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -37,7 +61,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "thread-pool work: /api/env,/api/config/models); each must answer 200",
     )
     parser.add_argument(
-        "--no-pin", action="store_true",
+        "--no-pin",
+        action="store_true",
         help="let the scheduler place the servers and wrk (default: each server on one CPU, wrk on the others)",
     )
     for key, value in FULL.items():
@@ -50,7 +75,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _run(coro_factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+def _run(coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     # uvloop in process too: the event loop hypercorn's uvloop worker runs on.
     import uvloop
 
@@ -72,10 +97,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     names, missing = available([v for v in args.variants.split(",") if v])
     space = create_workspace(args.workspace)
     apply_env(space)
-    results: dict[str, Any] = {"mode": "smoke" if args.smoke else "full", "settings": {
-        k: getattr(args, k) for k in FULL}, "missing": missing, "cpus": os.cpu_count(),
+    results: dict[str, Any] = {
+        "mode": "smoke" if args.smoke else "full",
+        "settings": {k: getattr(args, k) for k in FULL},
+        "missing": missing,
+        "cpus": os.cpu_count(),
         # Other work on the machine widens the ranges; the load shows how much there was.
-        "load_before": [round(x, 2) for x in os.getloadavg()]}
+        "load_before": [round(x, 2) for x in os.getloadavg()],
+    }
     try:
         if args.paths:
             mix = [Probe("GET", path) for path in args.paths.split(",") if path]
@@ -99,8 +128,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 plan = cpu_plan(pin=not args.no_pin)
                 results["pinning"] = plan.describe()
                 loaded = run_servers(
-                    names, space, mix, wrk_path=wrk, rounds=args.rounds, duration=args.duration,
-                    warmup=args.wrk_warmup, threads=args.threads, connections=args.connections, plan=plan,
+                    names,
+                    space,
+                    mix,
+                    wrk_path=wrk,
+                    rounds=args.rounds,
+                    duration=args.duration,
+                    warmup=args.wrk_warmup,
+                    threads=args.threads,
+                    connections=args.connections,
+                    plan=plan,
                 )
                 results["server"] = {name: row.as_json() for name, row in loaded.items()}
     finally:
@@ -119,9 +156,9 @@ def _inprocess(names: list[str], space: Any, mix: list[Any], args: argparse.Name
 
     built = [build(name, space) for name in names]
     try:
-        timed = _run(lambda: run_inprocess(
-            built, mix, warmup=args.warmup, requests=args.requests, repetitions=args.repetitions
-        ))
+        timed = _run(
+            lambda: run_inprocess(built, mix, warmup=args.warmup, requests=args.requests, repetitions=args.repetitions)
+        )
     finally:
         for b in built:
             b.close()
@@ -136,7 +173,7 @@ def _scrape(names: list[str], space: Any, mix: list[Any], args: argparse.Namespa
         built = build(name, space)
         try:
             if built.has_metrics_endpoint:
-                out[name] = _run(lambda: measure_scrape(built, mix, requests=args.scrape_requests)).as_json()
+                out[name] = _run(partial(measure_scrape, built, mix, requests=args.scrape_requests)).as_json()
         finally:
             built.close()
     return out

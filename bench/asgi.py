@@ -1,4 +1,5 @@
 """The ASGI app hypercorn imports in a benchmark server: variant `BENCH_VARIANT` of workspace `BENCH_ROOT`."""
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ request over bare's (lower is better), and under hypercorn, requests per second 
 bare's (higher is better). Each variant gets one bar per file; the peer
 instrumentations are drawn apart from the service's own layers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,7 +52,11 @@ def load(path: Path) -> Run:
     every_route = results.get("all_routes", len(mix) > NAMED_PATHS)  # older files lack `all_routes`
     label = f"every GET route ({len(mix)} paths)" if every_route else ", ".join(mix)
     ratios = {
-        measure: {name: float(row["ratio_to_bare"]) for name, row in results.get(measure, {}).items() if "ratio_to_bare" in row}
+        measure: {
+            name: float(row["ratio_to_bare"])
+            for name, row in results.get(measure, {}).items()
+            if "ratio_to_bare" in row
+        }
         for measure, _ in MEASURES
     }
     if not any(ratios.values()):
@@ -74,7 +79,7 @@ def draw(runs: Sequence[Run], output: Path) -> None:
     figure = Figure(figsize=(9, 1.2 + sum(0.32 * len(runs) * len(names) + 0.8 for names in rows.values())))
     axes = figure.subplots(len(measures), 1, squeeze=False)[:, 0]
     height = 0.8 / len(runs)
-    for ax, (measure, title) in zip(axes, measures):
+    for ax, (measure, title) in zip(axes, measures, strict=True):
         names = rows[measure]
         for i, run in enumerate(runs):
             values = [run.ratios[measure].get(name, math.nan) for name in names]
@@ -90,7 +95,10 @@ def draw(runs: Sequence[Run], output: Path) -> None:
     smoke = " (smoke run: counts too small to mean anything)" if any(run.smoke for run in runs) else ""
     figure.suptitle(f"Each variant against the bare app of the same run{smoke}", fontsize=11)
     handles = [Patch(color=MIX_SHADES[i % 2], label=f"request mix: {run.label}") for i, run in enumerate(runs)]
-    handles += [Patch(color=OWN_COLOURS[0], label="the service's layers"), Patch(color=PEER_COLOURS[0], label="peer instrumentation")]
+    handles += [
+        Patch(color=OWN_COLOURS[0], label="the service's layers"),
+        Patch(color=PEER_COLOURS[0], label="peer instrumentation"),
+    ]
     figure.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     figure.set_layout_engine("constrained")
     output.parent.mkdir(parents=True, exist_ok=True)

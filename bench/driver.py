@@ -4,6 +4,7 @@ Starlette's TestClient and httpx's ASGITransport add more per-request work than 
 middleware being measured; this caller adds almost nothing, so differences between
 variants are the variants' own cost.
 """
+
 from __future__ import annotations
 
 import asyncio

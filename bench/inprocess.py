@@ -4,6 +4,7 @@ Repetitions are interleaved (variant order rotates each repetition) so drift of 
 machine (frequency, other load) spreads over all variants instead of favouring one.
 The clock of a batch stops only after the variant's background work is flushed.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -74,7 +75,9 @@ async def run_inprocess(
     lifespans = [Lifespan(v.app) for v in variants]
     for lifespan in lifespans:
         await lifespan.start()
-    drivers = [Driver(v, Caller(v.app, lifespan_state=ls.state), mix) for v, ls in zip(variants, lifespans)]
+    drivers = [
+        Driver(v, Caller(v.app, lifespan_state=ls.state), mix) for v, ls in zip(variants, lifespans, strict=True)
+    ]
     results = {v.name: Timed(v.name) for v in variants}
     try:
         for driver in drivers:

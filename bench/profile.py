@@ -1,4 +1,5 @@
 """Where the full stack's per-request time goes: a pyinstrument profile grouped by layer."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,4 +1,5 @@
 """Results as ratios against the bare app of the same run, the budgets, and a text table."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,26 +32,40 @@ def annotate(results: dict[str, Any]) -> None:
 
     metrics, instr = _added(inproc, "metrics"), _added(inproc, "instrumentator")
     if metrics is not None and instr is not None:
-        budgets.append(_budget(
-            "in process: metrics layer added cost / prometheus-fastapi-instrumentator added cost",
-            metrics / instr if instr > 0 else float("inf"), "<", 1.0,
-        ))
+        budgets.append(
+            _budget(
+                "in process: metrics layer added cost / prometheus-fastapi-instrumentator added cost",
+                metrics / instr if instr > 0 else float("inf"),
+                "<",
+                1.0,
+            )
+        )
     all_routes = results.get("all_routes", True)
     mix = "all routes" if all_routes else "chosen routes"
     full = _added(inproc, "full")
     if full is not None and not all_routes:
         budgets.append(_budget(f"in process, {mix}: full stack added µs per request", full, "<=", 120.0))
     if "full" in server and "bare" in server:
-        budgets.append(_budget(
-            f"hypercorn, {mix}: full stack req/s / bare req/s", server["full"]["ratio_to_bare"], ">=",
-            0.80 if all_routes else 0.70,
-        ))
-        budgets.append(_budget("hypercorn: full stack RSS - bare RSS (MiB)", server["full"]["rss_added_mib"], "<=", 10.0))
+        budgets.append(
+            _budget(
+                f"hypercorn, {mix}: full stack req/s / bare req/s",
+                server["full"]["ratio_to_bare"],
+                ">=",
+                0.80 if all_routes else 0.70,
+            )
+        )
+        budgets.append(
+            _budget("hypercorn: full stack RSS - bare RSS (MiB)", server["full"]["rss_added_mib"], "<=", 10.0)
+        )
     if "full" in server and "peer_stack" in server:
-        budgets.append(_budget(
-            f"hypercorn, {mix}: full stack req/s / peer stack (starlette-exporter + OTel ASGI) req/s",
-            server["full"]["median_rps"] / server["peer_stack"]["median_rps"], ">=", 2.0,
-        ))
+        budgets.append(
+            _budget(
+                f"hypercorn, {mix}: full stack req/s / peer stack (starlette-exporter + OTel ASGI) req/s",
+                server["full"]["median_rps"] / server["peer_stack"]["median_rps"],
+                ">=",
+                2.0,
+            )
+        )
     scrape = results.get("scrape", {}).get("full")
     if scrape is not None:
         budgets.append(_budget("/metrics scrape of the full stack, median (ms)", scrape["median_ms"], "<", 5.0))
@@ -66,12 +81,18 @@ def render(results: dict[str, Any]) -> str:
     """The results as plain-text tables."""
     lines: list[str] = [
         f"mode: {results['mode']}   request mix: {', '.join(results.get('mix', []))}",
-        f"cpus: {results.get('cpus')}   load average before {results.get('load_before')} after {results.get('load_after')}",
+        (
+            f"cpus: {results.get('cpus')}   load average before {results.get('load_before')} after "
+            f"{results.get('load_after')}"
+        ),
     ]
     inproc = results.get("inprocess")
     if inproc:
-        lines += ["", "In process (µs per request, flush included)",
-                  f"{'variant':<20}{'median':>9}{'min':>9}{'max':>9}{'x bare':>8}{'added':>9}  statuses"]
+        lines += [
+            "",
+            "In process (µs per request, flush included)",
+            f"{'variant':<20}{'median':>9}{'min':>9}{'max':>9}{'x bare':>8}{'added':>9}  statuses",
+        ]
         for name, row in inproc.items():
             lines.append(
                 f"{name:<20}{row['median_us']:>9.1f}{row['min_us']:>9.1f}{row['max_us']:>9.1f}"
@@ -79,9 +100,12 @@ def render(results: dict[str, Any]) -> str:
             )
     server = results.get("server")
     if server:
-        lines += ["", f"Hypercorn + wrk (req/s, server CPU µs per request, RSS after the run; {results.get('pinning')})",
-                  f"{'variant':<20}{'median':>9}{'min':>9}{'max':>9}{'x bare':>8}{'CPU µs':>8}"
-                  f"{'RSS MiB':>9}{'+MiB':>7}{'failed':>8}"]
+        lines += [
+            "",
+            f"Hypercorn + wrk (req/s, server CPU µs per request, RSS after the run; {results.get('pinning')})",
+            f"{'variant':<20}{'median':>9}{'min':>9}{'max':>9}{'x bare':>8}{'CPU µs':>8}"
+            f"{'RSS MiB':>9}{'+MiB':>7}{'failed':>8}",
+        ]
         for name, row in server.items():
             lines.append(
                 f"{name:<20}{row['median_rps']:>9.0f}{row['min_rps']:>9.0f}{row['max_rps']:>9.0f}"
@@ -90,8 +114,11 @@ def render(results: dict[str, Any]) -> str:
             )
     scrape = results.get("scrape")
     if scrape:
-        lines += ["", "/metrics scrape after N requests over all routes",
-                  f"{'variant':<20}{'N':>7}{'median ms':>11}{'max ms':>9}{'bytes':>9}{'series':>8}"]
+        lines += [
+            "",
+            "/metrics scrape after N requests over all routes",
+            f"{'variant':<20}{'N':>7}{'median ms':>11}{'max ms':>9}{'bytes':>9}{'series':>8}",
+        ]
         for name, row in scrape.items():
             lines.append(
                 f"{name:<20}{row['requests_before']:>7}{row['median_ms']:>11.3f}{row['max_ms']:>9.3f}"

@@ -1,4 +1,5 @@
 """The cost of one `/metrics` scrape once many requests have created their series."""
+
 from __future__ import annotations
 
 import statistics

@@ -11,6 +11,7 @@ a request measured faster than one burning 20 µs; pinned, the same burns cost w
 they burn. A single-process Python server runs its Python code on one CPU at a time
 anyway (the GIL), so one CPU is nearly all it can use.
 """
+
 from __future__ import annotations
 
 import functools
@@ -88,7 +89,9 @@ def _parse_cpus(value: str) -> set[int]:
 class Server:
     """One variant's hypercorn process, started here and stopped by its PID."""
 
-    def __init__(self, variant: str, space: Workspace, *, cpus: frozenset[int] | None = None, timeout: float = 60.0) -> None:
+    def __init__(
+        self, variant: str, space: Workspace, *, cpus: frozenset[int] | None = None, timeout: float = 60.0
+    ) -> None:
         self.variant = variant
         self.port = free_port()
         self.log = space.root / f"server-{variant}.out"
@@ -103,8 +106,12 @@ class Server:
             env["BENCH_CPUS"] = _cpu_list(cpus)
         with open(self.log, "wb") as out:
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", "bench.server"], env=env, cwd=space.root,
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                [sys.executable, "-m", "bench.server"],
+                env=env,
+                cwd=space.root,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while not _port_open(self.port):
@@ -169,16 +176,33 @@ class Loaded:
 
 
 def wrk(
-    wrk_path: str, url: str, paths: Sequence[str], *, offset: int, duration: float, threads: int, connections: int,
+    wrk_path: str,
+    url: str,
+    paths: Sequence[str],
+    *,
+    offset: int,
+    duration: float,
+    threads: int,
+    connections: int,
     cpus: frozenset[int] | None = None,
 ) -> tuple[float, int, int]:
     """One wrk run: (requests/s, requests, failed requests)."""
     argv = [
-        wrk_path, f"-t{threads}", f"-c{connections}", f"-d{max(int(round(duration)), 1)}s",
-        "-s", str(LUA), url, "--", str(offset), *paths,
+        wrk_path,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(round(duration), 1)}s",
+        "-s",
+        str(LUA),
+        url,
+        "--",
+        str(offset),
+        *paths,
     ]
     pin = None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60, check=False, preexec_fn=pin)
+    done = subprocess.run(  # noqa: S603  # argv is wrk and the benchmark's own options, no shell
+        argv, capture_output=True, text=True, timeout=duration + 60, check=False, preexec_fn=pin
+    )
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
     out = done.stdout

@@ -6,6 +6,7 @@ which is the service exactly as `create_app` builds it. Tracing variants export
 through a BatchSpanProcessor whose exporter encodes each batch to OTLP protobuf and
 discards the bytes: the work of a real export minus the network.
 """
+
 from __future__ import annotations
 
 import logging
@@ -71,8 +72,8 @@ class Built:
     name: str
     app: Any
     has_metrics_endpoint: bool = False
-    flushers: list[Callable[[], None]] = field(default_factory=list)
-    closers: list[Callable[[], None]] = field(default_factory=list)
+    flushers: list[Callable[[], object]] = field(default_factory=list)
+    closers: list[Callable[[], object]] = field(default_factory=list)
 
     def flush(self) -> None:
         """Finish the background work (span export, log writes) the requests left behind."""
@@ -123,7 +124,9 @@ def _tracer_provider(built: Built) -> TracerProvider:
     return provider
 
 
-def _bare(name: str, settings: Settings, middleware: Sequence[Middleware] = (), extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+def _bare(
+    name: str, settings: Settings, middleware: Sequence[Middleware] = (), extra_routes: Sequence[BaseRoute] = ()
+) -> Starlette:
     service = create_app(settings)
     routes = [r for r in service.routes if getattr(r, "path", None) != "/metrics"]
     app = Starlette(
@@ -191,13 +194,17 @@ def build(name: str, space: Workspace) -> Built:
 
         tracing = TailTracing(_tracer_provider(built), KeepPolicy(), name="bench")
         built.app = _bare(
-            name, settings, [Middleware(TelemetryMiddleware, tracing=tracing, exclude_tracing=TRACE_EXCLUDED)],
+            name,
+            settings,
+            [Middleware(TelemetryMiddleware, tracing=tracing, exclude_tracing=TRACE_EXCLUDED)],
         )
     elif name == "access_log":
         from observability.middleware import TelemetryMiddleware
 
         ensure_logging(space)
-        built.app = _bare(name, settings, [Middleware(TelemetryMiddleware, access_log=logging.getLogger("bench.access"))])
+        built.app = _bare(
+            name, settings, [Middleware(TelemetryMiddleware, access_log=logging.getLogger("bench.access"))]
+        )
         built.flushers.append(flush_log_queues)
     elif name == "security":
         from observability.routes import RouteResolver
@@ -206,7 +213,9 @@ def build(name: str, space: Workspace) -> Built:
         from service.security.limiter import RateLimiter
 
         ensure_logging(space)  # refusals would log; none are expected
-        limiter = RateLimiter(settings.rate_limit, settings.rate_limit_storage, events=SecurityEvents(CollectorRegistry()))
+        limiter = RateLimiter(
+            settings.rate_limit, settings.rate_limit_storage, events=SecurityEvents(CollectorRegistry())
+        )
         built.app = _bare(name, settings, build_middleware(settings, limiter=limiter, resolver=RouteResolver()))
         built.flushers.append(flush_log_queues)
     elif name == "starlette_exporter":
@@ -214,7 +223,9 @@ def build(name: str, space: Workspace) -> Built:
 
         # starlette-exporter registers on the process-global registry (one instance per process).
         built.app = _bare(
-            name, settings, [Middleware(PrometheusMiddleware, app_name="ai-diy", group_paths=True)],
+            name,
+            settings,
+            [Middleware(PrometheusMiddleware, app_name="ai-diy", group_paths=True)],
             [Route("/metrics", handle_metrics, methods=["GET"])],
         )
         built.has_metrics_endpoint = True
@@ -227,7 +238,9 @@ def build(name: str, space: Workspace) -> Built:
             return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
 
         built.app = _bare(
-            name, settings, [Middleware(PrometheusInstrumentatorMiddleware, registry=registry)],
+            name,
+            settings,
+            [Middleware(PrometheusInstrumentatorMiddleware, registry=registry)],
             [Route("/metrics", metrics_endpoint, methods=["GET"])],
         )
         built.has_metrics_endpoint = True
@@ -236,7 +249,8 @@ def build(name: str, space: Workspace) -> Built:
 
         provider = _tracer_provider(built)
         built.app = _bare(
-            name, settings,
+            name,
+            settings,
             [Middleware(OpenTelemetryMiddleware, tracer_provider=provider, excluded_urls=",".join(TRACE_EXCLUDED))],
         )
     elif name == "peer_stack":
@@ -247,7 +261,8 @@ def build(name: str, space: Workspace) -> Built:
 
         provider = _tracer_provider(built)
         built.app = _bare(
-            name, settings,
+            name,
+            settings,
             [
                 Middleware(PrometheusMiddleware, app_name="ai-diy-peer", group_paths=True),
                 Middleware(OpenTelemetryMiddleware, tracer_provider=provider, excluded_urls=",".join(TRACE_EXCLUDED)),

@@ -1,4 +1,5 @@
 """A throw-away service workspace (data, logs) and the request mix over its routes."""
+
 from __future__ import annotations
 
 import os

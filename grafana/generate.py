@@ -3,6 +3,7 @@
 The JSON is committed so Grafana's file provisioning can load it without Python;
 `--check` (and the unit test) fail when it is out of date with the code.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """Shared pieces of every dashboard: datasource uids, variables, selectors, panel factories."""
+
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import common as common_b
@@ -7,6 +8,8 @@ from grafana_foundation_sdk.builders import prometheus as prom_b
 from grafana_foundation_sdk.builders import stat as stat_b
 from grafana_foundation_sdk.builders import table as table_b
 from grafana_foundation_sdk.builders import timeseries as ts_b
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.models import common as common_m
 from grafana_foundation_sdk.models import dashboard as dash_m
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
@@ -43,11 +46,13 @@ _SEVERITY_COLOURS = {"warning": "orange", "critical": "red"}
 
 def alert_lines(*signals: Signal) -> dash_b.ThresholdsConfig:
     """The alerts' own thresholds, coloured by severity, above a green base."""
-    lines = sorted((value, _SEVERITY_COLOURS[severity]) for signal in signals for severity, value in signal.thresholds.items())
+    lines = sorted(
+        (value, _SEVERITY_COLOURS[severity]) for signal in signals for severity, value in signal.thresholds.items()
+    )
     return threshold_steps((None, "green"), *lines)
 
 
-def runbook_links(*alerts: str) -> list[dash_b.DashboardLink]:
+def runbook_links(*alerts: str) -> list[cogbuilder.Builder[dash_m.DashboardLink]]:
     """Panel links to the runbook section of each alert the panel draws the lines of."""
     return [
         dash_b.DashboardLink(f"Runbook: {alert}")
@@ -58,7 +63,9 @@ def runbook_links(*alerts: str) -> list[dash_b.DashboardLink]:
     ]
 
 
-def query(expr: str, legend: str = "", *, ref: str = "A", exemplar: bool = False, instant: bool = False) -> prom_b.Dataquery:
+def query(
+    expr: str, legend: str = "", *, ref: str = "A", exemplar: bool = False, instant: bool = False
+) -> prom_b.Dataquery:
     """A PromQL target on the dashboard's Prometheus datasource."""
     target = prom_b.Dataquery().expr(expr).ref_id(ref).datasource(PROM_DS)
     if legend:
@@ -70,7 +77,7 @@ def query(expr: str, legend: str = "", *, ref: str = "A", exemplar: bool = False
 
 def timeseries(
     title: str,
-    targets: list[prom_b.Dataquery],
+    targets: list[cogbuilder.Builder[cogvariants.Dataquery]],
     *,
     unit: str,
     description: str,
@@ -91,7 +98,13 @@ def timeseries(
         .height(height)
         .line_width(1)
         .fill_opacity(10)
-        .legend(common_b.VizLegendOptions().display_mode(common_m.LegendDisplayMode.TABLE).placement(common_m.LegendPlacement.BOTTOM).show_legend(True).calcs(["lastNotNull", "max"]))
+        .legend(
+            common_b.VizLegendOptions()
+            .display_mode(common_m.LegendDisplayMode.TABLE)
+            .placement(common_m.LegendPlacement.BOTTOM)
+            .show_legend(True)
+            .calcs(["lastNotNull", "max"])
+        )
     )
     if minimum is not None:
         panel = panel.min(minimum)
@@ -151,7 +164,10 @@ def table(title: str, target: prom_b.Dataquery, *, description: str, width: int 
 def value_text(mapping: dict[str, tuple[str, str]]) -> dash_m.ValueMap:
     """Map raw values to (text, colour), e.g. {"1": ("active", "green")}."""
     return dash_m.ValueMap(
-        options={key: dash_m.ValueMappingResult(text=text, color=color, index=i) for i, (key, (text, color)) in enumerate(mapping.items())}
+        options={
+            key: dash_m.ValueMappingResult(text=text, color=color, index=i)
+            for i, (key, (text, color)) in enumerate(mapping.items())
+        }
     )
 
 

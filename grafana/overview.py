@@ -4,6 +4,7 @@ The error ratio and latency panels plot the series the alerts fire on (per job, 
 left out) with the alerts' own lines; the percentiles panel follows the instance
 selection and carries the exemplars.
 """
+
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dash_b
@@ -36,7 +37,9 @@ def _quantile(q: float) -> str:
 
 def build() -> dash_b.Dashboard:
     """The Overview dashboard."""
-    board = dashboard(UID, "AI-DIY / Overview", "Request rate, error ratio, latency and in-flight requests of the AI-DIY API.")
+    board = dashboard(
+        UID, "AI-DIY / Overview", "Request rate, error ratio, latency and in-flight requests of the AI-DIY API."
+    )
     board = board.with_panel(
         table(
             "Firing alerts",
@@ -45,51 +48,64 @@ def build() -> dash_b.Dashboard:
             height=5,
         )
     )
-    board = board.with_panel(
-        stat(
-            "Request rate",
-            query(f"sum(rate({_ALL}[$__rate_interval]))"),
-            unit="reqps",
-            description="Requests per second over all routes, probes included.",
-            thresholds=threshold_steps((None, "blue")),
-            width=4,
+    board = (
+        board.with_panel(
+            stat(
+                "Request rate",
+                query(f"sum(rate({_ALL}[$__rate_interval]))"),
+                unit="reqps",
+                description="Requests per second over all routes, probes included.",
+                thresholds=threshold_steps((None, "blue")),
+                width=4,
+            )
         )
-    ).with_panel(
-        stat(
-            "Error ratio (5xx)",
-            query(ERROR_RATIO.expr(JOB_SEL)),
-            unit="percentunit",
-            description="Share of user requests (probes left out) answered 5xx over 5 minutes: the series the error-rate alert fires on.",
-            thresholds=alert_lines(ERROR_RATIO),
-            width=5,
-        ).links(runbook_links(ERROR_RATIO.alert))
-    ).with_panel(
-        stat(
-            "Average latency",
-            query(MEAN_LATENCY.expr(JOB_SEL)),
-            unit="s",
-            description="Average duration of user requests over 5 minutes: the series the response-time alert fires on.",
-            thresholds=alert_lines(MEAN_LATENCY),
-            width=5,
-        ).links(runbook_links(MEAN_LATENCY.alert))
-    ).with_panel(
-        stat(
-            "p95 latency",
-            query(P95_LATENCY.expr(JOB_SEL)),
-            unit="s",
-            description="95th percentile duration of user requests over 5 minutes, against the latency objective.",
-            thresholds=alert_lines(P95_LATENCY),
-            width=5,
-        ).links(runbook_links(P95_LATENCY.alert))
-    ).with_panel(
-        stat(
-            "Health checks passing",
-            query(f"min(ai_diy_health_status{{{SEL}}})"),
-            unit="none",
-            description="1 when every health check (config, data store, security, log sink) passes on every instance.",
-            mappings=[value_text({"1": ("healthy", "green"), "0": ("failing", "red")})],
-            thresholds=threshold_steps((None, "red"), (1, "green")),
-            width=5,
+        .with_panel(
+            stat(
+                "Error ratio (5xx)",
+                query(ERROR_RATIO.expr(JOB_SEL)),
+                unit="percentunit",
+                description=(
+                    "Share of user requests (probes left out) answered 5xx over 5 minutes: the series the "
+                    "error-rate alert fires on."
+                ),
+                thresholds=alert_lines(ERROR_RATIO),
+                width=5,
+            ).links(runbook_links(ERROR_RATIO.alert))
+        )
+        .with_panel(
+            stat(
+                "Average latency",
+                query(MEAN_LATENCY.expr(JOB_SEL)),
+                unit="s",
+                description=(
+                    "Average duration of user requests over 5 minutes: the series the response-time alert fires on."
+                ),
+                thresholds=alert_lines(MEAN_LATENCY),
+                width=5,
+            ).links(runbook_links(MEAN_LATENCY.alert))
+        )
+        .with_panel(
+            stat(
+                "p95 latency",
+                query(P95_LATENCY.expr(JOB_SEL)),
+                unit="s",
+                description="95th percentile duration of user requests over 5 minutes, against the latency objective.",
+                thresholds=alert_lines(P95_LATENCY),
+                width=5,
+            ).links(runbook_links(P95_LATENCY.alert))
+        )
+        .with_panel(
+            stat(
+                "Health checks passing",
+                query(f"min(ai_diy_health_status{{{SEL}}})"),
+                unit="none",
+                description=(
+                    "1 when every health check (config, data store, security, log sink) passes on every instance."
+                ),
+                mappings=[value_text({"1": ("healthy", "green"), "0": ("failing", "red")})],
+                thresholds=threshold_steps((None, "red"), (1, "green")),
+                width=5,
+            )
         )
     )
     board = board.with_panel(
@@ -104,7 +120,10 @@ def build() -> dash_b.Dashboard:
             "Error ratio",
             [query(ERROR_RATIO.expr(JOB_SEL), "5xx (5m)")],
             unit="percentunit",
-            description="Share of user requests answered 5xx over 5 minutes, with the error-rate alert's warning and critical lines.",
+            description=(
+                "Share of user requests answered 5xx over 5 minutes, with the error-rate alert's warning and "
+                "critical lines."
+            ),
             thresholds=alert_lines(ERROR_RATIO),
         ).links(runbook_links(ERROR_RATIO.alert))
     )

@@ -3,6 +3,7 @@
 Memory and CPU panels plot the alerts' own expressions (the memory recording rule, the
 per-worker CPU rate over 5 minutes) with the alerts' lines.
 """
+
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dash_b
@@ -19,38 +20,48 @@ _MEMORY_RATIO = MEMORY.expr(SEL)
 
 def build() -> dash_b.Dashboard:
     """The Resources dashboard."""
-    board = dashboard(UID, "AI-DIY / Resources", "Memory, CPU, file descriptors, threads and restarts of the AI-DIY processes.")
-    board = board.with_panel(
-        stat(
-            "Memory of limit (max)",
-            query(f"max({_MEMORY_RATIO})"),
-            unit="percentunit",
-            description="Highest RSS / memory limit (cgroup limit, else host memory) over the instances, with the memory alert's lines.",
-            thresholds=alert_lines(MEMORY),
-        ).links(runbook_links(MEMORY.alert))
-    ).with_panel(
-        stat(
-            "Uptime (min)",
-            query(f"min(time() - process_start_time_seconds{{{SEL}}})"),
-            unit="s",
-            description="Time since the most recently started process.",
-            thresholds=threshold_steps((None, "orange"), (300, "green")),
+    board = dashboard(
+        UID, "AI-DIY / Resources", "Memory, CPU, file descriptors, threads and restarts of the AI-DIY processes."
+    )
+    board = (
+        board.with_panel(
+            stat(
+                "Memory of limit (max)",
+                query(f"max({_MEMORY_RATIO})"),
+                unit="percentunit",
+                description=(
+                    "Highest RSS / memory limit (cgroup limit, else host memory) over the instances, with "
+                    "the memory alert's lines."
+                ),
+                thresholds=alert_lines(MEMORY),
+            ).links(runbook_links(MEMORY.alert))
         )
-    ).with_panel(
-        stat(
-            "Restarts (1h)",
-            query(f"sum(changes(process_start_time_seconds{{{SEL}}}[1h]))"),
-            unit="short",
-            description="Process restarts in the last hour (changes of the start time).",
-            thresholds=threshold_steps((None, "green"), (1, "orange"), (3, "red")),
+        .with_panel(
+            stat(
+                "Uptime (min)",
+                query(f"min(time() - process_start_time_seconds{{{SEL}}})"),
+                unit="s",
+                description="Time since the most recently started process.",
+                thresholds=threshold_steps((None, "orange"), (300, "green")),
+            )
         )
-    ).with_panel(
-        stat(
-            "Open file descriptors (max)",
-            query(f"max(process_open_fds{{{SEL}}} / process_max_fds{{{SEL}}})"),
-            unit="percentunit",
-            description="Highest share of the file descriptor limit in use.",
-            thresholds=threshold_steps((None, "green"), (0.8, "orange"), (0.95, "red")),
+        .with_panel(
+            stat(
+                "Restarts (1h)",
+                query(f"sum(changes(process_start_time_seconds{{{SEL}}}[1h]))"),
+                unit="short",
+                description="Process restarts in the last hour (changes of the start time).",
+                thresholds=threshold_steps((None, "green"), (1, "orange"), (3, "red")),
+            )
+        )
+        .with_panel(
+            stat(
+                "Open file descriptors (max)",
+                query(f"max(process_open_fds{{{SEL}}} / process_max_fds{{{SEL}}})"),
+                unit="percentunit",
+                description="Highest share of the file descriptor limit in use.",
+                thresholds=threshold_steps((None, "green"), (0.8, "orange"), (0.95, "red")),
+            )
         )
     )
     board = board.with_panel(
@@ -58,7 +69,10 @@ def build() -> dash_b.Dashboard:
             "Memory percent of limit",
             [query(_MEMORY_RATIO, "{{instance}}")],
             unit="percentunit",
-            description="RSS of all workers / memory limit per instance (the memory alert's recording rule), with its warning and critical lines.",
+            description=(
+                "RSS of all workers / memory limit per instance (the memory alert's recording rule), with "
+                "its warning and critical lines."
+            ),
             thresholds=alert_lines(MEMORY),
         ).links(runbook_links(MEMORY.alert))
     ).with_panel(

@@ -5,11 +5,21 @@ series the burn-rate alerts use, and the objective, windows and burn factors com
 alerts/definitions.py, so the dashboard and the pages never disagree. SLO series are per
 job, not per instance: the `instance` variable does not apply here.
 """
+
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dash_b
 
-from alerts.definitions import BURN_ALERT, BURN_FACTORS, BURN_RATES, BURN_WINDOWS, DURATION, OBJECTIVE, slo_selector, user_traffic
+from alerts.definitions import (
+    BURN_ALERT,
+    BURN_FACTORS,
+    BURN_RATES,
+    BURN_WINDOWS,
+    DURATION,
+    OBJECTIVE,
+    slo_selector,
+    user_traffic,
+)
 
 from .kit import JOB_SEL, dashboard, query, runbook_links, stat, threshold_steps, timeseries
 
@@ -37,36 +47,45 @@ def _burn_pairs() -> str:
 def build() -> dash_b.Dashboard:
     """The SLO dashboard."""
     board = dashboard(
-        UID, "AI-DIY / SLO", f"Availability SLO ({_OBJECTIVE_TEXT} of user requests not answered 5xx, 30 days) and its burn rates."
+        UID,
+        "AI-DIY / SLO",
+        f"Availability SLO ({_OBJECTIVE_TEXT} of user requests not answered 5xx, 30 days) and its burn rates.",
     )
     board = board.time("now-7d", "now")
-    board = board.with_panel(
-        stat(
-            "Availability (30d)",
-            query(f"1 - ({_ERROR_RATIO_30D})"),
-            unit="percentunit",
-            description=f"Share of user requests over the last 30 days not answered with a 5xx; the objective is {_OBJECTIVE_TEXT}.",
-            thresholds=threshold_steps((None, "red"), (OBJECTIVE, "green")),
-            width=8,
-        ).decimals(3)
-    ).with_panel(
-        stat(
-            "Error budget remaining (30d)",
-            query(f"1 - ({_ERROR_RATIO_30D}) / on (job) group_left () {_BUDGET}"),
-            unit="percentunit",
-            description="Part of the 30-day error budget not yet spent; negative means the SLO is missed.",
-            thresholds=threshold_steps((None, "red"), (0.25, "orange"), (0.5, "green")),
-            width=8,
+    board = (
+        board.with_panel(
+            stat(
+                "Availability (30d)",
+                query(f"1 - ({_ERROR_RATIO_30D})"),
+                unit="percentunit",
+                description=(
+                    "Share of user requests over the last 30 days not answered with a 5xx; the objective is "
+                    f"{_OBJECTIVE_TEXT}."
+                ),
+                thresholds=threshold_steps((None, "red"), (OBJECTIVE, "green")),
+                width=8,
+            ).decimals(3)
         )
-    ).with_panel(
-        stat(
-            "Objective",
-            query(f"slo:objective:ratio{{{_SLO}}}"),
-            unit="percentunit",
-            description="The availability objective (recording rule slo:objective:ratio).",
-            thresholds=threshold_steps((None, "blue")),
-            width=8,
-        ).decimals(1)
+        .with_panel(
+            stat(
+                "Error budget remaining (30d)",
+                query(f"1 - ({_ERROR_RATIO_30D}) / on (job) group_left () {_BUDGET}"),
+                unit="percentunit",
+                description="Part of the 30-day error budget not yet spent; negative means the SLO is missed.",
+                thresholds=threshold_steps((None, "red"), (0.25, "orange"), (0.5, "green")),
+                width=8,
+            )
+        )
+        .with_panel(
+            stat(
+                "Objective",
+                query(f"slo:objective:ratio{{{_SLO}}}"),
+                unit="percentunit",
+                description="The availability objective (recording rule slo:objective:ratio).",
+                thresholds=threshold_steps((None, "blue")),
+                width=8,
+            ).decimals(1)
+        )
     )
     board = board.with_panel(
         timeseries(

@@ -3,6 +3,7 @@
 Knows nothing of the service it instruments; everything is passed in (registry,
 namespace, tracer, loggers, route resolver).
 """
+
 from __future__ import annotations
 
 from .exposition import MetricsApp, multiprocess_dir, prepare_multiprocess_dir

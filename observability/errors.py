@@ -1,4 +1,5 @@
 """The configuration error every part of the stack raises: one readable line per problem."""
+
 from __future__ import annotations
 
 

@@ -10,6 +10,7 @@ under a temporary name and renamed, so a reader never sees half of one). At scra
 time `ExemplarMerger` reads every worker's file and puts the newest exemplar of each
 bucket on the histogram's bucket samples, as a single process would.
 """
+
 from __future__ import annotations
 
 import json
@@ -106,7 +107,9 @@ _stores: dict[str, ExemplarStore] = {}
 _stores_lock = threading.Lock()
 
 
-def multiprocess_exemplar_store(metric: str, labelnames: Sequence[str], buckets: Sequence[float]) -> ExemplarStore | None:
+def multiprocess_exemplar_store(
+    metric: str, labelnames: Sequence[str], buckets: Sequence[float]
+) -> ExemplarStore | None:
     """This worker's started store for `metric` in multiprocess mode; None with a single process.
 
     One store per metric and process: every registry of the worker shares it (one

@@ -13,10 +13,12 @@ series per worker with a `pid` label. The multiprocess files hold no exemplars: 
 worker shares its own through `observability.exemplars`, and the scrape puts them back
 on the histogram buckets (`ExemplarMerger`).
 """
+
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,6 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from .exemplars import MULTIPROC_ENV, ExemplarMerger
 from .resources import WorkerProcessCollector, register_process_metrics, register_worker
-
 
 
 def prepare_multiprocess_dir(path: str | Path) -> None:
@@ -67,7 +68,7 @@ class MetricsApp:
                 register_worker(directory)
                 self.registry.register(WorkerProcessCollector(directory, namespace))
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
         accept = ""

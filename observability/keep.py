@@ -7,6 +7,7 @@ keep ratio. The ratio is decided on the trace id exactly as OpenTelemetry's
 `TraceIdRatioBased` sampler does, so that every service of a trace keeps or drops
 it alike.
 """
+
 from __future__ import annotations
 
 from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
@@ -19,7 +20,7 @@ _LOW_64_BITS = TraceIdRatioBased.TRACE_ID_LIMIT
 class KeepPolicy:
     """The keep rule: caller-sampled, failed, slow (>= `slow_seconds`) or within `sample_ratio`."""
 
-    __slots__ = ("sample_ratio", "slow_seconds", "_bound")
+    __slots__ = ("_bound", "sample_ratio", "slow_seconds")
 
     def __init__(self, sample_ratio: float = DEFAULT_SAMPLE_RATIO, slow_seconds: float = DEFAULT_SLOW_SECONDS) -> None:
         if not 0.0 <= sample_ratio <= 1.0:

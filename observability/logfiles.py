@@ -1,4 +1,5 @@
 """Daily JSONL log files that survive a removed directory, a full disk and rotation."""
+
 from __future__ import annotations
 
 import contextlib
@@ -56,20 +57,18 @@ class DailyJsonlHandler(logging.Handler):
 
     def _close(self) -> None:
         if self._file is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._file.close()
-            except OSError:
-                pass
             self._file = None
 
     def _open(self, path: Path) -> None:
         self._close()
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "ab", buffering=0)  # every write goes straight to the file
+        self._file = open(path, "ab", buffering=0)  # noqa: SIM115  # kept open across writes; _close closes it
         self._path = path
 
     def _still_current(self) -> bool:
-        assert self._file is not None and self._path is not None
+        assert self._file is not None and self._path is not None  # noqa: S101  # narrows the types: only called with a file open
         try:
             on_disk = os.stat(self._path)
         except OSError:
@@ -85,17 +84,17 @@ class DailyJsonlHandler(logging.Handler):
         """Append the lines of the records this file accepts (the writer thread's batch)."""
         path: Path | None = None
         group: list[bytes] = []
-        for record, line in zip(records, lines):
+        for record, line in zip(records, lines, strict=True):
             if not self.accepts(record.name):
                 continue
             record_path = self.path_for(record.created)
             if record_path != path:
-                if group:
-                    self.write_lines(path, group)  # type: ignore[arg-type]
+                if path is not None and group:
+                    self.write_lines(path, group)
                 path, group = record_path, []
             group.append(line)
-        if group:
-            self.write_lines(path, group)  # type: ignore[arg-type]
+        if path is not None and group:
+            self.write_lines(path, group)
 
     def write_lines(self, path: Path, lines: list[bytes]) -> None:
         """Append whole lines to `path` in one write; on failure each line counts as dropped."""
@@ -126,7 +125,7 @@ class DailyJsonlHandler(logging.Handler):
     def _write_whole_lines(self, data: bytes) -> None:
         """Append whole lines, or nothing: a disk that fills mid-line must not leave half
         a record for the next line to be glued to (every line must stay valid JSON)."""
-        assert self._file is not None
+        assert self._file is not None  # noqa: S101  # narrows the type: write_lines opened it
         fd = self._file.fileno()
         written = 0
         try:

@@ -12,6 +12,7 @@ versions, dates, durations, ids and plain numbers stay. `json.dumps` escapes con
 so a client cannot start a new line; lone surrogates (undecodable request bytes)
 are written as `\\udcXX` escapes, which keeps every line valid UTF-8 JSON.
 """
+
 from __future__ import annotations
 
 import functools
@@ -38,9 +39,7 @@ _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]++(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9
 # next `/ & # ; , ?`. Any case at the start of a word; lower case anywhere, which is
 # what the runbook's GDPR grep looks for. Free text with no such name before it
 # ("12 Baker Street" alone) cannot be recognised.
-_PII_NAME = re.compile(
-    r"(?:(?<![A-Za-z\[])(?i:e-?mail|phone|address)|email|phone|address)\w*(?:[=:/] ?[^/&#;,?]*+)?"
-)
+_PII_NAME = re.compile(r"(?:(?<![A-Za-z\[])(?i:e-?mail|phone|address)|email|phone|address)\w*(?:[=:/] ?[^/&#;,?]*+)?")
 # A run of digits and separators (space, dot, dash, parentheses), eight characters
 # or more, from a digit to a digit. It starts with a digit, so the scan of a text
 # without digits is one fast pass, and a run is consumed whole, so each character is
@@ -56,9 +55,16 @@ _LINE_BREAKERS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
 _LINE_BREAKERS_RE = re.compile("[\u2028\u2029\x85]")
 _LINE_BREAKER_BYTES = tuple((raw.encode(), escaped.encode()) for raw, escaped in _LINE_BREAKERS.items())
 # Values of these keys are produced by the telemetry itself, never by a client.
-_TRUSTED_KEYS = frozenset({"event", "status", "severity", "route", "method", "trace_id", "span_id", "status_code", "duration_ms"})
+_TRUSTED_KEYS = frozenset(
+    {"event", "status", "severity", "route", "method", "trace_id", "span_id", "status_code", "duration_ms"}
+)
 PREPARED_FIELDS = "prepared_fields"
-_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName", PREPARED_FIELDS}
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+    PREPARED_FIELDS,
+}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -69,7 +75,7 @@ def is_secret_key(key: str) -> bool:
 
 def _is_phone(number: str) -> bool:
     """Whether a run of digits and separators (with its `+` or `(`) is shaped like a phone number."""
-    groups = _DIGITS.findall(number)
+    groups: list[str] = _DIGITS.findall(number)
     digits = sum(map(len, groups))
     if number[0] in "+%":  # international form: the country code says it is a number to dial
         return digits <= 15

@@ -13,6 +13,7 @@ file cannot be written, the line is dropped and counted (`on_drop(reason)`) and
 the request carries on; the file is reopened periodically, so writing resumes by
 itself once the directory or the disk is back.
 """
+
 from __future__ import annotations
 
 import collections
@@ -23,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from opentelemetry import trace
 
@@ -47,7 +48,7 @@ class PreparedRecord(logging.LogRecord):
     compute get fixed values (a %-style formatter reads them from `__dict__`).
     """
 
-    def __init__(self, name: str, level: int, message: str, fields: Mapping[str, Any]) -> None:  # noqa: D107
+    def __init__(self, name: str, level: int, message: str, fields: Mapping[str, Any]) -> None:
         # No super().__init__(): this is the work it would repeat. One dict built in
         # one expression costs a third of setting the attributes one by one.
         created = time.time()
@@ -66,16 +67,30 @@ class PreparedRecord(logging.LogRecord):
 
 
 _UNKNOWN: dict[str, Any] = {
-    "args": None, "pathname": "", "filename": "", "module": "", "funcName": "", "lineno": 0,
-    "exc_info": None, "exc_text": None, "stack_info": None, "thread": None, "threadName": None,
-    "process": None, "processName": None, "taskName": None,
+    "args": None,
+    "pathname": "",
+    "filename": "",
+    "module": "",
+    "funcName": "",
+    "lineno": 0,
+    "exc_info": None,
+    "exc_text": None,
+    "stack_info": None,
+    "thread": None,
+    "threadName": None,
+    "process": None,
+    "processName": None,
+    "taskName": None,
 }
 _START = time.time()
-_LEVEL_NAMES = {level: logging.getLevelName(level) for level in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)}
+_LEVEL_NAMES = {
+    level: logging.getLevelName(level)
+    for level in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)
+}
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    def handleError(self, record: logging.LogRecord) -> None:
         pass  # a closed stderr must not print tracebacks into itself
 
     def write_lines(self, data: bytes) -> None:
@@ -89,7 +104,7 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
             else:
                 self.stream.write(data.decode("utf-8"))
                 self.stream.flush()
-        except Exception:  # noqa: BLE001 - same as handleError: a closed stderr loses the lines
+        except Exception:  # noqa: S110  # same as handleError: a closed stderr loses the lines
             pass
 
 
@@ -133,8 +148,13 @@ class _Writer(threading.Thread):
     """Formats and writes buffered records in batches (see the module docstring)."""
 
     def __init__(
-        self, handlers: list[logging.Handler], formatter: JsonFormatter, *, limit: int,
-        on_full: Callable[[], None], on_error: Callable[[BaseException | None], None],
+        self,
+        handlers: list[logging.Handler],
+        formatter: JsonFormatter,
+        *,
+        limit: int,
+        on_full: Callable[[], None],
+        on_error: Callable[[BaseException | None], None],
     ) -> None:
         super().__init__(name="log-writer", daemon=True)
         self.handlers = handlers
@@ -196,7 +216,7 @@ class _Writer(threading.Thread):
         for record in records:
             try:
                 lines.append(self.formatter.format_line(record))
-            except Exception as exc:  # noqa: BLE001 - an unformattable record is a dropped line, not a dead writer
+            except Exception as exc:  # an unformattable record is a dropped line, not a dead writer
                 self._on_error(exc)
                 continue
             kept.append(record)
@@ -229,7 +249,9 @@ class LogSink:
     @property
     def last_error(self) -> str | None:
         """The most recent write error of a file that is still failing (else the last one)."""
-        errors = [h.last_error for h in self.handlers if not h.healthy] or [h.last_error for h in self.handlers if h.last_error]
+        errors = [h.last_error for h in self.handlers if not h.healthy] or [
+            h.last_error for h in self.handlers if h.last_error
+        ]
         return errors[0] if errors else None
 
     def pending(self) -> int:
@@ -250,7 +272,7 @@ class LogSink:
         A file whose writes block (a stalled disk or pipe) holds the writer: after
         `timeout` the sink gives up on it rather than hold up the process's exit.
         """
-        global _active
+        global _active  # noqa: PLW0603  # one sink per process: configure_logging replaces it
         if self._stopped:
             return
         self._stopped = True
@@ -287,7 +309,7 @@ def configure_logging(
     `queue_size` lines wait for the writer; more are dropped and counted. Calling it
     again stops the previous sink first.
     """
-    global _active
+    global _active  # noqa: PLW0603  # one sink per process: configure_logging replaces it
     if _active is not None:
         _active.stop()
     directory = Path(log_dir)

@@ -9,6 +9,7 @@ says. prometheus-client's multiprocess value store discards exemplars, so there 
 latency exemplars go to each worker's `observability.exemplars` store instead and
 /metrics merges them.
 """
+
 from __future__ import annotations
 
 import platform

@@ -9,6 +9,7 @@ whether its trace is exported is decided in `finish`, by the keep rule
 exemplar names a trace the tracing backend received (or, without an exporter, one
 the same rule would have kept).
 """
+
 from __future__ import annotations
 
 import logging
@@ -78,8 +79,23 @@ class _Recorder:
     """One request on its way through: what it received and sent, and its trace."""
 
     __slots__ = (
-        "telemetry", "scope", "upstream", "downstream", "method", "headers", "start", "start_ns", "trace", "active",
-        "status", "started", "finished", "end", "request_bytes", "response_bytes", "counts_body",
+        "active",
+        "counts_body",
+        "downstream",
+        "end",
+        "finished",
+        "headers",
+        "method",
+        "request_bytes",
+        "response_bytes",
+        "scope",
+        "start",
+        "start_ns",
+        "started",
+        "status",
+        "telemetry",
+        "trace",
+        "upstream",
     )
 
     def __init__(self, telemetry: TelemetryMiddleware, scope: Scope, receive: Receive, send: Send) -> None:
@@ -151,7 +167,7 @@ class _Recorder:
         trace_hex = span_hex = exemplar = None
         if trace is not None:
             tracing = telemetry.tracing
-            assert tracing is not None
+            assert tracing is not None  # noqa: S101  # narrows the type: a trace exists only with tracing on
             policy = tracing.policy
             if policy is None:
                 kept = trace.kept_at_start
@@ -159,8 +175,14 @@ class _Recorder:
                 failed = error is not None or aborted or status == CLIENT_CLOSED_REQUEST
                 kept = policy.keeps(trace.kept_at_start, status, failed, duration)
             trace.finish(
-                scope, self.method, route, status, error or scope.get(EXCEPTION_SCOPE_KEY), kept,
-                self.start_ns, self.start_ns + int(duration * 1e9),
+                scope,
+                self.method,
+                route,
+                status,
+                error or scope.get(EXCEPTION_SCOPE_KEY),
+                kept,
+                self.start_ns,
+                self.start_ns + int(duration * 1e9),
             )
             trace_hex = format(trace.trace_id, "032x")
             span_hex = format(trace.span_id, "016x")
@@ -194,7 +216,10 @@ class _Recorder:
                             "path": path,
                             "route": route,
                             "status_code": status,
-                            "details": {"client_ip": client[0] if client else None, "user_agent": self.headers.get("user-agent")},
+                            "details": {
+                                "client_ip": client[0] if client else None,
+                                "user_agent": self.headers.get("user-agent"),
+                            },
                             "trace_id": trace_hex,
                             "span_id": span_hex,
                         },

@@ -1,4 +1,5 @@
 """Work repeated on a background thread: the resource log line, health refreshes."""
+
 from __future__ import annotations
 
 import logging
@@ -16,7 +17,7 @@ class Periodic:
     round: one bad sample must not end the series.
     """
 
-    def __init__(self, name: str, interval: float, action: Callable[[], None], logger: logging.Logger) -> None:
+    def __init__(self, name: str, interval: float, action: Callable[[], object], logger: logging.Logger) -> None:
         self.name = name
         self.interval = interval
         self.action = action

@@ -4,6 +4,7 @@ Memory percent is RSS over the memory limit the process really has: the cgroup v
 `memory.max`, else cgroup v1 `memory.limit_in_bytes`, else the host's total memory.
 In a container the host total would make 90 % of the cgroup limit look like 10 %.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from prometheus_client import CollectorRegistry, ProcessCollector
+from prometheus_client import CollectorRegistry, ProcessCollector, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -114,7 +115,7 @@ _default_sampler: ResourceSampler | None = None
 
 def snapshot() -> dict[str, Any]:
     """Snapshot of the current process (CPU percent since the previous call)."""
-    global _default_sampler
+    global _default_sampler  # noqa: PLW0603  # one sampler per process, made again in a forked child
     if _default_sampler is None or _default_sampler._process.pid != os.getpid():
         _default_sampler = ResourceSampler()
     return _default_sampler.snapshot()
@@ -128,7 +129,9 @@ class ProcessExtrasCollector(Collector):
         self._limit = memory_limit_bytes()
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        yield GaugeMetricFamily(f"{self._namespace}_process_threads", "OS threads.", value=psutil.Process().num_threads())
+        yield GaugeMetricFamily(
+            f"{self._namespace}_process_threads", "OS threads.", value=psutil.Process().num_threads()
+        )
         yield GaugeMetricFamily(
             f"{self._namespace}_process_memory_limit_bytes",
             "cgroup memory limit when set, else host total memory.",
@@ -156,8 +159,6 @@ class WorkerProcessCollector(Collector):
         self._limit = memory_limit_bytes()
 
     def _live(self) -> Iterable[psutil.Process]:
-        from prometheus_client import multiprocess
-
         for entry in sorted(self._workers.glob("*")):
             try:
                 pid, created = int(entry.name), float(entry.read_text())
@@ -175,12 +176,18 @@ class WorkerProcessCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         ns = self._namespace
         rss = GaugeMetricFamily("process_resident_memory_bytes", "Resident memory size in bytes.", labels=["pid"])
-        cpu = CounterMetricFamily("process_cpu_seconds_total", "Total user and system CPU time in seconds.", labels=["pid"])
+        cpu = CounterMetricFamily(
+            "process_cpu_seconds_total", "Total user and system CPU time in seconds.", labels=["pid"]
+        )
         fds = GaugeMetricFamily("process_open_fds", "Number of open file descriptors.", labels=["pid"])
         max_fds = GaugeMetricFamily("process_max_fds", "Maximum number of open file descriptors.", labels=["pid"])
-        start = GaugeMetricFamily("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", labels=["pid"])
+        start = GaugeMetricFamily(
+            "process_start_time_seconds", "Start time of the process since unix epoch in seconds.", labels=["pid"]
+        )
         threads = GaugeMetricFamily(f"{ns}_process_threads", "OS threads.", labels=["pid"])
-        limit = GaugeMetricFamily(f"{ns}_process_memory_limit_bytes", "cgroup memory limit when set, else host total memory.", labels=["pid"])
+        limit = GaugeMetricFamily(
+            f"{ns}_process_memory_limit_bytes", "cgroup memory limit when set, else host total memory.", labels=["pid"]
+        )
         for process in self._live():
             pid = str(process.pid)
             try:

@@ -7,6 +7,7 @@ tree once and maps each route object to its full template, so a request costs on
 dict lookup. A request answered by a middleware before the router ran (a 429, a
 413) is matched against the routes once, so it keeps its route too.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, MutableMapping

@@ -15,6 +15,7 @@ flag (parent-based sampling). Under `TailTracing` that flag is set at the start 
 caller-sampled and in-ratio requests, which are kept whatever happens; so a child
 span is never exported without its parent.
 """
+
 from __future__ import annotations
 
 import random
@@ -59,8 +60,15 @@ class RequestTrace(Protocol):
     kept_at_start: bool
 
     def finish(
-        self, scope: Scope, method: str, route: str, status: int, error: BaseException | None,
-        kept: bool, start_ns: int, end_ns: int,
+        self,
+        scope: Scope,
+        method: str,
+        route: str,
+        status: int,
+        error: BaseException | None,
+        kept: bool,
+        start_ns: int,
+        end_ns: int,
     ) -> None:
         """End the request's trace; `kept` is the verdict of the keep rule (tail mode)."""
 
@@ -81,7 +89,7 @@ def _parent(propagator: TextMapPropagator | None, headers: Mapping[str, str]) ->
 
 
 class _TailTrace:
-    __slots__ = ("tracing", "trace_id", "span_id", "parent", "kept_at_start", "token", "headers")
+    __slots__ = ("headers", "kept_at_start", "parent", "span_id", "token", "trace_id", "tracing")
 
     def __init__(self, tracing: TailTracing, headers: Mapping[str, str]) -> None:
         self.tracing = tracing
@@ -107,8 +115,15 @@ class _TailTrace:
         self.token = otel_context.attach(trace.set_span_in_context(current, parent_context))
 
     def finish(
-        self, scope: Scope, method: str, route: str, status: int, error: BaseException | None,
-        kept: bool, start_ns: int, end_ns: int,
+        self,
+        scope: Scope,
+        method: str,
+        route: str,
+        status: int,
+        error: BaseException | None,
+        kept: bool,
+        start_ns: int,
+        end_ns: int,
     ) -> None:
         otel_context.detach(self.token)
         if not kept:
@@ -124,8 +139,11 @@ class _TailTrace:
             context = trace.set_span_in_context(NonRecordingSpan(parent))
         tracing.ids.reserve(self.trace_id, self.span_id)
         span = tracing.tracer.start_span(
-            span_name(method, route), context, SpanKind.SERVER,
-            attributes=start_attributes(scope, self.headers), start_time=start_ns,
+            span_name(method, route),
+            context,
+            SpanKind.SERVER,
+            attributes=start_attributes(scope, self.headers),
+            start_time=start_ns,
         )
         end_span(span, scope, route, status, error, end_ns)
 
@@ -134,7 +152,12 @@ class TailTracing:
     """Ids for every request; an SDK span only for the kept ones, built at their end."""
 
     def __init__(
-        self, provider: TracerProvider, policy: KeepPolicy, *, name: str, version: str | None = None,
+        self,
+        provider: TracerProvider,
+        policy: KeepPolicy,
+        *,
+        name: str,
+        version: str | None = None,
         propagator: TextMapPropagator | None = None,
     ) -> None:
         ids = provider.id_generator
@@ -151,7 +174,7 @@ class TailTracing:
 
 
 class _EagerTrace:
-    __slots__ = ("span", "token", "trace_id", "span_id", "kept_at_start")
+    __slots__ = ("kept_at_start", "span", "span_id", "token", "trace_id")
 
     def __init__(self, span: trace.Span, parent: otel_context.Context | None) -> None:
         self.span = span
@@ -162,8 +185,15 @@ class _EagerTrace:
         self.kept_at_start = context.trace_flags.sampled
 
     def finish(
-        self, scope: Scope, method: str, route: str, status: int, error: BaseException | None,
-        kept: bool, start_ns: int, end_ns: int,
+        self,
+        scope: Scope,
+        method: str,
+        route: str,
+        status: int,
+        error: BaseException | None,
+        kept: bool,
+        start_ns: int,
+        end_ns: int,
     ) -> None:
         otel_context.detach(self.token)
         span = self.span
@@ -180,7 +210,11 @@ class EagerTracing:
     policy: KeepPolicy | None = None
 
     def __init__(
-        self, provider: trace.TracerProvider, *, name: str, version: str | None = None,
+        self,
+        provider: trace.TracerProvider,
+        *,
+        name: str,
+        version: str | None = None,
         propagator: TextMapPropagator | None = None,
     ) -> None:
         self.tracer = provider.get_tracer(name, version)
@@ -189,14 +223,22 @@ class EagerTracing:
     def start(self, scope: Scope, headers: Mapping[str, str], method: str, start_ns: int) -> RequestTrace:
         parent = _parent(self.propagator, headers)
         span = self.tracer.start_span(
-            span_name(method, UNMATCHED), parent, SpanKind.SERVER,
-            attributes=start_attributes(scope, headers), start_time=start_ns,
+            span_name(method, UNMATCHED),
+            parent,
+            SpanKind.SERVER,
+            attributes=start_attributes(scope, headers),
+            start_time=start_ns,
         )
         return _EagerTrace(span, parent)
 
 
 def request_tracing(
-    provider: TracerProvider, policy: KeepPolicy, *, explicit_sampler: bool, name: str, version: str | None = None,
+    provider: TracerProvider,
+    policy: KeepPolicy,
+    *,
+    explicit_sampler: bool,
+    name: str,
+    version: str | None = None,
 ) -> RequestTracing:
     """Tail tracing under `policy`, or eager tracing when a sampler was asked for explicitly."""
     if explicit_sampler:
@@ -245,14 +287,12 @@ def masked_query(query: str) -> str:
     """The query string as the logs would show it: secret parameters redacted, personal data masked."""
     parts = []
     for pair in query.split("&"):
-        name, sep, value = pair.partition("=")
+        name, sep, _value = pair.partition("=")
         parts.append(f"{name}{sep}{REDACTED}" if sep and is_secret_key(name) else scrub_text(pair))
     return "&".join(parts)
 
 
-def end_span(
-    span: trace.Span, scope: Scope, route: str, status: int, error: BaseException | None, end_ns: int
-) -> None:
+def end_span(span: trace.Span, scope: Scope, route: str, status: int, error: BaseException | None, end_ns: int) -> None:
     """Set what is known at the end (client, route, status, error) and end the span."""
     attributes: dict[str, AttributeValue] = {}
     # Read now: a middleware inside the telemetry may have put the real client there.
@@ -271,4 +311,3 @@ def end_span(
         span.set_status(Status(StatusCode.ERROR))
     span.set_attributes(attributes)
     span.end(end_time=end_ns)
-

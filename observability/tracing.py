@@ -15,17 +15,19 @@ runs on the BatchSpanProcessor's thread with a bounded queue (spans are dropped
 when it is full) and a short timeout: an unreachable collector never slows or fails
 a request.
 """
+
 from __future__ import annotations
 
 import os
 import threading
 from collections.abc import Mapping
+from typing import Any
 
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
-from opentelemetry.sdk.trace.sampling import ParentBased, ALWAYS_ON
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
 
 from .errors import ConfigError
 
@@ -89,12 +91,12 @@ def new_tracer_provider(resource: Resource | None = None, *, explicit_sampler: b
     Unless OTEL_TRACES_SAMPLER is set, its sampler is parent-based always-on: a span
     started inside a request follows the request's sampled flag.
     """
-    kwargs: dict[str, object] = {"id_generator": ReservedIds()}
+    kwargs: dict[str, Any] = {"id_generator": ReservedIds()}
     if not explicit_sampler:
         kwargs["sampler"] = ParentBased(ALWAYS_ON)
     if resource is not None:
         kwargs["resource"] = resource
-    return TracerProvider(**kwargs)  # type: ignore[arg-type]
+    return TracerProvider(**kwargs)
 
 
 def explicit_sampler(environ: Mapping[str, str] | None = None) -> str | None:
@@ -120,24 +122,33 @@ def _protocol(environ: Mapping[str, str]) -> str:
     protocol = _env(environ, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf"
     if protocol == "grpc":
         try:
-            import opentelemetry.exporter.otlp.proto.grpc.trace_exporter  # noqa: F401
+            import opentelemetry.exporter.otlp.proto.grpc.trace_exporter  # noqa: F401, PLC0415  # only whether it is installed
         except ImportError:
             raise TracingConfigError(
                 "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs opentelemetry-exporter-otlp-proto-grpc; use http/protobuf"
             ) from None
     elif protocol != "http/protobuf":
-        raise TracingConfigError(f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: supported are {', '.join(SUPPORTED_PROTOCOLS)}")
+        raise TracingConfigError(
+            f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: supported are {', '.join(SUPPORTED_PROTOCOLS)}"
+        )
     return protocol
 
 
 def _exporter(environ: Mapping[str, str]) -> SpanExporter:
     protocol = _protocol(environ)
-    timeout = None if _env(environ, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT") else DEFAULT_EXPORT_TIMEOUT
+    timeout = (
+        None
+        if _env(environ, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT")
+        else DEFAULT_EXPORT_TIMEOUT
+    )
     if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # noqa: PLC0415  # an optional package
+            OTLPSpanExporter as GrpcExporter,
+        )
 
-        return GrpcExporter(timeout=timeout)
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        grpc_exporter: SpanExporter = GrpcExporter(timeout=timeout)
+        return grpc_exporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: PLC0415  # brings requests along
 
     # The exporter reads the endpoint (adding /v1/traces to the generic one),
     # headers and compression from the environment itself.

@@ -1,4 +1,5 @@
 """The AI-DIY API service."""
+
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version

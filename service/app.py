@@ -1,12 +1,13 @@
 """create_app(settings) -> Starlette: the routes and the middleware stack, nothing else."""
+
 from __future__ import annotations
 
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
@@ -81,8 +82,13 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
     )
 
     routes: list[BaseRoute] = [
-        *health.routes, *env.routes, *security_status.routes, *models.routes,
-        *data.routes, *appdocs.routes, *openapi.routes,
+        *health.routes,
+        *env.routes,
+        *security_status.routes,
+        *models.routes,
+        *data.routes,
+        *appdocs.routes,
+        *openapi.routes,
     ]
     # Every /api route's violation series exists from the start at 0, so the first
     # refusal shows in increase() instead of being the series' first sample.
@@ -173,15 +179,24 @@ def build_middleware(
     if settings.trusted_proxies:
         layers.append(Middleware(ClientIPMiddleware, trusted_proxies=settings.trusted_proxies))
     if telemetry is not None:
-        layers.append(Middleware(
-            TelemetryMiddleware, metrics=telemetry.metrics, tracing=telemetry.tracing, access_log=telemetry.access_log,
-            route_resolver=resolver, exclude_tracing=UNTRACED,
-        ))
+        layers.append(
+            Middleware(
+                TelemetryMiddleware,
+                metrics=telemetry.metrics,
+                tracing=telemetry.tracing,
+                access_log=telemetry.access_log,
+                route_resolver=resolver,
+                exclude_tracing=UNTRACED,
+            )
+        )
     layers += [
         Middleware(SecurityHeadersMiddleware),
         Middleware(RequestSizeMiddleware, max_bytes=settings.max_request_bytes, events=limiter.events),
         Middleware(
-            RateLimitMiddleware, limiter=limiter, fail_closed=settings.rate_limit_fail_closed, exempt=UNTRACED,
+            RateLimitMiddleware,
+            limiter=limiter,
+            fail_closed=settings.rate_limit_fail_closed,
+            exempt=UNTRACED,
             route_resolver=resolver,
         ),
         Middleware(ErrorBoundaryMiddleware),
@@ -211,7 +226,10 @@ def _lifespan(
         sink = None
         if configure_logs:
             sink = configure_logging(
-                settings.log_dir, settings.log_level.value, file_prefix=LOG_FILE_PREFIX, extra_files=LOG_EXTRA_FILES,
+                settings.log_dir,
+                settings.log_level.value,
+                file_prefix=LOG_FILE_PREFIX,
+                extra_files=LOG_EXTRA_FILES,
                 on_drop=service_metrics.log_line_dropped,
             )
         app.state.log_sink = sink
@@ -221,7 +239,8 @@ def _lifespan(
         resource_logger.start()
         metrics_app.start()
         logging.getLogger("ai_diy.api").info(
-            "AI-DIY %s started", __version__,
+            "AI-DIY %s started",
+            __version__,
             extra={"event": "startup", "environment": settings.environment, "log_level": settings.log_level.value},
         )
         try:

@@ -1,4 +1,5 @@
 """The ASGI application hypercorn imports (`service.asgi:app`), built from the environment."""
+
 from __future__ import annotations
 
 from service.app import create_app

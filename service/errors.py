@@ -1,4 +1,5 @@
 """The one error shape every 4xx/5xx answer uses: {"error": {"code", "message"}}."""
+
 from __future__ import annotations
 
 import logging
@@ -29,7 +30,7 @@ def _code_for(status: int) -> str:
 
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
     """Starlette's HTTPException (404, 405, ...) as a JSON error."""
-    assert isinstance(exc, HTTPException)
+    assert isinstance(exc, HTTPException)  # noqa: S101  # narrows the type: registered for HTTPException only
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     if exc.status_code == 404 and message == "Not Found":
         message = f"no route for {request.url.path}"
@@ -70,7 +71,9 @@ class ErrorBoundaryMiddleware:
             # 499 (as nginx names it) keeps it out of the 5xx error rate and the SLO,
             # while the access line and metrics still show it happened.
             log.info(
-                "client disconnected during %s %s", scope.get("method"), scope.get("path"),
+                "client disconnected during %s %s",
+                scope.get("method"),
+                scope.get("path"),
                 extra={"event": "client_disconnected", "status": "error"},
             )
             await error_response(CLIENT_CLOSED_REQUEST, "client_closed_request", "client closed the request")(
@@ -80,11 +83,12 @@ class ErrorBoundaryMiddleware:
             if started:
                 raise
             log.exception(
-                "unhandled error on %s %s", scope.get("method"), scope.get("path"),
+                "unhandled error on %s %s",
+                scope.get("method"),
+                scope.get("path"),
                 extra={"event": "unhandled_exception", "status": "error"},
             )
             # The telemetry outside records it on the request's span, if the trace is kept.
             scope[EXCEPTION_SCOPE_KEY] = exc
             response = error_response(500, "internal_error", "internal server error")
             await response(scope, receive, send)
-

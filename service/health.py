@@ -6,6 +6,7 @@ read-only data store that still serves its documents). Degraded keeps /health an
 /health/ready at 200 so that one shared fault does not pull every replica out of a
 load balancer at once; the gauge shows 0 for it all the same, so alerts see it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping

@@ -1,4 +1,5 @@
 """/metrics: refreshed health gauges at scrape time, optionally on a port of its own."""
+
 from __future__ import annotations
 
 import logging

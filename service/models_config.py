@@ -6,9 +6,11 @@ below is used, so the service starts with no configuration at all; but a file th
 operator named on purpose (AI_DIY_MODELS_CONFIG set) must exist, or a typo in its
 path would silently serve the default.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -75,20 +77,24 @@ def load_models_config(path: Path, *, required: bool = False) -> tuple[ModelsCon
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         if required:
-            raise ModelsConfigError(path, [f"does not exist ({SETTING} is set, so the embedded default is not used)"]) from None
+            raise ModelsConfigError(
+                path, [f"does not exist ({SETTING} is set, so the embedded default is not used)"]
+            ) from None
         return EMBEDDED_DEFAULT, "embedded default"
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelsConfigError(path, [f"cannot be read: {exc}"]) from None
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise ModelsConfigError(path, [f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]) from None
+        raise ModelsConfigError(
+            path, [f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]
+        ) from None
     try:
         return ModelsConfig.model_validate(data), "file"
     except ValidationError as exc:
         raise ModelsConfigError(path, [_describe(e) for e in exc.errors(include_url=False)]) from None
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Mapping[str, Any]) -> str:
     where = ".".join(str(p) for p in error.get("loc", ())) or "document"
     return f"{where}: {error['msg'].removeprefix('Value error, ')}"

@@ -1,11 +1,12 @@
 """GET /openapi.json: the routes' docstrings (YAML after `---`) plus shared schemas."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.schemas import SchemaGenerator
 
 from service import __version__
@@ -30,7 +31,7 @@ CONDITIONALS: dict[str, Any] = {
             "in": "header",
             "required": False,
             "description": (
-                'Only if the document\'s current ETag is one of these (strong comparison), or, with `*`,'
+                "Only if the document's current ETag is one of these (strong comparison), or, with `*`,"
                 " only if it exists. Otherwise 412 and nothing changes."
             ),
             "schema": _ETAG_LIST,
@@ -61,7 +62,11 @@ COMPONENTS: dict[str, Any] = {
             "type": "object",
             "required": ["error"],
             "properties": {
-                "error": {"type": "object", "required": ["code", "message"], "properties": {"code": _STR, "message": _STR}}
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {"code": _STR, "message": _STR},
+                }
             },
         },
         "Health": {
@@ -138,7 +143,11 @@ COMPONENTS: dict[str, Any] = {
             "properties": {
                 "documents": {
                     "type": "array",
-                    "items": {"type": "object", "required": ["path", "size"], "properties": {"path": _STR, "size": _INT}},
+                    "items": {
+                        "type": "object",
+                        "required": ["path", "size"],
+                        "properties": {"path": _STR, "size": _INT},
+                    },
                 }
             },
         },
@@ -153,13 +162,20 @@ COMPONENTS: dict[str, Any] = {
                     "properties": {
                         "resource_usage": {
                             "type": "object",
-                            "required": ["memory_mb", "memory_percent", "cpu_percent", "threads", "open_files", "uptime_seconds"],
+                            "required": [
+                                "memory_mb",
+                                "memory_percent",
+                                "cpu_percent",
+                                "threads",
+                                "open_files",
+                                "uptime_seconds",
+                            ],
                         }
                     },
                 },
             },
         },
-    }
+    },
 }
 
 schemas = SchemaGenerator(
@@ -192,9 +208,7 @@ DOCUMENT_PATH_SCHEMA = {
     "type": "string",
     "maxLength": MAX_SEGMENT_BYTES,
     "pattern": (
-        r"^[A-Za-z0-9_][A-Za-z0-9_. -]*\.("
-        + "|".join(sorted(ext.lstrip(".") for ext in ALLOWED_EXTENSIONS))
-        + r")$"
+        r"^[A-Za-z0-9_][A-Za-z0-9_. -]*\.(" + "|".join(sorted(ext.lstrip(".") for ext in ALLOWED_EXTENSIONS)) + r")$"
     ),
 }
 DOCUMENT_PATH_DESCRIPTION = (
@@ -203,7 +217,7 @@ DOCUMENT_PATH_DESCRIPTION = (
 )
 
 
-def build_schema(routes: list) -> dict[str, Any]:
+def build_schema(routes: list[BaseRoute]) -> dict[str, Any]:
     """The OpenAPI document for these routes."""
     schema = schemas.get_schema(routes=routes)
     for path, operations in schema.get("paths", {}).items():

@@ -4,6 +4,7 @@
 returns the warnings that do not stop the start (one line each). Binding the
 ports is checked where they are bound (service.server).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -75,7 +76,7 @@ def storage_unreachable(uri: str, timeout: float = STORAGE_PROBE_TIMEOUT) -> str
         return runner.run(_probe(storage, timeout))
 
 
-async def _probe(storage: Any, timeout: float) -> str | None:
+async def _probe(storage: Any, timeout: float) -> str | None:  # noqa: ASYNC109  # applied by asyncio.timeout below
     try:
         async with asyncio.timeout(timeout):
             answered = await storage.check()
@@ -95,4 +96,3 @@ def redact(uri: str) -> str:
     scheme, _, rest = uri.partition("://")
     netloc, slash, path = rest.partition("/")
     return f"{scheme}://{netloc.rpartition('@')[2]}{slash}{path}"
-

@@ -5,10 +5,12 @@ never from mtime: copying, restoring or touching a file must not change when it
 expires. Today's (and any future-dated) file is never touched, nor is any file whose
 name this module does not recognise.
 """
+
 from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -20,7 +22,9 @@ from pathlib import Path
 
 from service.data.atomic import fsync_dir, temp_name
 
-LOG_NAME = re.compile(r"^ai_diy_(?P<kind>api|security|audit|backup)_(?P<date>\d{8})(?:_[A-Za-z0-9_-]+)?\.jsonl(?P<gz>\.gz)?$")
+LOG_NAME = re.compile(
+    r"^ai_diy_(?P<kind>api|security|audit|backup)_(?P<date>\d{8})(?:_[A-Za-z0-9_-]+)?\.jsonl(?P<gz>\.gz)?$"
+)
 
 # The runbook's "Log Retention" table, in days.
 DEFAULT_KEEP_DAYS: Mapping[str, int] = {"api": 30, "security": 90, "audit": 365, "backup": 7}
@@ -95,7 +99,9 @@ def plan(
             if log.path.name + ".gz" in gz_names:
                 actions.append(Action("finish", log, "compressed copy exists (interrupted earlier run)"))
             else:
-                actions.append(Action("compress", log, f"{age} days old, {log.kind} logs compressed after {after} days"))
+                actions.append(
+                    Action("compress", log, f"{age} days old, {log.kind} logs compressed after {after} days")
+                )
     return actions
 
 
@@ -149,9 +155,9 @@ def compress(path: Path) -> Path:
     return target
 
 
-def _digest(stream: object) -> str:
+def _digest(stream: io.BufferedIOBase) -> str:
     digest = hashlib.sha256()
-    for block in iter(lambda: stream.read(1 << 20), b""):  # type: ignore[attr-defined]
+    for block in iter(lambda: stream.read(1 << 20), b""):
         digest.update(block)
     return digest.hexdigest()
 

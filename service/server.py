@@ -1,4 +1,5 @@
 """Running the app under hypercorn: bind, workers, and a drain that ends on time after SIGTERM/SIGINT."""
+
 from __future__ import annotations
 
 import logging
@@ -161,4 +162,3 @@ def _supervise(config: HypercornConfig, sockets: Sockets, *, workers: int, drain
     if requested and not any(codes):
         return 0
     return next((code for code in codes if code), 1)
-

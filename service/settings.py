@@ -3,10 +3,11 @@
 Every setting is validated at start-up; `load_settings` turns validation errors into
 one readable line per problem (`ConfigError`), never a traceback.
 """
+
 from __future__ import annotations
 
 import ipaddress
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,18 +15,18 @@ from limits import parse_many
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from observability.errors import ConfigError as ConfigError  # re-exported: settings errors are configuration errors
+from observability.errors import ConfigError as ConfigError  # noqa: PLC0414  # an explicit re-export, for mypy
 
 ENV_PREFIX = "AI_DIY_"
 RATE_LIMIT_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "async+redis", "async+memory", "redis+sentinel")
 
 
-class AppEnv(str, Enum):
+class AppEnv(StrEnum):
     DEV = "DEV"
     PRODUCTION = "PRODUCTION"
 
 
-class LogLevel(str, Enum):
+class LogLevel(StrEnum):
     DEBUG = "DEBUG"
     INFO = "INFO"
     WARNING = "WARNING"
@@ -70,7 +71,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="Data directory; documents live in `<data dir>/appdocs`.")
     models_config: Path = Field(
         Path("models_config.json"),
-        description="Models configuration file; an embedded default is used when it is absent, unless this variable names it.",
+        description=(
+            "Models configuration file; an embedded default is used when it is absent, unless this variable names it."
+        ),
     )
     app_env: AppEnv = Field(AppEnv.DEV, description="Deployment environment.")
     rate_limit: str = Field(
@@ -82,7 +85,10 @@ class Settings(BaseSettings):
         "`redis+sentinel://host:port,host:port/<master>` to follow a Sentinel fail-over; every location needs its port.",
     )
     rate_limit_fail_closed: bool = Field(
-        False, description="Refuse `/api/*` requests (503) while the rate-limit storage is unreachable, instead of allowing them."
+        False,
+        description=(
+            "Refuse `/api/*` requests (503) while the rate-limit storage is unreachable, instead of allowing them."
+        ),
     )
     trusted_proxies: Annotated[list[Network], NoDecode] = Field(
         default_factory=list,
@@ -103,11 +109,14 @@ class Settings(BaseSettings):
         60.0, ge=0, description="Seconds between `resource_usage` log lines (0 disables them)."
     )
     trace_sample_ratio: float = Field(
-        0.05, ge=0, le=1,
+        0.05,
+        ge=0,
+        le=1,
         description="Share of traces kept whatever their outcome (decided on the trace id, as TraceIdRatioBased does).",
     )
     trace_slow_ms: float = Field(
-        1000.0, gt=0,
+        1000.0,
+        gt=0,
         description="Requests at or over this many milliseconds keep their trace (the latency objective); "
         "failed and caller-sampled ones always do.",
     )

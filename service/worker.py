@@ -10,6 +10,7 @@ connection as an ERROR. Here the event loop knows its open connections: at
 is dropped, the task wakes up and ends normally), before hypercorn's own
 cancellation, which is left as a backstop.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,14 +32,16 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 STOP_POLL_INTERVAL = 0.05
 
 
-class DrainingLoop(uvloop.Loop):  # type: ignore[misc]  # uvloop ships no types for subclassing
+class DrainingLoop(uvloop.Loop):
     """uvloop's event loop, remembering the transports its servers accepted so the drain can end on time."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.connections: set[asyncio.BaseTransport] = set()
+        self.connections: set[asyncio.Transport] = set()
 
-    async def create_server(self, protocol_factory: Callable[[], asyncio.BaseProtocol], *args: Any, **kwargs: Any) -> Any:
+    async def create_server(
+        self, protocol_factory: Callable[[], asyncio.BaseProtocol], *args: Any, **kwargs: Any
+    ) -> Any:
         connections = self.connections
         # asyncio.start_server's factory makes a StreamReaderProtocol, an asyncio.Protocol.
         return await super().create_server(
@@ -56,14 +59,15 @@ class DrainingLoop(uvloop.Loop):  # type: ignore[misc]  # uvloop ships no types 
 class _Tracked(asyncio.Protocol):
     """A server connection's protocol that keeps its transport in the loop's set while it is open."""
 
-    def __init__(self, inner: asyncio.Protocol, connections: set[asyncio.BaseTransport]) -> None:
+    def __init__(self, inner: asyncio.Protocol, connections: set[asyncio.Transport]) -> None:
         self._inner = inner
         self._connections = connections
-        self._transport: asyncio.BaseTransport | None = None
+        self._transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport
-        self._connections.add(transport)
+        # A server's connections are stream transports: they can be aborted.
+        self._transport = cast(asyncio.Transport, transport)
+        self._connections.add(self._transport)
         self._inner.connection_made(transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -85,18 +89,23 @@ class _Tracked(asyncio.Protocol):
 
 
 def run_worker(
-    config: Config, sockets: Sockets, *, drain: float, stop_event: ProcessEvent | None = None, app: Any = None,
+    config: Config,
+    sockets: Sockets,
+    *,
+    drain: float,
+    stop_event: ProcessEvent | None = None,
+    app: Any = None,
 ) -> None:
     """Serve `app` (the service's by default) on `sockets` until SIGTERM/SIGINT (or `stop_event`), then drain.
 
     `config.graceful_timeout` must be a little longer than `drain`: it is the backstop.
     """
     if app is None:
-        from service.asgi import app  # built here: a spawned worker process imports the app itself
+        from service.asgi import app  # noqa: PLC0415  # built here: a spawned worker process imports the app itself
 
     with asyncio.Runner(loop_factory=DrainingLoop) as runner:
         loop = runner.get_loop()
-        assert isinstance(loop, DrainingLoop)
+        assert isinstance(loop, DrainingLoop)  # noqa: S101  # narrows the type: the runner's loop_factory made it
         loop.set_exception_handler(_exception_handler)
         runner.run(
             worker_serve(
@@ -128,7 +137,7 @@ async def _stop_requested(loop: DrainingLoop, drain: float, stop_event: ProcessE
     if stop_event is None:
         await stop.wait()
     else:
-        while not (stop.is_set() or stop_event.is_set()):
+        while not (stop.is_set() or stop_event.is_set()):  # noqa: ASYNC110  # a process event cannot be awaited
             await asyncio.sleep(STOP_POLL_INTERVAL)
     log.info("Stopping: in-flight requests have %g s to finish", drain)
     loop.call_later(drain, _drain_deadline, loop)

@@ -1,4 +1,5 @@
 """The documents: the store, atomic writes, backups and checks."""
+
 from __future__ import annotations
 
 from pathlib import Path

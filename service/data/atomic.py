@@ -7,6 +7,7 @@ rename leaves only a temporary file whose name `is_temp_name` recognises: nothin
 serves, lists, counts, validates or exports it, and `sweep_temp_files` removes it
 when the service starts.
 """
+
 from __future__ import annotations
 
 import os

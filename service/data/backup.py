@@ -7,6 +7,7 @@ anything on disk changes. Import builds the new tree beside the live one and swa
 the two with renames; the previous tree stays as `appdocs.rollback-<UTC time>`.
 Pruning deletes backups older than a number of days, by the date in their names.
 """
+
 from __future__ import annotations
 
 import base64
@@ -19,7 +20,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,7 @@ def export_backup(
     """The backup document of every document under root, and the skipped entries; on_file hears of each read."""
     tree, skipped = read_tree(root, on_file)
     documents = [_document_entry(rel, data) for rel, data in sorted(tree.items())]
-    created = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    created = (now or datetime.now(UTC)).astimezone(UTC)
     backup = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -254,7 +255,7 @@ def import_backup(
     staged = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=data_dir))
     try:
         _build_tree(staged, incoming, on_written)
-        plan.rollback = _swap_in(root, staged, now or datetime.now(timezone.utc))
+        plan.rollback = _swap_in(root, staged, now or datetime.now(UTC))
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
@@ -262,7 +263,7 @@ def import_backup(
 
 
 def _build_tree(staged: Path, documents: dict[str, bytes], on_file: FileDone | None = None) -> None:
-    os.chmod(staged, 0o755)  # mkdtemp makes it 0700; the live tree must stay readable like before
+    os.chmod(staged, 0o755)  # noqa: S103  # mkdtemp makes it 0700; the live tree must stay readable like before
     directories = {staged}
     for rel, data in documents.items():
         target = staged / rel
@@ -295,7 +296,7 @@ def _swap_in(root: Path, staged: Path, now: datetime) -> Path | None:
 
 
 def _rollback_path(root: Path, now: datetime) -> Path:
-    stamp = now.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     candidate = root.with_name(ROLLBACK_PREFIX + stamp)
     for suffix in range(1, 1000):  # two imports within one second
         if not candidate.exists():
@@ -356,7 +357,7 @@ def prune_plan(directory: Path, today: date, *, older_than_days: int, keep_last:
             continue
         found.append((day, entry))
     found.sort()
-    newest = {path for _, path in found[len(found) - keep_last:]} if keep_last > 0 else set()
+    newest = {path for _, path in found[len(found) - keep_last :]} if keep_last > 0 else set()
     actions = []
     for day, path in found:
         age = (today - day).days

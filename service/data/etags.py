@@ -6,6 +6,7 @@ built from mtime and size would not do: file times tick in milliseconds, so two
 quick writes of equal size could share one and an If-Match would let the second
 editor overwrite the first.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """The appdocs store: documents under `<data dir>/appdocs`, read through the path rules."""
+
 from __future__ import annotations
 
 import logging
@@ -152,7 +153,8 @@ class DocumentStore:
         removed = [path.relative_to(self.root).as_posix() for path in sweep_leftovers(self.root)]
         if removed:
             log.warning(
-                "removed %d temporary file(s) left by interrupted writes", len(removed),
+                "removed %d temporary file(s) left by interrupted writes",
+                len(removed),
                 extra={"event": "interrupted_writes_swept", "details": {"count": len(removed), "paths": removed[:100]}},
             )
         return removed

@@ -1,4 +1,5 @@
 """Checks of the live documents directory (the runbook's validate_data) and of document paths."""
+
 from __future__ import annotations
 
 import json
@@ -50,10 +51,15 @@ def _within(path: Path, root: Path) -> bool:
 def validate_data_dir(data_dir: Path) -> list[str]:
     """Every problem of `<data_dir>/appdocs`, one readable line each (empty when healthy)."""
     root = documents_dir(data_dir)
-    problems = [
-        f"{data_dir / name}: leftover of an interrupted import (safe to delete)"
-        for name in sorted(os.listdir(data_dir)) if name.startswith(STAGING_PREFIX)
-    ] if data_dir.is_dir() else []
+    problems = (
+        [
+            f"{data_dir / name}: leftover of an interrupted import (safe to delete)"
+            for name in sorted(os.listdir(data_dir))
+            if name.startswith(STAGING_PREFIX)
+        ]
+        if data_dir.is_dir()
+        else []
+    )
     if not root.is_dir():
         return [*problems, f"{root}: documents directory does not exist"]
     real_root = root.resolve()

@@ -6,6 +6,7 @@ thread and every worker process: of 50 clients creating the same document at onc
 exactly one is told it created it, and an If-Match cannot pass for two editors.
 Reads take no lock: a reader sees the old bytes or the new ones (atomic rename).
 """
+
 from __future__ import annotations
 
 import fcntl

@@ -1,4 +1,5 @@
 """GET /api/appdocs and /api/appdocs/{path}: documents from `<data dir>/appdocs`."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -78,9 +79,7 @@ async def get_document(request: Request) -> Response:
     store = request.app.state.document_store
     requested = request.path_params["path"]
     try:
-        path = await run_in_threadpool(
-            resolve_document, store.root, requested, raw_path=request.scope.get("raw_path")
-        )
+        path = await run_in_threadpool(resolve_document, store.root, requested, raw_path=request.scope.get("raw_path"))
     except PathRejected as rejected:
         client_ip = request.client.host if request.client else "unknown"
         return path_rejection(request.app.state.security_events, rejected, client_ip=client_ip, requested=requested)

@@ -1,4 +1,5 @@
 """PUT and DELETE /api/appdocs/{path}: authenticated, audited, atomic document changes."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from service.data.etags import InvalidPrecondition, Preconditions
 from service.data import writes
+from service.data.etags import InvalidPrecondition, Preconditions
 from service.data.writes import PreconditionFailed
 from service.errors import error_response
 from service.security.inspection import SuspiciousInput, input_rejection, parse_json_body
@@ -19,6 +20,7 @@ from service.security.paths import PathRejected, path_rejection, resolve_documen
 
 audit = logging.getLogger("ai_diy.audit")
 log = logging.getLogger("ai_diy.data")
+
 
 def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
@@ -43,7 +45,10 @@ def _authorize(request: Request) -> Response | None:
         reason="missing_token" if not given else "wrong_token",
     )
     return error_response(
-        401, "unauthorized", "a valid admin bearer token is required", headers={"WWW-Authenticate": 'Bearer realm="ai-diy"'}
+        401,
+        "unauthorized",
+        "a valid admin bearer token is required",
+        headers={"WWW-Authenticate": 'Bearer realm="ai-diy"'},
     )
 
 
@@ -57,7 +62,9 @@ async def _authorized_target(request: Request) -> Path | Response:
     try:
         return await run_in_threadpool(resolve_document, root, requested, raw_path=request.scope.get("raw_path"))
     except PathRejected as rejected:
-        return path_rejection(request.app.state.security_events, rejected, client_ip=_client_ip(request), requested=requested)
+        return path_rejection(
+            request.app.state.security_events, rejected, client_ip=_client_ip(request), requested=requested
+        )
 
 
 def _audit(message: str, event: str, request: Request, relative: str, data: bytes) -> None:
@@ -89,7 +96,9 @@ def precondition_failed(current: str | None) -> Response:
     if current is None:
         return error_response(412, "precondition_failed", "precondition failed: the document does not exist")
     return error_response(
-        412, "precondition_failed", "precondition failed: the document's current ETag is in the ETag header",
+        412,
+        "precondition_failed",
+        "precondition failed: the document's current ETag is in the ETag header",
         headers={"ETag": current},
     )
 
@@ -158,7 +167,12 @@ async def put_document(request: Request) -> Response:
     except IsADirectoryError:
         return error_response(409, "path_is_directory", f"{relative!r} is a directory")
     except OSError as exc:
-        log.error("document write failed for %s: %s", relative, exc, extra={"event": "document_write_failed", "status": "error"})
+        log.error(
+            "document write failed for %s: %s",
+            relative,
+            exc,
+            extra={"event": "document_write_failed", "status": "error"},
+        )
         return error_response(503, "data_store_unavailable", "the document could not be written")
     request.app.state.document_store.changed()
     _audit("document written", "document_put", request, relative, body)
@@ -204,11 +218,17 @@ async def delete_document(request: Request) -> Response:
     except PreconditionFailed as failed:
         return precondition_failed(failed.current)
     except OSError as exc:
-        log.error("document delete failed for %s: %s", relative, exc, extra={"event": "document_delete_failed", "status": "error"})
+        log.error(
+            "document delete failed for %s: %s",
+            relative,
+            exc,
+            extra={"event": "document_delete_failed", "status": "error"},
+        )
         return error_response(503, "data_store_unavailable", "the document could not be deleted")
     if removed is None:
         return error_response(404, "document_not_found", f"no document {relative!r}")
     request.app.state.document_store.changed()
     _audit("document deleted", "document_delete", request, relative, removed)
-    return JSONResponse({"path": relative, "size": len(removed), "sha256": hashlib.sha256(removed).hexdigest(), "deleted": True})
-
+    return JSONResponse(
+        {"path": relative, "size": len(removed), "sha256": hashlib.sha256(removed).hexdigest(), "deleted": True}
+    )

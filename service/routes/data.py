@@ -1,4 +1,5 @@
 """GET /api/data/status: the document store's state."""
+
 from __future__ import annotations
 
 import logging
@@ -38,7 +39,9 @@ async def data_status(request: Request) -> JSONResponse:
     if status["status"] != "ok":
         # The client hears what is wrong, the log also where: no server path in a response.
         log.warning(
-            "data store unavailable: %s (%s)", status["detail"], store.data_dir,
+            "data store unavailable: %s (%s)",
+            status["detail"],
+            store.data_dir,
             extra={"event": "data_store_unavailable", "data_dir": str(store.data_dir)},
         )
         return error_response(503, "data_store_unavailable", f"data store unavailable: {status['detail']}")

@@ -1,4 +1,5 @@
 """GET /api/env: what environment this instance runs in (never a secret)."""
+
 from __future__ import annotations
 
 from starlette.requests import Request

@@ -1,4 +1,5 @@
 """GET /health, /health/ready and /health/live: what an operator, a load balancer and a supervisor ask."""
+
 from __future__ import annotations
 
 import time
@@ -18,7 +19,8 @@ LIVENESS_TIMEOUT = 2.0
 
 
 def _uptime(request: Request) -> float:
-    return round(time.monotonic() - request.app.state.started_monotonic, 3)
+    started: float = request.app.state.started_monotonic
+    return round(time.monotonic() - started, 3)
 
 
 async def health(request: Request) -> JSONResponse:
@@ -78,7 +80,11 @@ async def ready(request: Request) -> JSONResponse:
             schema: {$ref: "#/components/schemas/Readiness"}
     """
     verdict = Verdict.of(await run_in_threadpool(request.app.state.health.run))
-    body = {"status": "ready" if verdict.ready else "not_ready", "degraded": verdict.degraded, "failing": verdict.failing}
+    body = {
+        "status": "ready" if verdict.ready else "not_ready",
+        "degraded": verdict.degraded,
+        "failing": verdict.failing,
+    }
     return JSONResponse(body, status_code=200 if verdict.ready else 503)
 
 
@@ -105,8 +111,11 @@ async def live(request: Request) -> JSONResponse:
     with anyio.move_on_after(LIVENESS_TIMEOUT) as scope:
         await run_in_threadpool(lambda: None)
     if scope.cancelled_caught:
-        body = {"status": "wedged", "uptime_seconds": _uptime(request),
-                "detail": f"worker threads did not run a no-op within {LIVENESS_TIMEOUT:g} s"}
+        body = {
+            "status": "wedged",
+            "uptime_seconds": _uptime(request),
+            "detail": f"worker threads did not run a no-op within {LIVENESS_TIMEOUT:g} s",
+        }
         return JSONResponse(body, status_code=503)
     return JSONResponse({"status": "alive", "uptime_seconds": _uptime(request)})
 

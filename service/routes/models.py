@@ -1,4 +1,5 @@
 """GET /api/config/models: the models configuration in force."""
+
 from __future__ import annotations
 
 from starlette.requests import Request

@@ -1,4 +1,5 @@
 """GET /api/security/status: the runbook's `.security_status` and `.report.resource_usage`."""
+
 from __future__ import annotations
 
 from starlette.requests import Request

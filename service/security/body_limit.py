@@ -1,4 +1,6 @@
-"""Request bodies: 400 for conflicting framing, 413 before reading a body announced too large or as soon as one grows too large."""
+"""Request bodies: 400 for conflicting framing; 413 before reading a body announced too large,
+or as soon as one grows too large."""
+
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
@@ -96,12 +98,17 @@ class RequestSizeMiddleware:
     async def _refuse_framing(self, scope: Scope, receive: Receive, send: Send) -> None:
         client = scope.get("client")
         self.events.record(
-            "suspicious_input", "warning", client[0] if client else "unknown",
-            reason=CONFLICTING_FRAMING, method=scope.get("method"), path=scope.get("path"),
+            "suspicious_input",
+            "warning",
+            client[0] if client else "unknown",
+            reason=CONFLICTING_FRAMING,
+            method=scope.get("method"),
+            path=scope.get("path"),
         )
         response = error_response(
-            400, CONFLICTING_FRAMING, "a request must not carry both Content-Length and Transfer-Encoding, "
-            "nor different Content-Length values",
+            400,
+            CONFLICTING_FRAMING,
+            "a request must not carry both Content-Length and Transfer-Encoding, nor different Content-Length values",
             headers={"Connection": "close"},
         )
         await response(scope, receive, send)
@@ -118,7 +125,9 @@ class RequestSizeMiddleware:
             **{key: value for key, value in details.items() if value is not None},
         )
         response = error_response(
-            413, "request_too_large", f"request body larger than the limit of {self.max_bytes} bytes",
+            413,
+            "request_too_large",
+            f"request body larger than the limit of {self.max_bytes} bytes",
             headers={"Connection": "close"},
         )
         await response(scope, receive, send)

@@ -1,4 +1,5 @@
 """The real client address: the socket peer, or what a trusted proxy says it is."""
+
 from __future__ import annotations
 
 import functools

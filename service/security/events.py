@@ -1,4 +1,5 @@
 """Security events: one audit log line and one counter per event, plus last-hour counts."""
+
 from __future__ import annotations
 
 import logging
@@ -62,24 +63,28 @@ class SecurityEvents:
             "ai_diy_security_events", "Security events by type and severity.", ["event", "severity"], registry=registry
         )
         self.rate_limit_violations = Counter(
-            "ai_diy_rate_limit_violations", "Requests refused with 429, by route template.", ["http_route"],
+            "ai_diy_rate_limit_violations",
+            "Requests refused with 429, by route template.",
+            ["http_route"],
             registry=registry,
         )
         self.input_validation_failures = Counter(
-            "ai_diy_input_validation_failures", "Requests rejected for bad input, by reason.", ["reason"],
+            "ai_diy_input_validation_failures",
+            "Requests rejected for bad input, by reason.",
+            ["reason"],
             registry=registry,
         )
         self.rate_limiter_errors = Counter(
             "ai_diy_rate_limiter_errors", "Rate-limit storage failures (unreachable, timed out).", registry=registry
         )
-        self.auth_failures = Counter(
-            "ai_diy_auth_failures", "Failed admin authentications (401).", registry=registry
-        )
+        self.auth_failures = Counter("ai_diy_auth_failures", "Failed admin authentications (401).", registry=registry)
         for event, severity in EVENT_SEVERITY.items():  # zeros, so rate() works from the first scrape
             self.events_total.labels(event=event, severity=severity)
         for reason in INPUT_REASONS:
             self.input_validation_failures.labels(reason=reason)
-        self._recent: dict[str, deque[list[float]]] = {event: deque(maxlen=int(_HOUR / _BUCKET) + 1) for event in EVENTS}
+        self._recent: dict[str, deque[list[float]]] = {
+            event: deque(maxlen=int(_HOUR / _BUCKET) + 1) for event in EVENTS
+        }
 
     def record(self, event: str, severity: str, client_ip: str, **details: Any) -> None:
         """Log and count one security event; `details` land in the log line's `details`."""
@@ -109,7 +114,9 @@ class SecurityEvents:
     def last_hour(self) -> dict[str, int]:
         """Events per type over the last hour (minute resolution)."""
         horizon = self._clock() - _HOUR
-        return {event: int(sum(n for start, n in buckets if start > horizon)) for event, buckets in self._recent.items()}
+        return {
+            event: int(sum(n for start, n in buckets if start > horizon)) for event, buckets in self._recent.items()
+        }
 
     def _remember(self, event: str) -> None:
         now = self._clock()

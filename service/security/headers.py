@@ -1,5 +1,8 @@
 """Security response headers for a JSON API."""
+
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -50,11 +53,13 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def secure_headers(headers: object, extra: list[tuple[bytes, bytes]] | None = None) -> list[tuple[bytes, bytes]]:
+def secure_headers(
+    headers: Iterable[tuple[bytes, bytes]], extra: list[tuple[bytes, bytes]] | None = None
+) -> list[tuple[bytes, bytes]]:
     """The response headers with the security headers set (one pass, no re-allocation per header)."""
     result: list[tuple[bytes, bytes]] = []
     has_cache_control = False
-    for name, value in headers:  # type: ignore[attr-defined]
+    for name, value in headers:
         lowered = name.lower()
         if lowered in _REPLACED:
             continue

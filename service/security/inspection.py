@@ -1,4 +1,5 @@
 """JSON request bodies: parsed with limits on depth, sizes and NUL bytes."""
+
 from __future__ import annotations
 
 import json

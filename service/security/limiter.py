@@ -1,4 +1,5 @@
 """Per-client rate limiting on `limits` (moving window), with a bounded, self-healing storage."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,8 +10,8 @@ from typing import NamedTuple
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, Storage
-from limits.storage import storage_from_string
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 from service.security.events import SecurityEvents
 from service.security.window import MovingWindow
@@ -139,7 +140,7 @@ class RateLimiter:
                 return decision
             if tightest is None or decision.remaining < tightest.remaining:
                 tightest = decision
-        assert tightest is not None  # parse_many never returns an empty list
+        assert tightest is not None  # noqa: S101  # parse_many never returns an empty list
         return tightest
 
     @property
@@ -152,7 +153,7 @@ class RateLimiter:
         return self._consume_local(key)
 
     def _consume_local(self, key: str) -> Decision:
-        assert self._local is not None
+        assert self._local is not None  # noqa: S101  # narrows the type: only called when `local`
         tightest: Decision | None = None
         for window in self._local:
             allowed, remaining, reset_after = window.hit(key)
@@ -161,7 +162,7 @@ class RateLimiter:
                 return decision
             if tightest is None or decision.remaining < tightest.remaining:
                 tightest = decision
-        assert tightest is not None  # parse_many never returns an empty list
+        assert tightest is not None  # noqa: S101  # parse_many never returns an empty list
         return tightest
 
     def _failed(self, exc: BaseException, client_ip: str) -> None:

@@ -1,4 +1,5 @@
 """Document paths: what a request may name under the documents root, and nothing else."""
+
 from __future__ import annotations
 
 import re

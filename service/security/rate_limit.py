@@ -1,15 +1,15 @@
 """Rate limiting of `/api/*`: one limit per client IP across every API route."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from observability.routes import RouteResolver
 from service.errors import error_response
-from service.security.events import SecurityEvents
 from service.security.headers import EXTRA_HEADERS
 from service.security.limiter import Decision, RateLimiter
-from observability.routes import RouteResolver
 
 
 class RateLimitMiddleware:
@@ -54,7 +54,9 @@ class RateLimitMiddleware:
         if decision is None:
             if self.fail_closed:
                 response = error_response(
-                    503, "rate_limiter_unavailable", "rate limiting is unavailable; try again shortly",
+                    503,
+                    "rate_limiter_unavailable",
+                    "rate limiting is unavailable; try again shortly",
                     headers={"Retry-After": str(max(int(self.limiter.retry_interval), 1))},
                 )
                 await response(scope, receive, send)
@@ -83,8 +85,13 @@ class RateLimitMiddleware:
         route = self.resolve_route.match(scope)
         self.events.rate_limit_violations.labels(http_route=route).inc()
         self.events.record(
-            "rate_limit_exceeded", "warning", client_ip,
-            method=scope.get("method"), path=scope.get("path"), http_route=route, limit=self.limiter.limit,
+            "rate_limit_exceeded",
+            "warning",
+            client_ip,
+            method=scope.get("method"),
+            path=scope.get("path"),
+            http_route=route,
+            limit=self.limiter.limit,
         )
         response = error_response(
             429,
@@ -103,4 +110,3 @@ def _rate_headers(decision: Decision) -> list[tuple[bytes, bytes]]:
         (b"RateLimit-Remaining", b"%d" % decision.remaining),
         (b"RateLimit-Reset", b"%d" % decision.reset_after),
     ]
-

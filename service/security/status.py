@@ -1,4 +1,5 @@
 """The `/api/security/status` report and the `ai_diy_security_active` gauge."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -12,9 +13,7 @@ from service.security.limiter import RateLimiter
 
 def security_active_gauge(registry: CollectorRegistry) -> Gauge:
     """`ai_diy_security_active`: 1 when every security component works, 0 when degraded."""
-    return Gauge(
-        "ai_diy_security_active", "1 when every security component works, 0 when degraded.", registry=registry
-    )
+    return Gauge("ai_diy_security_active", "1 when every security component works, 0 when degraded.", registry=registry)
 
 
 class SecurityStatus:

@@ -10,6 +10,7 @@ and a key untouched for a whole generation can only hold expired hits. A key's
 hits are a plain list (64 bytes for one hit, against 760 for a deque): most
 clients of a busy service send a handful of requests a minute.
 """
+
 from __future__ import annotations
 
 import bisect

@@ -1,4 +1,5 @@
 """A TCP listener that accepts connections and never answers: a collector that hangs."""
+
 from __future__ import annotations
 
 import socket

@@ -5,6 +5,7 @@ records it and sends the next one until the deadline or its request budget. On
 two cores this drives 64 concurrent connections where an httpx client would spend
 most of the CPU on itself, and it counts exactly what was sent and what came back.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -15,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 # (method, target, extra headers, body) for connection `conn`, request number `seq`.
 Request = tuple[str, str, dict[str, str], bytes]
@@ -172,7 +174,10 @@ async def run_load(
     deadline = time.monotonic() + duration
     results = [Result() for _ in range(connections)]
     await asyncio.gather(
-        *(_connection(host, port, i, plan, deadline, per_connection, results[i], response_timeout, closed_ok) for i in range(connections))
+        *(
+            _connection(host, port, i, plan, deadline, per_connection, results[i], response_timeout, closed_ok)
+            for i in range(connections)
+        )
     )
     total = Result()
     for item in results:
@@ -180,9 +185,9 @@ async def run_load(
     return total
 
 
-def load(port: int, plan: Planner, **kwargs: object) -> Result:
+def load(port: int, plan: Planner, **kwargs: Any) -> Result:
     """run_load on a fresh event loop (tests are synchronous)."""
-    return asyncio.run(run_load(port, plan, **kwargs))  # type: ignore[arg-type]
+    return asyncio.run(run_load(port, plan, **kwargs))
 
 
 @contextmanager

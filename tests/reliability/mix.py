@@ -5,6 +5,7 @@ its client in X-Forwarded-For, and no client address is used often enough to rea
 the limit. The first `abusers` connections are one client each that hammers
 /api/config/models and must be refused with 429 once over the limit.
 """
+
 from __future__ import annotations
 
 from .loadgen import Request

@@ -1,4 +1,5 @@
 """Reading a running service from the outside: HTTP GETs, /metrics, the JSONL log, RSS."""
+
 from __future__ import annotations
 
 import json
@@ -49,7 +50,9 @@ def metric_sum(data: dict[tuple[str, tuple[tuple[str, str], ...]], float], name:
     return total
 
 
-def requests_counted(data: dict[tuple[str, tuple[tuple[str, str], ...]], float], *, exclude_route: str = "/metrics") -> int:
+def requests_counted(
+    data: dict[tuple[str, tuple[tuple[str, str], ...]], float], *, exclude_route: str = "/metrics"
+) -> int:
     """Requests in the duration histogram (sum of `_count` over series), except one route."""
     total = 0.0
     for (name, labels), value in data.items():

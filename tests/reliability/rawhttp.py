@@ -1,4 +1,5 @@
 """One-shot raw socket exchanges: send bytes exactly as given, read what comes back."""
+
 from __future__ import annotations
 
 import socket
@@ -16,7 +17,7 @@ def exchange(port: int, payload: bytes, *, timeout: float = 10.0, half_close: bo
 
 def read_until_closed(sock: socket.socket, timeout: float) -> tuple[bytes, bool]:
     """Everything the server sends within `timeout`, and whether it closed the connection by then."""
-    chunks = []
+    chunks: list[bytes] = []
     deadline = time.monotonic() + timeout
     while (left := deadline - time.monotonic()) > 0:
         sock.settimeout(left)

@@ -1,10 +1,11 @@
 """The log directory vanishes or the disk fills: requests succeed, /health and metrics say so, logging resumes."""
+
 from __future__ import annotations
 
 import errno
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -30,7 +31,8 @@ ENV = {"AI_DIY_TRUSTED_PROXIES": "127.0.0.1", "AI_DIY_RATE_LIMIT": "100000/minut
 
 
 def _log_sink(base: str) -> str:
-    return get_json(f"{base}/health")[1]["checks"]["log_sink"]["status"]
+    answer: str = get_json(f"{base}/health")[1]["checks"]["log_sink"]["status"]
+    return answer
 
 
 def _dropped(base: str) -> float:
@@ -41,7 +43,9 @@ def _background_load(port: int, user_agent: str) -> AbstractContextManager[Resul
     return load_until_stopped(
         port,
         lambda round_number: Mix(abusers=0, round_number=round_number, paths=API_PATHS, user_agent=user_agent),
-        rounds=200, connections=8, duration=0.3,
+        rounds=200,
+        connections=8,
+        duration=0.3,
     )
 
 
@@ -81,7 +85,7 @@ def _exercise(tmp_path: Path, base: str, break_it: Callable[[], None], repair: C
     return {"requests": during.sent, "dropped": _dropped(base) - dropped_before}
 
 
-def test_fault_logs_directory_replaced_by_a_file(tmp_path) -> None:
+def test_fault_logs_directory_replaced_by_a_file(tmp_path: Path) -> None:
     log_dir = tmp_path / "logs"
     moved = tmp_path / "logs.away"
 
@@ -93,7 +97,7 @@ def test_fault_logs_directory_replaced_by_a_file(tmp_path) -> None:
         log_dir.unlink()
         moved.rename(log_dir)
 
-    with running_service(tmp_path, **ENV) as (_, base):
+    with running_service(tmp_path, env=ENV) as (_, base):
         seen = _exercise(tmp_path, base, break_it, repair)
     print(f"\nlog dir replaced: {seen}")
 
@@ -104,14 +108,19 @@ def _mount_tmpfs(path: Path, size: str) -> None:
     if os.geteuid() != 0 or shutil.which("mount") is None:
         problem = "mounting a tmpfs needs root and mount(8)"
     else:
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, text=True)
+        result = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if result.returncode != 0:
             problem = f"cannot mount a tmpfs here: {result.stderr.strip()}"
     if problem is not None:
         unavailable(problem)
 
 
-def test_fault_logs_disk_full(tmp_path) -> None:
+def test_fault_logs_disk_full(tmp_path: Path) -> None:
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
     _mount_tmpfs(log_dir, "2m")
@@ -132,14 +141,14 @@ def test_fault_logs_disk_full(tmp_path) -> None:
         def repair() -> None:
             filler.unlink()
 
-        with running_service(tmp_path, **ENV) as (_, base):
+        with running_service(tmp_path, env=ENV) as (_, base):
             seen = _exercise(tmp_path, base, break_it, repair)
     finally:
         subprocess.run(["umount", str(log_dir)], check=True)
     print(f"\ndisk full: {seen}")
 
 
-def test_fault_logs_blocked_writes_never_hold_requests(tmp_path) -> None:
+def test_fault_logs_blocked_writes_never_hold_requests(tmp_path: Path) -> None:
     """The day's log file is a pipe nobody reads: the writer blocks, requests do not."""
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
@@ -149,10 +158,15 @@ def test_fault_logs_blocked_writes_never_hold_requests(tmp_path) -> None:
     reader = os.open(day_file, os.O_RDONLY | os.O_NONBLOCK)
     drained = bytearray()
     try:
-        with running_service(tmp_path, **ENV) as (_, base):
+        with running_service(tmp_path, env=ENV) as (_, base):
             port = int(base.rsplit(":", 1)[1])
             with _background_load(port, "during") as during:
-                wait_for(lambda: _queue_full_drops(base) > 0, timeout=60, interval=0.5, what="lines dropped while the writer is blocked")
+                wait_for(
+                    lambda: _queue_full_drops(base) > 0,
+                    timeout=60,
+                    interval=0.5,
+                    what="lines dropped while the writer is blocked",
+                )
             assert during.errors == [], during.errors[:5]
             assert during.server_errors == 0, during.statuses
             assert during.sent == during.answered > 0
@@ -180,7 +194,7 @@ def test_fault_logs_blocked_writes_never_hold_requests(tmp_path) -> None:
         os.close(reader)
 
 
-def test_fault_logs_blocked_writes_never_hold_shutdown(tmp_path) -> None:
+def test_fault_logs_blocked_writes_never_hold_shutdown(tmp_path: Path) -> None:
     """SIGTERM while the writer is stuck on a full pipe: the process still exits, cleanly and soon."""
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
@@ -188,18 +202,19 @@ def test_fault_logs_blocked_writes_never_hold_shutdown(tmp_path) -> None:
     os.mkfifo(day_file)
     reader = os.open(day_file, os.O_RDONLY | os.O_NONBLOCK)
     try:
-        with running_service(tmp_path, AI_DIY_DRAIN_TIMEOUT="2", **ENV) as (proc, base):
+        with running_service(tmp_path, AI_DIY_DRAIN_TIMEOUT="2", env=ENV) as (proc, base):
             port = int(base.rsplit(":", 1)[1])
 
             with _background_load(port, "fill"):
-                wait_for(lambda: _queue_full_drops(base) > 0, timeout=60, interval=0.5, what="the writer stuck on the pipe")
+                wait_for(
+                    lambda: _queue_full_drops(base) > 0, timeout=60, interval=0.5, what="the writer stuck on the pipe"
+                )
             proc.signal(signal.SIGTERM)
             # Drain (2 s) plus the log sink's bounded wait for its stuck writer (5 s), with room to spare.
             code = proc.popen.wait(timeout=20)
         assert code == 0, proc.output()[-2000:]
     finally:
         os.close(reader)
-
 
 
 def _queue_full_drops(base: str) -> float:

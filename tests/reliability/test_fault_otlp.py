@@ -5,9 +5,11 @@ and a collector that accepts and never answers. They are driven in interleaved
 slices so that whatever else the machine does weighs on all three alike; the
 latency comparison is a ratio within this one run.
 """
+
 from __future__ import annotations
 
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 
@@ -43,7 +45,7 @@ BASE_ENV = {
     "rounds",
     [pytest.param(6, id="6-rounds"), pytest.param(60, id="60-rounds", marks=pytest.mark.heavy)],
 )
-def test_fault_otlp_unreachable_collector_costs_no_latency_and_no_memory(tmp_path, rounds) -> None:
+def test_fault_otlp_unreachable_collector_costs_no_latency_and_no_memory(tmp_path: Path, rounds: int) -> None:
     with ExitStack() as stack:
         hole = stack.enter_context(BlackHole())
         variants = {
@@ -56,14 +58,14 @@ def test_fault_otlp_unreachable_collector_costs_no_latency_and_no_memory(tmp_pat
             root = tmp_path / name
             (root / "data" / "appdocs").mkdir(parents=True)
             (root / "data" / "appdocs" / "doc.json").write_bytes(DOCUMENT)
-            proc, base = stack.enter_context(running_service(root, **BASE_ENV, **env))
+            proc, base = stack.enter_context(running_service(root, env={**BASE_ENV, **env}))
             services[name] = (proc, int(base.rsplit(":", 1)[1]))
-        for name, (_, port) in services.items():
+        for _, port in services.values():
             load(port, Mix(abusers=0, round_number=250), connections=CONNECTIONS, duration=1.0)
         results = {name: Result() for name in services}
         rss_mid: dict[str, int] = {}
         for round_number in range(rounds):
-            for name, (proc, port) in services.items():
+            for name, (_, port) in services.items():
                 mix = Mix(abusers=0, round_number=round_number)
                 results[name].merge(load(port, mix, connections=CONNECTIONS, duration=SLICE))
             if round_number == rounds // 2 - 1:

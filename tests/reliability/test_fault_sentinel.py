@@ -5,12 +5,14 @@ the master declared down after one second), and `ai-diy serve` with
 `AI_DIY_RATE_LIMIT_STORAGE=redis+sentinel://…`. The gap between the kill and the
 first request the new master counts is measured and printed (docs/reliability.md).
 """
+
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -18,8 +20,7 @@ import pytest
 
 from tests.support.net import wait_for
 from tests.support.processes import running_service
-
-from .redis_server import RedisSentinel, RedisServer, redis_cli, sentinel_uri
+from tests.support.redis_server import RedisSentinel, RedisServer, redis_cli, sentinel_uri
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +49,9 @@ def sentinel_group(workdir: Path) -> Iterator[Sentinels]:
         replica = RedisServer(workdir, replica_of=master.port, name="replica")
         replica.start()
         stack.callback(replica.stop)
-        wait_for(lambda: replica.info("replication").get("master_link_status") == "up", timeout=15, what="replica in sync")
+        wait_for(
+            lambda: replica.info("replication").get("master_link_status") == "up", timeout=15, what="replica in sync"
+        )
         group = Sentinels(master, replica)
         for _ in range(3):
             sentinel = RedisSentinel(workdir, master.port)
@@ -57,7 +60,7 @@ def sentinel_group(workdir: Path) -> Iterator[Sentinels]:
             group.sentinels.append(sentinel)
         # Until every sentinel knows the replica and its two fellows, a dead master would stay dead.
         for sentinel in group.sentinels:
-            wait_for(lambda s=sentinel: s.sees(replicas=1, other_sentinels=2), timeout=30, what="sentinels acquainted")
+            wait_for(partial(sentinel.sees, replicas=1, other_sentinels=2), timeout=30, what="sentinels acquainted")
         yield group
 
 
@@ -76,23 +79,29 @@ def _security_state(client: httpx.Client) -> str:
     if response.status_code == 503 and response.json()["error"]["code"] == "rate_limiter_unavailable":
         return "refused"
     assert response.status_code == 200, response.text
-    return response.json()["security_status"]
+    answer: str = response.json()["security_status"]
+    return answer
 
 
 def _storage_healthy(client: httpx.Client) -> bool:
-    return client.get("/health").json()["checks"]["security"]["rate_limit_storage_healthy"]
+    answer: bool = client.get("/health").json()["checks"]["security"]["rate_limit_storage_healthy"]
+    return answer
 
 
 @pytest.mark.parametrize("fail_closed", [False, True], ids=["fail-open", "fail-closed"])
 def test_fault_sentinel_promotes_the_replica_and_the_limit_holds(tmp_path: Path, fail_closed: bool) -> None:
-    with sentinel_group(tmp_path) as group, running_service(
-        tmp_path,
-        AI_DIY_RATE_LIMIT_STORAGE=sentinel_uri(group.sentinels),
-        AI_DIY_RATE_LIMIT=f"{LIMIT}/minute",
-        AI_DIY_RATE_LIMIT_FAIL_CLOSED=str(fail_closed).lower(),
-        AI_DIY_TRUSTED_PROXIES="127.0.0.1",
-        AI_DIY_RESOURCE_LOG_INTERVAL="0",
-    ) as (_, base), httpx.Client(base_url=base, timeout=5) as client:
+    with (
+        sentinel_group(tmp_path) as group,
+        running_service(
+            tmp_path,
+            AI_DIY_RATE_LIMIT_STORAGE=sentinel_uri(group.sentinels),
+            AI_DIY_RATE_LIMIT=f"{LIMIT}/minute",
+            AI_DIY_RATE_LIMIT_FAIL_CLOSED=str(fail_closed).lower(),
+            AI_DIY_TRUSTED_PROXIES="127.0.0.1",
+            AI_DIY_RESOURCE_LOG_INTERVAL="0",
+        ) as (_, base),
+        httpx.Client(base_url=base, timeout=5) as client,
+    ):
         assert _security_state(client) == "active"
         # A client spends its budget through the master; the replica has every hit before the fault.
         spent = [_get(client, "/api/env", "192.0.2.1").status_code for _ in range(LIMIT + 1)]

@@ -1,5 +1,8 @@
 """64 concurrent connections over a realistic mix: every request answered, counted, bounded."""
+
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -66,12 +69,12 @@ def _series(base: str) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
     "duration",
     [pytest.param(3.0, id="3s"), pytest.param(30.0, id="30s", marks=pytest.mark.heavy)],
 )
-def test_load_64_connections_answered_counted_and_bounded(tmp_path, duration) -> None:
+def test_load_64_connections_answered_counted_and_bounded(tmp_path: Path, duration: float) -> None:
     appdocs = tmp_path / "data" / "appdocs"
     appdocs.mkdir(parents=True)
     (appdocs / "doc.json").write_bytes(DOCUMENT)
     abusers = 4
-    with running_service(tmp_path, **SERVICE_ENV) as (proc, base):
+    with running_service(tmp_path, env=SERVICE_ENV) as (proc, base):
         port = _port(base)
         # Warm-up: every route and status once, so later rounds only repeat series.
         warm = load(port, Mix(abusers=0, round_number=200, uses_per_ip=LIMIT // 2), connections=8, duration=1.0)
@@ -80,7 +83,12 @@ def test_load_64_connections_answered_counted_and_bounded(tmp_path, duration) ->
         rss_warm = rss(proc.pid)
         before = _counted(base)
 
-        first = load(port, Mix(abusers=abusers, round_number=1, uses_per_ip=LIMIT // 2), connections=CONNECTIONS, duration=duration)
+        first = load(
+            port,
+            Mix(abusers=abusers, round_number=1, uses_per_ip=LIMIT // 2),
+            connections=CONNECTIONS,
+            duration=duration,
+        )
         _assert_all_answered(first)
         _assert_mix_outcome(first, abusers)
         # Every request the client sent is in the histogram (the last ones are observed
@@ -90,7 +98,12 @@ def test_load_64_connections_answered_counted_and_bounded(tmp_path, duration) ->
         assert _counted(base) == expected
         series_first = _series(base)
 
-        second = load(port, Mix(abusers=abusers, round_number=2, uses_per_ip=LIMIT // 2), connections=CONNECTIONS, duration=duration)
+        second = load(
+            port,
+            Mix(abusers=abusers, round_number=2, uses_per_ip=LIMIT // 2),
+            connections=CONNECTIONS,
+            duration=duration,
+        )
         _assert_all_answered(second)
         _assert_mix_outcome(second, abusers)
         expected += second.sent

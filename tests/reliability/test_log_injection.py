@@ -1,9 +1,11 @@
 """Hostile header, path and body values never forge or break a JSONL log line."""
+
 from __future__ import annotations
 
 import json
 import time
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
@@ -24,13 +26,23 @@ def _quoted(raw: bytes) -> bytes:
 
 
 def _get(target: bytes, *headers: bytes) -> bytes:
-    return b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + b"".join(h + b"\r\n" for h in headers) + b"\r\n"
+    return (
+        b"GET "
+        + target
+        + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        + b"".join(h + b"\r\n" for h in headers)
+        + b"\r\n"
+    )
 
 
 def _put(target: bytes, body: bytes) -> bytes:
     return (
-        b"PUT " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer " + TOKEN.encode()
-        + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        b"PUT "
+        + target
+        + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer "
+        + TOKEN.encode()
+        + b"\r\nContent-Length: %d\r\n\r\n" % len(body)
+        + body
     )
 
 
@@ -40,7 +52,7 @@ HOSTILE = {
     "invalid-utf8-user-agent": _get(b"/api/env", b"User-Agent: \xff\xfe\xc3(\xed\xa0\x80"),
     "line-separators-user-agent": _get(b"/api/env", b"User-Agent: a\xe2\x80\xa8b\xc2\x85c"),
     "control-byte-header": _get(b"/api/env", b"User-Agent: a\x01\x02\x7fb"),
-    "json-in-user-agent": _get(b"/api/env", b"User-Agent: \"}" + FORGED),
+    "json-in-user-agent": _get(b"/api/env", b'User-Agent: "}' + FORGED),
     "newline-in-path": _get(b"/api/appdocs/x%0A" + _quoted(FORGED) + b".txt"),
     "crlf-in-unmatched-path": _get(b"/no/such%0d%0a%0d%0a" + _quoted(FORGED)),
     "ansi-and-invalid-utf8-in-path": _get(b"/api/appdocs/%1B%5B2J%FF%FE.txt"),
@@ -55,7 +67,7 @@ HOSTILE = {
 }
 
 
-def test_log_injection_hostile_values_never_forge_or_break_a_line(tmp_path) -> None:
+def test_log_injection_hostile_values_never_forge_or_break_a_line(tmp_path: Path) -> None:
     log_dir = tmp_path / "logs"
     with running_service(
         tmp_path,
@@ -65,11 +77,11 @@ def test_log_injection_hostile_values_never_forge_or_break_a_line(tmp_path) -> N
     ) as (proc, base):
         port = int(base.rsplit(":", 1)[1])
         reached_app = 0
-        statuses = {}
+        statuses: dict[str, int | None] = {}
         for name, payload in HOSTILE.items():
             answer = exchange(port, payload, timeout=10)
-            statuses[name] = status_of(answer)
-            assert statuses[name] is None or statuses[name] < 500, (name, answer[:300])
+            statuses[name] = status = status_of(answer)
+            assert status is None or status < 500, (name, answer[:300])
             reached_app += from_app(answer)
         # Every request the service answered has exactly one access line, no more.
         wait_for(lambda: len(access_records(log_dir)) >= reached_app, timeout=10, what="access lines")

@@ -1,9 +1,11 @@
 """After a hostile session, no personal data in any log file (the runbook's GDPR check)."""
+
 from __future__ import annotations
 
 import re
 import subprocess
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
@@ -74,7 +76,7 @@ _STRICT = [
 ]
 
 
-def test_personal_data_never_reaches_a_log_file(tmp_path) -> None:
+def test_personal_data_never_reaches_a_log_file(tmp_path: Path) -> None:
     log_dir = tmp_path / "logs"
     requests = _session()
     with running_service(tmp_path, AI_DIY_ADMIN_TOKEN=TOKEN, AI_DIY_RESOURCE_LOG_INTERVAL="0") as (_proc, base):

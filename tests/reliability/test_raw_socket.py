@@ -3,16 +3,19 @@
 The server answers each with a 4xx or closes the connection, keeps serving everyone
 else, and logs none of it as a server error.
 """
+
 from __future__ import annotations
 
 import json
 import socket
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
-from tests.support.processes import running_service
+from tests.support.processes import Process, running_service
 
 from .probes import get, log_records, samples, server_errors
 from .rawhttp import exchange, from_app, read_until_closed, responses_in, status_of
@@ -39,7 +42,9 @@ MALFORMED = {
 TOLERATED = {
     "unknown-http-version": b"GET /health HTTP/9.9\r\nHost: x\r\nConnection: close\r\n\r\n",
     "control-in-header-value": b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-A: a\x01b\r\n\r\n",
-    "many-headers": b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(3000)) + b"\r\n",
+    "many-headers": b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    + b"".join(b"X-H%d: v\r\n" % i for i in range(3000))
+    + b"\r\n",
 }
 
 
@@ -47,8 +52,12 @@ def _port(base: str) -> int:
     return int(base.rsplit(":", 1)[1])
 
 
+# The shared service's process, base URL and directory.
+SharedService = tuple[Process, str, Path]
+
+
 @pytest.fixture(scope="module")
-def shared_service(tmp_path_factory):
+def shared_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedService]:
     """One service for the malformed-request cases; each case looks only at what it added to the output."""
     root = tmp_path_factory.mktemp("raw")
     with running_service(root) as (proc, base):
@@ -56,7 +65,9 @@ def shared_service(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", sorted(MALFORMED) + sorted(TOLERATED))
-def test_raw_socket_malformed_request_is_refused_and_others_still_served(shared_service, name) -> None:
+def test_raw_socket_malformed_request_is_refused_and_others_still_served(
+    shared_service: SharedService, name: str
+) -> None:
     proc, base, root = shared_service
     seen = len(proc.output())
     errors_before = len(server_errors("", root / "logs"))
@@ -72,7 +83,7 @@ def test_raw_socket_malformed_request_is_refused_and_others_still_served(shared_
     assert server_errors(proc.output()[seen:], root / "logs")[errors_before:] == []
 
 
-def test_raw_socket_slowloris_is_cut_and_others_still_served(tmp_path) -> None:
+def test_raw_socket_slowloris_is_cut_and_others_still_served(tmp_path: Path) -> None:
     with running_service(tmp_path) as (proc, base):
         port = _port(base)
         slow = []
@@ -105,7 +116,7 @@ def test_raw_socket_slowloris_is_cut_and_others_still_served(tmp_path) -> None:
     assert server_errors(output, tmp_path / "logs") == []
 
 
-def test_raw_socket_client_vanishing_mid_body_is_no_server_error(tmp_path) -> None:
+def test_raw_socket_client_vanishing_mid_body_is_no_server_error(tmp_path: Path) -> None:
     with running_service(tmp_path, AI_DIY_ADMIN_TOKEN=TOKEN) as (proc, base):
         port = _port(base)
 
@@ -113,7 +124,9 @@ def test_raw_socket_client_vanishing_mid_body_is_no_server_error(tmp_path) -> No
             with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
                 sock.sendall(
                     f"PUT /api/appdocs/gone{i}.json HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
-                    f"Content-Length: 100000\r\n\r\n".encode() + b'{"partial": "' + b"z" * 1000
+                    f"Content-Length: 100000\r\n\r\n".encode()
+                    + b'{"partial": "'
+                    + b"z" * 1000
                 )
                 time.sleep(0.2)
                 if i % 2:
@@ -128,8 +141,10 @@ def test_raw_socket_client_vanishing_mid_body_is_no_server_error(tmp_path) -> No
     # A client that leaves is not a server failure: no 500 in the histogram (it would
     # burn the availability SLO) and no ERROR line.
     server_errors_counted = sum(
-        value for (name, labels), value in counted.items()
-        if name == "http_server_request_duration_seconds_count" and dict(labels)["http_response_status_code"].startswith("5")
+        value
+        for (name, labels), value in counted.items()
+        if name == "http_server_request_duration_seconds_count"
+        and dict(labels)["http_response_status_code"].startswith("5")
     )
     errors_logged = server_errors(output, tmp_path / "logs")
     assert (server_errors_counted, errors_logged[:1]) == (0, [])
@@ -138,16 +153,22 @@ def test_raw_socket_client_vanishing_mid_body_is_no_server_error(tmp_path) -> No
 
 # Each hides a second request behind a body whose end depends on which header is believed.
 CONFLICTING_FRAMING = {
-    "length-then-chunked": b"POST /api/env HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n",
-    "chunked-then-length": b"POST /api/env HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n",
+    "length-then-chunked": (
+        b"POST /api/env HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ),
+    "chunked-then-length": (
+        b"POST /api/env HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"
+    ),
     "mixed-case": b"POST /api/env HTTP/1.1\r\nHost: x\r\ntransfer-encoding: CHUNKED\r\nCONTENT-length: 4\r\n\r\n",
     "differing-lengths": b"POST /api/env HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 40\r\n\r\n",
 }
 
 
 @pytest.mark.parametrize("name", sorted(CONFLICTING_FRAMING))
-def test_raw_socket_conflicting_framing_gets_400_and_nothing_after_it_is_served(shared_service, name) -> None:
-    proc, base, root = shared_service
+def test_raw_socket_conflicting_framing_gets_400_and_nothing_after_it_is_served(
+    shared_service: SharedService, name: str
+) -> None:
+    _proc, base, root = shared_service
     with socket.create_connection(("127.0.0.1", _port(base)), timeout=10) as sock:
         smuggled = f"GET /smuggled-{name} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
         sock.sendall(CONFLICTING_FRAMING[name] + b"0\r\n\r\n" + smuggled)
@@ -167,14 +188,15 @@ def test_raw_socket_conflicting_framing_gets_400_and_nothing_after_it_is_served(
 @pytest.mark.parametrize(
     "declared", [b"Content-Length: 10\r\n", b""], ids=["small-declared-length", "no-declared-length"]
 )
-def test_raw_socket_chunked_body_refused_before_it_is_all_sent(tmp_path, declared) -> None:
+def test_raw_socket_chunked_body_refused_before_it_is_all_sent(tmp_path: Path, declared: bytes) -> None:
     """A chunked upload is answered while most of it is still unsent: its size was counted, not taken on trust."""
     limit, chunk = 100_000, b"z" * 16384
-    with running_service(tmp_path, AI_DIY_ADMIN_TOKEN=TOKEN, AI_DIY_MAX_REQUEST_BYTES=str(limit)) as (proc, base):
+    with running_service(tmp_path, AI_DIY_ADMIN_TOKEN=TOKEN, AI_DIY_MAX_REQUEST_BYTES=str(limit)) as (_proc, base):
         with socket.create_connection(("127.0.0.1", _port(base)), timeout=10) as sock:
             sock.sendall(
                 f"PUT /api/appdocs/upload.txt HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n".encode()
-                + declared + b"Transfer-Encoding: chunked\r\n\r\n"
+                + declared
+                + b"Transfer-Encoding: chunked\r\n\r\n"
             )
             # Just past the limit, of a body meant to be 3 MiB: the server reads all of this.
             for _ in range(limit // len(chunk) + 1):
@@ -196,14 +218,17 @@ UNSUPPORTED_CODING = b"POST /api/env HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: g
     [(MALFORMED["garbage-request-line"], 400), (MALFORMED["huge-header"], 431), (UNSUPPORTED_CODING, 501)],
     ids=["garbage-request-line", "huge-header", "unsupported-transfer-encoding"],
 )
-def test_raw_socket_errors_hypercorn_writes_itself_are_bodiless_and_close(shared_service, payload, status) -> None:
-    """What docs/reliability.md says of them: hypercorn's fixed shape, which neither the app nor its configuration can change."""
+def test_raw_socket_errors_hypercorn_writes_itself_are_bodiless_and_close(
+    shared_service: SharedService, payload: bytes, status: int
+) -> None:
+    """What docs/reliability.md says of them: hypercorn's fixed shape, which neither the app
+    nor its configuration can change."""
     _, base, _ = shared_service
     with socket.create_connection(("127.0.0.1", _port(base)), timeout=10) as sock:
         sock.sendall(payload)
         answer, closed = read_until_closed(sock, timeout=5)
     head, _, body = answer.partition(b"\r\n\r\n")
-    status_line, *header_lines = head.split(b"\r\n")
+    _status_line, *header_lines = head.split(b"\r\n")
     headers = dict(line.lower().split(b": ", 1) for line in header_lines)
     assert (status_of(answer), closed, body) == (status, True, b""), answer[:300]
     assert sorted(headers) == [b"connection", b"content-length", b"date"]

@@ -1,4 +1,5 @@
 """SIGTERM while requests are in flight: they finish, the process exits 0 within the drain, a restart is healthy."""
+
 from __future__ import annotations
 
 import re
@@ -8,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -67,7 +69,7 @@ def _finish_download(
     return status, received
 
 
-def test_shutdown_sigterm_lets_slow_downloads_finish_and_exits_0(tmp_path) -> None:
+def test_shutdown_sigterm_lets_slow_downloads_finish_and_exits_0(tmp_path: Path) -> None:
     appdocs = tmp_path / "data" / "appdocs"
     appdocs.mkdir(parents=True)
     (appdocs / "big.txt").write_bytes(b"x" * BIG)
@@ -106,7 +108,7 @@ def test_shutdown_sigterm_lets_slow_downloads_finish_and_exits_0(tmp_path) -> No
         assert get_json(f"{base}/health")[1]["status"] == "healthy"
 
 
-def test_shutdown_sigterm_lets_a_slowly_sent_body_finish(tmp_path) -> None:
+def test_shutdown_sigterm_lets_a_slowly_sent_body_finish(tmp_path: Path) -> None:
     body = b'{"note": "' + b"y" * 4000 + b'"}'
     with running_service(tmp_path, AI_DIY_DRAIN_TIMEOUT=str(DRAIN), AI_DIY_ADMIN_TOKEN=TOKEN) as (proc, base):
         port = _port(base)
@@ -145,13 +147,13 @@ MEDIUM = 1024 * 1024
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_shutdown_ends_within_the_drain_despite_clients_that_read_slowly_or_never(tmp_path, workers) -> None:
+def test_shutdown_ends_within_the_drain_despite_clients_that_read_slowly_or_never(tmp_path: Path, workers: str) -> None:
     appdocs = tmp_path / "data" / "appdocs"
     appdocs.mkdir(parents=True)
     (appdocs / "big.txt").write_bytes(b"x" * BIG)
     (appdocs / "medium.txt").write_bytes(b"m" * MEDIUM)
     env = {"AI_DIY_DRAIN_TIMEOUT": str(SHORT_DRAIN), "AI_DIY_WORKERS": workers}
-    with running_service(tmp_path, timeout=40, **env) as (proc, base):
+    with running_service(tmp_path, timeout=40, env=env) as (proc, base):
         port = _port(base)
         never = _open_slow_download(port)  # reads the head, then nothing
         slow = _open_slow_download(port)  # 4 KiB every 50 ms: 8 MiB would take minutes
@@ -175,6 +177,9 @@ def test_shutdown_ends_within_the_drain_despite_clients_that_read_slowly_or_neve
     assert [status for status, _ in results[:2]] == [200, 200]
     assert all(received < BIG for _, received in results[:2]), results
     # Cutting them is reported by each worker that had to, as a warning; nothing is an error.
-    cut = [re.search(r"Drain deadline reached: (\d+) connection", r.get("message", "")) for r in log_records(tmp_path / "logs")]
+    cut = [
+        re.search(r"Drain deadline reached: (\d+) connection", r.get("message", ""))
+        for r in log_records(tmp_path / "logs")
+    ]
     assert sum(int(found[1]) for found in cut if found) == 2
     assert server_errors(output, tmp_path / "logs") == []

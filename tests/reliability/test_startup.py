@@ -3,6 +3,7 @@
 Every start-up mistake, and every CLI command given a bad setting, is one line on
 stderr and exit code 2, never a traceback.
 """
+
 from __future__ import annotations
 
 import socket
@@ -53,7 +54,9 @@ def _start_and_watch(tmp_path: Path, port: int, **env: str) -> tuple[int, str, b
     ],
     ids=["syntax", "default-not-a-favorite", "no-favorites", "not-an-object"],
 )
-def test_startup_malformed_models_config_exits_2_without_opening_the_port(tmp_path, content, expected) -> None:
+def test_startup_malformed_models_config_exits_2_without_opening_the_port(
+    tmp_path: Path, content: str, expected: str
+) -> None:
     (tmp_path / "models_config.json").write_text(content)
     port = free_port()
     code, output, seen_open = _start_and_watch(tmp_path, port)
@@ -78,7 +81,7 @@ def test_startup_malformed_models_config_exits_2_without_opening_the_port(tmp_pa
     ],
     ids=["rate-limit", "app-env", "storage", "proxies", "drain", "otlp-protocol"],
 )
-def test_startup_bad_environment_exits_2_naming_the_variable(tmp_path, env, named) -> None:
+def test_startup_bad_environment_exits_2_naming_the_variable(tmp_path: Path, env: dict[str, str], named: str) -> None:
     port = free_port()
     code, output, seen_open = _start_and_watch(tmp_path, port, **env)
     assert code == EXIT_CONFIG, output
@@ -87,7 +90,7 @@ def test_startup_bad_environment_exits_2_naming_the_variable(tmp_path, env, name
     assert not seen_open
 
 
-def test_startup_bad_port_exits_2_naming_the_variable(tmp_path) -> None:
+def test_startup_bad_port_exits_2_naming_the_variable(tmp_path: Path) -> None:
     # No port to watch here: the point is the exit code and the message.
     code, output, _ = _start_and_watch(tmp_path, free_port(), AI_DIY_PORT="eighty")
     assert code == EXIT_CONFIG, output
@@ -101,7 +104,7 @@ def _one_line(output: str) -> str:
     return lines[0]
 
 
-def test_startup_busy_port_exits_2_with_one_line(tmp_path) -> None:
+def test_startup_busy_port_exits_2_with_one_line(tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
@@ -112,7 +115,7 @@ def test_startup_busy_port_exits_2_with_one_line(tmp_path) -> None:
     assert line.startswith("configuration error: AI_DIY_HOST/AI_DIY_PORT:") and f"127.0.0.1:{port}" in line, line
 
 
-def test_startup_unwritable_log_dir_exits_2_without_opening_the_port(tmp_path) -> None:
+def test_startup_unwritable_log_dir_exits_2_without_opening_the_port(tmp_path: Path) -> None:
     # The tests run as root, for whom permission bits do not stop a write: a file in the way does.
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the log directory's parent should be")
@@ -123,7 +126,7 @@ def test_startup_unwritable_log_dir_exits_2_without_opening_the_port(tmp_path) -
     assert not seen_open
 
 
-def test_startup_explicit_models_config_that_does_not_exist_exits_2(tmp_path) -> None:
+def test_startup_explicit_models_config_that_does_not_exist_exits_2(tmp_path: Path) -> None:
     port = free_port()
     missing = tmp_path / "typo" / "models_config.json"
     code, output, seen_open = _start_and_watch(tmp_path, port, AI_DIY_MODELS_CONFIG=str(missing))
@@ -133,13 +136,13 @@ def test_startup_explicit_models_config_that_does_not_exist_exits_2(tmp_path) ->
     assert not seen_open
 
 
-def test_startup_default_models_config_absent_serves_the_embedded_default(tmp_path) -> None:
+def test_startup_default_models_config_absent_serves_the_embedded_default(tmp_path: Path) -> None:
     with running_service(tmp_path) as (_, base):
         status, health = get_json(f"{base}/health")
     assert status == 200 and health["checks"]["config"]["models_config"] == "embedded default"
 
 
-def test_startup_unreachable_redis_fail_closed_exits_2_naming_the_storage(tmp_path) -> None:
+def test_startup_unreachable_redis_fail_closed_exits_2_naming_the_storage(tmp_path: Path) -> None:
     port = free_port()
     storage = f"redis://:secret@127.0.0.1:{free_port()}/0"
     code, output, seen_open = _start_and_watch(
@@ -152,7 +155,7 @@ def test_startup_unreachable_redis_fail_closed_exits_2_naming_the_storage(tmp_pa
     assert not seen_open
 
 
-def test_startup_unreachable_redis_fail_open_warns_then_serves_degraded(tmp_path) -> None:
+def test_startup_unreachable_redis_fail_open_warns_then_serves_degraded(tmp_path: Path) -> None:
     storage = f"redis://127.0.0.1:{free_port()}/0"
     with running_service(tmp_path, AI_DIY_RATE_LIMIT_STORAGE=storage) as (proc, base):
         assert get(f"{base}/api/env")[0] == 200  # fail-open: served while the storage is down
@@ -177,13 +180,13 @@ def test_startup_unreachable_redis_fail_open_warns_then_serves_degraded(tmp_path
     ],
     ids=lambda argv: "-".join(argv[:2]),
 )
-def test_cli_every_command_reports_a_bad_setting_in_one_line_with_exit_2(tmp_path, argv) -> None:
+def test_cli_every_command_reports_a_bad_setting_in_one_line_with_exit_2(tmp_path: Path, argv: list[str]) -> None:
     done = _cli(tmp_path, argv, AI_DIY_RATE_LIMIT="lots")
     assert done.returncode == EXIT_CONFIG, done.stdout + done.stderr
     assert _one_line(done.stderr).startswith("configuration error: AI_DIY_RATE_LIMIT:"), done.stderr
 
 
-def test_cli_data_export_into_a_missing_directory_exits_2_with_one_line(tmp_path) -> None:
+def test_cli_data_export_into_a_missing_directory_exits_2_with_one_line(tmp_path: Path) -> None:
     (tmp_path / "data" / "appdocs").mkdir(parents=True)
     target = tmp_path / "missing-dir" / "x.json"
     done = _cli(tmp_path, ["data", "export", "-o", str(target)])
@@ -196,5 +199,10 @@ def test_cli_data_export_into_a_missing_directory_exits_2_with_one_line(tmp_path
 def _cli(tmp_path: Path, argv: list[str], **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "service.cli", *argv],
-        env=service_env(tmp_path, **env), cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+        env=service_env(tmp_path, **env),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )

@@ -1,4 +1,5 @@
 """Honest writes against a real server: one creator, conditional edits, crash leftovers."""
+
 from __future__ import annotations
 
 import hashlib
@@ -27,8 +28,14 @@ TOKEN = "reliability-token"
 
 
 def _request(method: str, path: str, body: bytes = b"", **headers: str) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: x", "Connection: close", f"Authorization: Bearer {TOKEN}",
-             f"Content-Length: {len(body)}", *(f"{name.replace('_', '-')}: {value}" for name, value in headers.items())]
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        "Host: x",
+        "Connection: close",
+        f"Authorization: Bearer {TOKEN}",
+        f"Content-Length: {len(body)}",
+        *(f"{name.replace('_', '-')}: {value}" for name, value in headers.items()),
+    ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
@@ -61,7 +68,10 @@ def _all_at_once(port: int, payloads: list[bytes]) -> list[bytes]:
 
 def test_writes_concurrent_creations_get_exactly_one_201(tmp_path: Path) -> None:
     # Two worker processes, each with its thread pool: the decision has to hold across both.
-    with running_service(tmp_path, AI_DIY_ADMIN_TOKEN=TOKEN, AI_DIY_WORKERS="2", AI_DIY_RATE_LIMIT="1000/minute") as (_p, base):
+    with running_service(tmp_path, AI_DIY_ADMIN_TOKEN=TOKEN, AI_DIY_WORKERS="2", AI_DIY_RATE_LIMIT="1000/minute") as (
+        _p,
+        base,
+    ):
         port = int(base.rsplit(":", 1)[1])
         for round_ in range(3):
             path = f"/api/appdocs/race-{round_}.txt"
@@ -126,7 +136,7 @@ def test_writes_crash_leftovers_never_listed_or_counted_and_swept_at_start(tmp_p
     (root / "doc.json").write_bytes(b'{"v": 1}')
     (root / "guides" / "setup.md").write_bytes(b"# setup")
     env = {"AI_DIY_ADMIN_TOKEN": TOKEN, "AI_DIY_RESOURCE_LOG_INTERVAL": "0"}
-    with running_service(tmp_path, **env) as (proc, base):
+    with running_service(tmp_path, env=env) as (proc, base):
         # Interrupted while the service runs: a SIGKILLed writer, and the exact name the writer uses.
         _interrupted_write(root / "doc.json")
         leftover = temp_name(root / "guides" / "setup.md")
@@ -140,27 +150,34 @@ def test_writes_crash_leftovers_never_listed_or_counted_and_swept_at_start(tmp_p
         assert status == 200 and summary["documents"] == 2 and summary["total_bytes"] == len(b'{"v": 1}# setup')
         assert get(f"{base}/api/appdocs/{leftover.name}")[0] == 400
         cli_env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        validate = subprocess.run(
-            [sys.executable, "-m", "service.cli", "data", "validate", "--data-dir", str(data_dir)],
-            cwd=tmp_path, env=cli_env, capture_output=True, text=True, timeout=60, check=False,
-        )
+
+        def data_command(name: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "service.cli", "data", name, "--data-dir", str(data_dir)],
+                cwd=tmp_path,
+                env=cli_env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+
+        validate = data_command("validate")
         assert validate.returncode == 0, validate.stdout + validate.stderr
-        export = subprocess.run(
-            [sys.executable, "-m", "service.cli", "data", "export", "--data-dir", str(data_dir)],
-            cwd=tmp_path, env=cli_env, capture_output=True, text=True, timeout=60, check=False,
-        )
+        export = data_command("export")
         assert export.returncode == 0 and "skipped" not in export.stderr, export.stderr
         assert [d["path"] for d in json.loads(export.stdout)["documents"]] == ["doc.json", "guides/setup.md"]
         proc.signal(signal.SIGKILL)
         proc.popen.wait(10)
 
-    with running_service(tmp_path, **env) as (_proc, base):
+    with running_service(tmp_path, env=env) as (_proc, base):
         assert get(f"{base}/health")[0] == 200
         assert not [p for p in root.rglob("*") if is_temp_name(p.name)]
         assert (root / "doc.json").read_bytes() == b'{"v": 1}'
         swept = wait_for(
             lambda: [r for r in log_records(tmp_path / "logs") if r.get("event") == "interrupted_writes_swept"],
-            timeout=10, what="the sweep's log line",
+            timeout=10,
+            what="the sweep's log line",
         )
     assert len(swept) == 1 and swept[0]["level"] == "WARNING"
     assert swept[0]["details"]["count"] == 2

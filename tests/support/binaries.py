@@ -1,4 +1,5 @@
 """Finding the external programs integration tests run (prometheus, redis-server, ...)."""
+
 from __future__ import annotations
 
 import os

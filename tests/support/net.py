@@ -1,4 +1,5 @@
 """Loopback ports and bounded polling."""
+
 from __future__ import annotations
 
 import socket
@@ -13,10 +14,11 @@ def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        answer: int = sock.getsockname()[1]
+        return answer
 
 
-def wait_for(condition: Callable[[], T], *, timeout: float, interval: float = 0.1, what: str = "condition") -> T:
+def wait_for(condition: Callable[[], T | None], *, timeout: float, interval: float = 0.1, what: str = "condition") -> T:
     """Poll until condition() returns something truthy; fail after timeout seconds."""
     deadline = time.monotonic() + timeout
     last_error: BaseException | None = None

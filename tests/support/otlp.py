@@ -1,4 +1,5 @@
 """An OTLP/HTTP trace receiver on 127.0.0.1 that decodes what it is sent."""
+
 from __future__ import annotations
 
 import threading
@@ -50,7 +51,7 @@ class Receiver(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: Receiver
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         message = ExportTraceServiceRequest()
         message.ParseFromString(body)

@@ -6,19 +6,18 @@ turn comes second finds the group already notified and stays silent. The faults
 are real (a data store that cannot be read, the service SIGKILLed) and the rules
 are alerts/*.rules.yml with every `for:` shortened to 2 s.
 """
+
 from __future__ import annotations
 
 import signal
 import time
+from functools import partial
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.net import free_port, wait_for
-from tests.support.processes import running_service
-
-from .stack import (
+from tests.support.alerting_stack import (
     RunningAlertmanager,
     WebhookSink,
     alertmanager_pair,
@@ -29,6 +28,8 @@ from .stack import (
     repair_data_dir,
     webhook_sink,
 )
+from tests.support.net import free_port, wait_for
+from tests.support.processes import running_service
 
 pytestmark = pytest.mark.integration
 
@@ -66,17 +67,27 @@ def test_alertmanager_pair_pages_once_per_group_and_survives_losing_a_member(tmp
     (tmp_path / "first").mkdir()
     (tmp_path / "second").mkdir()
 
-    with webhook_sink() as sink, alertmanager_pair(
-        tmp_path, render_alertmanager_config(sink), peer_timeout=f"{PEER_TIMEOUT:g}s"
-    ) as pair:
+    with (
+        webhook_sink() as sink,
+        alertmanager_pair(tmp_path, render_alertmanager_config(sink), peer_timeout=f"{PEER_TIMEOUT:g}s") as pair,
+    ):
         for member in pair:
-            wait_for(lambda m=member: cluster_peers(m.url) == 2, timeout=30, what=f"{member.url} in a cluster of two")
+
+            def in_a_cluster_of_two(url: str = member.url) -> bool:
+                return cluster_peers(url) == 2
+
+            wait_for(in_a_cluster_of_two, timeout=30, what=f"{member.url} in a cluster of two")
         with prometheus(tmp_path, service_port=port, alertmanager_url=[m.url for m in pair], for_duration="2s"):
-            with running_service(tmp_path / "first", AI_DIY_PORT=str(port), AI_DIY_DATA_DIR=str(data_dir)) as (service, _):
+            with running_service(tmp_path / "first", AI_DIY_PORT=str(port), AI_DIY_DATA_DIR=str(data_dir)) as (
+                service,
+                _,
+            ):
                 # The store cannot be read: AiDiyHealthCheckFailing reaches both members, and one page goes out.
                 _paged_by(sink, "AiDiyHealthCheckFailing")
                 for member in pair:
-                    wait_for(lambda m=member: _holds(m, "AiDiyHealthCheckFailing"), timeout=30, what=f"alert at {member.url}")
+                    wait_for(
+                        partial(_holds, member, "AiDiyHealthCheckFailing"), timeout=30, what=f"alert at {member.url}"
+                    )
                 # The other member's turn comes PEER_TIMEOUT later: well past it, still one page.
                 [sender] = _pages_stay(sink, "AiDiyHealthCheckFailing", 1, seconds=3 * PEER_TIMEOUT)
 

@@ -7,6 +7,7 @@ real create_app) once, before any other request, and looks for a sample of every
 name the rules, the dashboards and the runbook's PromQL use. Recording rules count
 through the series they are computed from.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,23 +18,24 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support import alert_rules as r
 from tests.support.processes import ROOT, running_service
-from tests.unit.alerts import rules as r
 
 pytestmark = pytest.mark.integration
 
 # Written by Prometheus itself, not by the service.
 FROM_PROMETHEUS = {"up", "ALERTS"}
 # Series that cannot exist before the first request is answered, and why.
+BY_STATUS = "labelled by the response's status code, known only once one is sent"
 AFTER_FIRST_REQUEST = {
-    "http_server_request_duration_seconds_bucket": "labelled by the response's status code, known only once one is sent",
-    "http_server_request_duration_seconds_sum": "labelled by the response's status code, known only once one is sent",
-    "http_server_request_duration_seconds_count": "labelled by the response's status code, known only once one is sent",
+    "http_server_request_duration_seconds_bucket": BY_STATUS,
+    "http_server_request_duration_seconds_sum": BY_STATUS,
+    "http_server_request_duration_seconds_count": BY_STATUS,
 }
 
 
 def _dashboard_exprs() -> list[str]:
-    exprs = []
+    exprs: list[str] = []
     for path in sorted((ROOT / "grafana" / "dashboards").glob("*.json")):
         for panel in json.loads(path.read_text())["panels"]:
             exprs.extend(target["expr"] for target in panel["targets"])
@@ -76,7 +78,11 @@ def _sample_names(text: str) -> set[str]:
 def test_read_names_resolve_recording_rules_to_exposed_series() -> None:
     names = read_names()
     assert not any(":" in name for name in names), "a recording rule was not resolved to its sources"
-    assert {"ai_diy_log_lines_dropped_total", "process_resident_memory_bytes", "ai_diy_process_memory_limit_bytes"} <= set(names)
+    assert {
+        "ai_diy_log_lines_dropped_total",
+        "process_resident_memory_bytes",
+        "ai_diy_process_memory_limit_bytes",
+    } <= set(names)
     # Read only through instance:ai_diy_memory_usage:ratio and job:..._p95_5m by the alerts.
     assert "rules" in names["ai_diy_process_memory_limit_bytes"]
     assert "rules" in names["http_server_request_duration_seconds_bucket"]
@@ -115,7 +121,11 @@ def test_every_read_series_has_a_sample_in_the_first_scrape(scrapes: Scrapes) ->
     missing = {name: sorted(readers[name]) for name in sorted(expected - first_names - set(AFTER_FIRST_REQUEST))}
     assert missing == {}, f"no sample in the first scrape (read by): {missing}"
     assert set(AFTER_FIRST_REQUEST) <= _sample_names(scrapes.second)
-    dropped = sorted((dict(labels)["reason"], value) for (name, labels), value in scrapes.first_series().items() if name == "ai_diy_log_lines_dropped_total")
+    dropped = sorted(
+        (dict(labels)["reason"], value)
+        for (name, labels), value in scrapes.first_series().items()
+        if name == "ai_diy_log_lines_dropped_total"
+    )
     assert dropped == [("queue_full", 0.0), ("write_error", 0.0)]
 
 
@@ -154,7 +164,7 @@ def test_promtool_inputs_start_as_the_service_starts(scrapes: Scrapes) -> None:
             if at_start[(name, labels)] == 0 and not starts_at_zero:
                 wrong.append(f"{where}: the service exposes it at 0 from start-up")
         elif name in {n for n, _ in at_start} and name.endswith("_total"):
-            known = sorted(str(dict(sorted(l))) for n, l in at_start if n == name)
+            known = sorted(str(dict(sorted(pairs))) for n, pairs in at_start if n == name)
             wrong.append(f"{where}: the service never exposes this label set; it has {', '.join(known)}")
         elif starts_at_zero:
             wrong.append(f"{where}: the service has no such series at start-up; its first sample is its first event")

@@ -6,6 +6,7 @@ alerts/. Each panel query, with the template variables replaced the way Grafana 
 must evaluate without error, and return at least one series unless it is listed in
 INCIDENT_ONLY with the reason.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,6 +16,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -54,13 +56,15 @@ def _panel_queries() -> list[tuple[str, str, str, str]]:
     return queries
 
 
-def _api(prometheus: str, path: str, **params: str) -> dict:
+def _api(prometheus: str, path: str, **params: str) -> dict[str, Any]:
     url = f"{prometheus}{path}?{urllib.parse.urlencode(params)}"
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
-            return json.loads(response.read())
+            answer: dict[str, Any] = json.loads(response.read())
+            return answer
     except urllib.error.HTTPError as exc:  # 400/422 carry the PromQL error in the body
-        return json.loads(exc.read())
+        refusal: dict[str, Any] = json.loads(exc.read())
+        return refusal
 
 
 def _prometheus_config(tmp_path: Path, target: str) -> Path:
@@ -104,7 +108,7 @@ def _scraped(prometheus: str) -> bool:
     return bool(health) and health[0][0] == "up"
 
 
-def _evaluate(prometheus: str, queries: list[tuple[str, str, str, str]]) -> dict[tuple[str, str, str], dict]:
+def _evaluate(prometheus: str, queries: list[tuple[str, str, str, str]]) -> dict[tuple[str, str, str], dict[str, Any]]:
     return {(uid, title, ref): _api(prometheus, "/api/v1/query", query=expr) for uid, title, ref, expr in queries}
 
 
@@ -135,7 +139,8 @@ def test_dashboard_queries_return_data_from_real_prometheus(tmp_path: Path) -> N
             while True:
                 results = _evaluate(prometheus, queries)
                 empty = [
-                    key for key, r in results.items()
+                    key
+                    for key, r in results.items()
                     if r["status"] == "success" and not r["data"]["result"] and key[:2] not in INCIDENT_ONLY
                 ]
                 if not empty or time.monotonic() > deadline:

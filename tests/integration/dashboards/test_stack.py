@@ -1,4 +1,5 @@
 """`ai-diy stack` starts the service, Prometheus and an Alertmanager pair, and stops them all on SIGTERM."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.alerting.stack import cluster_peers
+from tests.support.alerting_stack import cluster_peers
 from tests.support.binaries import require
 from tests.support.net import free_port, port_open, wait_for
 from tests.support.processes import ROOT, Process, service_env
@@ -38,9 +39,22 @@ def test_stack_starts_service_prometheus_and_alertmanager_pair_and_stops_them_on
     env = service_env(tmp_path, AI_DIY_PORT=str(api))
     stack = Process(
         [
-            sys.executable, "-m", "service.cli", "stack",
-            "--prometheus-port", str(prom), "--alertmanager-port", str(am), "--alertmanager-2-port", str(am2),
-            "--scrape-interval", "1s", "--workdir", str(tmp_path / "stack"), "--source", str(ROOT),
+            sys.executable,
+            "-m",
+            "service.cli",
+            "stack",
+            "--prometheus-port",
+            str(prom),
+            "--alertmanager-port",
+            str(am),
+            "--alertmanager-2-port",
+            str(am2),
+            "--scrape-interval",
+            "1s",
+            "--workdir",
+            str(tmp_path / "stack"),
+            "--source",
+            str(ROOT),
         ],
         log=tmp_path / "stack.out",
         env=env,
@@ -56,8 +70,14 @@ def test_stack_starts_service_prometheus_and_alertmanager_pair_and_stops_them_on
         assert _get(f"http://127.0.0.1:{prom}/-/ready")[0] == 200
         for port in (am, am2):
             assert _get(f"http://127.0.0.1:{port}/-/ready")[0] == 200
-            wait_for(lambda p=port: cluster_peers(f"http://127.0.0.1:{p}") == 2, timeout=30, what="Alertmanager pair clustered")
-        wait_for(lambda: _ai_diy_target_up(f"http://127.0.0.1:{prom}"), timeout=20, what="Prometheus scraping the service")
+
+            def clustered(url: str = f"http://127.0.0.1:{port}") -> bool:
+                return cluster_peers(url) == 2
+
+            wait_for(clustered, timeout=30, what="Alertmanager pair clustered")
+        wait_for(
+            lambda: _ai_diy_target_up(f"http://127.0.0.1:{prom}"), timeout=20, what="Prometheus scraping the service"
+        )
         stack.signal(signal.SIGTERM)
         assert stack.popen.wait(30) == 0, stack.output()
         for port in (api, prom, am, am2):

@@ -5,6 +5,7 @@ ports for the Deployment's 0.0.0.0, 8000 and 8001), the directories (the test's)
 Redis behind the Sentinel URI (a real redis-server and redis-sentinel), the collector
 (an OTLP receiver) and the downward API's values. Everything else is the manifest's.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,10 +18,10 @@ from dataclasses import dataclass
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.reliability.redis_server import RedisSentinel, RedisServer
 from tests.support.net import free_port, wait_for
 from tests.support.otlp import Receiver, otlp_receiver
 from tests.support.processes import running_service
+from tests.support.redis_server import RedisSentinel, RedisServer
 from tests.unit.kubernetes import manifests as m
 
 pytestmark = pytest.mark.integration
@@ -68,7 +69,7 @@ def pod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pod]:
         collector = stack.enter_context(otlp_receiver())
         api_port, metrics_port = free_port(), free_port()
         env = _pod_environment(sentinel, collector, api_port, metrics_port)
-        stack.enter_context(running_service(workdir, timeout=30, **env))
+        stack.enter_context(running_service(workdir, timeout=30, env=env))
         yield Pod(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{metrics_port}", collector)
 
 

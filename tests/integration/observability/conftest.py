@@ -1,4 +1,5 @@
 """Real hypercorn servers running the tiny instrumented app."""
+
 from __future__ import annotations
 
 import os
@@ -12,10 +13,14 @@ from tests.support.processes import ROOT, Process
 
 
 @contextmanager
-def hypercorn_server(tmp_path: Path, *, workers: int = 1, multiproc_dir: Path | None = None, **env: str) -> Iterator[tuple[Process, str]]:
+def hypercorn_server(
+    tmp_path: Path, *, workers: int = 1, multiproc_dir: Path | None = None, **env: str
+) -> Iterator[tuple[Process, str]]:
     """telemetry_app on a free loopback port; yields (process, base_url); stopped by PID."""
     port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "OBS_TEST_", "PROMETHEUS_MULTIPROC"))}
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "OBS_TEST_", "PROMETHEUS_MULTIPROC"))
+    }
     environment.update(PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", **env)
     argv = [sys.executable, "-m", "tests.integration.observability.serve", str(port), str(workers)]
     if multiproc_dir is not None:
@@ -28,5 +33,3 @@ def hypercorn_server(tmp_path: Path, *, workers: int = 1, multiproc_dir: Path | 
         yield proc, f"http://127.0.0.1:{port}"
     finally:
         proc.stop()
-
-

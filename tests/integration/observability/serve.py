@@ -3,6 +3,7 @@
 With a multiprocess directory it does what the service's `serve` does before the
 workers start: `prepare_multiprocess_dir` in the parent.
 """
+
 from __future__ import annotations
 
 import sys

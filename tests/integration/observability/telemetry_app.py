@@ -2,6 +2,7 @@
 
 Configured by environment: OBS_TEST_LOG_DIR (JSONL logs), OBS_TEST_RESOURCE_INTERVAL.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,9 +18,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from service.app import LOG_EXTRA_FILES, LOG_FILE_PREFIX
-from observability.keep import KeepPolicy
-from observability.spans import TailTracing
 from observability import (
     HttpMetrics,
     MetricsApp,
@@ -30,6 +28,9 @@ from observability import (
     configure_logging,
     configure_tracer_provider,
 )
+from observability.keep import KeepPolicy
+from observability.spans import TailTracing
+from service.app import LOG_EXTRA_FILES, LOG_FILE_PREFIX
 
 
 async def hello(request: Request) -> Response:
@@ -68,11 +69,20 @@ def build() -> Starlette:
     service = ServiceMetrics(registry, namespace="ai_diy", version="test")
     log_dir = os.environ.get("OBS_TEST_LOG_DIR")
     sink = (
-        configure_logging(log_dir, "INFO", stderr=False, on_drop=service.log_line_dropped,
-                          file_prefix=LOG_FILE_PREFIX, extra_files=LOG_EXTRA_FILES)
-        if log_dir else None
+        configure_logging(
+            log_dir,
+            "INFO",
+            stderr=False,
+            on_drop=service.log_line_dropped,
+            file_prefix=LOG_FILE_PREFIX,
+            extra_files=LOG_EXTRA_FILES,
+        )
+        if log_dir
+        else None
     )
-    resources = ResourceLogger(logging.getLogger("ai_diy.resources"), float(os.environ.get("OBS_TEST_RESOURCE_INTERVAL", "0")))
+    resources = ResourceLogger(
+        logging.getLogger("ai_diy.resources"), float(os.environ.get("OBS_TEST_RESOURCE_INTERVAL", "0"))
+    )
     provider = configure_tracer_provider("ai-diy-test", "test")
     routes = [
         Route("/", hello),

@@ -1,4 +1,5 @@
 """Two hypercorn workers, one /metrics: prometheus-client multiprocess mode."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,7 +41,7 @@ def test_two_workers_metrics_aggregate_requests_of_both(tmp_path: Path) -> None:
         text = httpx.get(f"{base}/metrics", timeout=10).text
         workers = {child.pid for child in psutil.Process(proc.pid).children(recursive=True)}
     assert not (multiproc / "counter_99999.db").exists()
-    [(labels, count)] = [
+    [(_labels, count)] = [
         (labels, value)
         for labels, value in samples(text, "http_server_request_duration_seconds_count")
         if labels["http_route"] == "/pid"

@@ -1,4 +1,5 @@
 """Spans over real OTLP/HTTP to a receiver on 127.0.0.1 that decodes the protobuf."""
+
 from __future__ import annotations
 
 import os
@@ -61,7 +62,11 @@ async def test_otlp_http_export_reaches_receiver(receiver: Receiver, monkeypatch
     assert receiver.paths == ["/v1/traces"]
     [resource_spans] = request.resource_spans
     resource = {kv.key: kv.value.string_value for kv in resource_spans.resource.attributes}
-    assert (resource["service.name"], resource["service.version"], resource["deployment.environment"]) == ("ai-diy", "1.0.0", "test")
+    assert (resource["service.name"], resource["service.version"], resource["deployment.environment"]) == (
+        "ai-diy",
+        "1.0.0",
+        "test",
+    )
     [span] = [span for scope_spans in resource_spans.scope_spans for span in scope_spans.spans]
     assert span.name == "GET /items/{item_id}"
     assert span.kind == ProtoSpan.SPAN_KIND_SERVER

@@ -1,4 +1,5 @@
 """The runbook's log commands (jq, grep, find) against a real server's JSONL file."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,9 @@ pytestmark = pytest.mark.integration
 
 
 def shell(command: str, cwd: Path) -> str:
-    done = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=cwd, capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], cwd=cwd, capture_output=True, text=True, timeout=30, check=False
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -42,13 +45,22 @@ def test_runbook_log_commands_on_real_log_file(tmp_path: Path) -> None:
         wait_for(written, timeout=15, what="access and resource lines written")
 
     # tail -f ... | jq 'select(.logger=="ai_diy.security")'
-    security = [json.loads(line) for line in shell(f"jq -c 'select(.logger==\"ai_diy.security\")' {today}", tmp_path).splitlines()]
+    security = [
+        json.loads(line)
+        for line in shell(f"jq -c 'select(.logger==\"ai_diy.security\")' {today}", tmp_path).splitlines()
+    ]
     assert [entry["event"] for entry in security] == ["path_traversal_attempt"]
     assert security[0]["message"].startswith("SECURITY_AUDIT")
 
     # tail -n 50 ... | grep '"status":"error"'
-    errors = [json.loads(line) for line in shell(f"tail -n 50 {today} | grep '\"status\":\"error\"'", tmp_path).splitlines()]
-    assert sorted(entry.get("status_code", entry.get("event")) for entry in errors if "status_code" in entry) == [400, 404, 500]
+    errors = [
+        json.loads(line) for line in shell(f'tail -n 50 {today} | grep \'"status":"error"\'', tmp_path).splitlines()
+    ]
+    assert sorted(entry.get("status_code", entry.get("event")) for entry in errors if "status_code" in entry) == [
+        400,
+        404,
+        500,
+    ]
     assert [entry["event"] for entry in errors if "status_code" not in entry] == ["path_traversal_attempt"]
 
     # jq '.duration_ms' | awk '{sum+=$1; count++} END {print "Avg response time:", sum/count, "ms"}'
@@ -56,12 +68,19 @@ def test_runbook_log_commands_on_real_log_file(tmp_path: Path) -> None:
     measured = [value for value in durations if value is not None]
     assert len(measured) == 5 and max(measured) > 5000
     average = shell(
-        f"jq '.duration_ms' {today} | awk '{{sum+=$1; count++}} END {{print \"Avg response time:\", sum/count, \"ms\"}}'", tmp_path
+        (
+            f"jq '.duration_ms' {today} | awk '{{sum+=$1; count++}} END "
+            f'{{print "Avg response time:", sum/count, "ms"}}\''
+        ),
+        tmp_path,
     )
     assert average.startswith("Avg response time: ") and float(average.split()[3]) > 0
 
     # grep "duration_ms" ... | jq 'select(.duration_ms > 5000)'
-    slow = [json.loads(line) for line in shell(f"grep duration_ms {today} | jq -c 'select(.duration_ms > 5000)'", tmp_path).splitlines()]
+    slow = [
+        json.loads(line)
+        for line in shell(f"grep duration_ms {today} | jq -c 'select(.duration_ms > 5000)'", tmp_path).splitlines()
+    ]
     assert [(entry["route"], entry["path"]) for entry in slow] == [("/slow", "/slow")]
 
     # grep "path_traversal_attempt" ... | jq '.details.client_ip'

@@ -4,13 +4,14 @@ Each test drives the real middleware stack in process and reads what a real
 OTLP/HTTP receiver on 127.0.0.1 decoded, the access lines the requests wrote and
 the OpenMetrics exemplars /metrics shows.
 """
+
 from __future__ import annotations
 
 import asyncio
 import math
 import os
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,6 @@ from starlette.routing import Route
 
 from service.app import create_app
 from service.settings import load_settings
-from tests.support.net import wait_for
 from tests.support.otlp import Receiver, hex_id, otlp_receiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
@@ -75,8 +75,12 @@ def served(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Serve:
     class Served:
         def __init__(self, **overrides: Any) -> None:
             settings = load_settings(
-                env_file=None, data_dir=tmp_path / "data", log_dir=tmp_path / "logs",
-                models_config=tmp_path / "models.json", rate_limit="1000000/minute", resource_log_interval=0,
+                env_file=None,
+                data_dir=tmp_path / "data",
+                log_dir=tmp_path / "logs",
+                models_config=tmp_path / "models.json",
+                rate_limit="1000000/minute",
+                resource_log_interval=0,
                 **overrides,
             )
             self.app: Starlette = create_app(settings, configure_logs=False)
@@ -141,7 +145,8 @@ async def test_ratio_keeps_the_trace_ids_the_ratio_sampler_keeps(
             assert (await http.get("/api/env")).status_code == 200
     sampler = TraceIdRatioBased(ratio)
     in_ratio = {
-        line.trace_id for line in access_lines(caplog)
+        line.trace_id
+        for line in access_lines(caplog)
         if sampler.should_sample(None, int(line.trace_id, 16), "").decision is Decision.RECORD_AND_SAMPLE
     }
     exported = set(server_spans(receiver))
@@ -166,7 +171,11 @@ async def test_child_span_is_never_exported_without_its_server_span(receiver: Re
 async def test_caller_sampled_flag_keeps_and_continues_the_trace(
     receiver: Receiver, served: Serve, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sampled, unsampled, failed = "4bf92f3577b34da6a3ce929d0e0e4736", "5bf92f3577b34da6a3ce929d0e0e4736", "6bf92f3577b34da6a3ce929d0e0e4736"
+    sampled, unsampled, failed = (
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "5bf92f3577b34da6a3ce929d0e0e4736",
+        "6bf92f3577b34da6a3ce929d0e0e4736",
+    )
     async with served(trace_sample_ratio=0.0) as http:
         await http.get("/api/env", headers={"traceparent": TRACEPARENT.format(trace_id=sampled, flags="01")})
         await http.get("/api/env", headers={"traceparent": TRACEPARENT.format(trace_id=unsampled, flags="00")})
@@ -177,7 +186,9 @@ async def test_caller_sampled_flag_keeps_and_continues_the_trace(
     assert all(hex_id(span.parent_span_id) == "00f067aa0ba902b7" for span in exported.values())
 
 
-async def test_current_span_context_inside_a_request_carries_its_ids(served: Serve, caplog: pytest.LogCaptureFixture) -> None:
+async def test_current_span_context_inside_a_request_carries_its_ids(
+    served: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
     seen: list[trace.SpanContext] = []
 
     async def look(request: Request) -> Response:

@@ -4,6 +4,7 @@ The wheel is built from what the image build copies (deploy/Dockerfile's COPY li
 installed with pip into an empty directory, and run from there with that directory
 first on the path, so nothing can come from the repository's docs/.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,7 +32,9 @@ def _image_sources() -> list[str]:
 
 
 def _pip(*args: str, cwd: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "pip", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -62,7 +65,12 @@ def _ai_diy(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
         "from service.cli import main; sys.exit(main(sys.argv[2:]))"
     )
     return subprocess.run(
-        [sys.executable, "-c", program, str(site), *args], cwd=site.parent, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", program, str(site), *args],
+        cwd=site.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 

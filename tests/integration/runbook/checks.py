@@ -1,7 +1,8 @@
 """Running a document's commands and checking each prints what the document says it prints."""
+
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,11 +35,17 @@ def section(document: Path, title: str) -> list[list[markdown.Snippet]]:
     return blocks
 
 
-def run_checked(deployment: Deployment, document: Path, snippets: Iterable[markdown.Snippet], checks: dict[str, Check]) -> list[Result]:
+def run_checked(
+    deployment: Deployment,
+    document: Path,
+    snippets: Iterable[markdown.Snippet],
+    checks: Mapping[str, Check | None],
+) -> list[Result]:
     """Run each command after the document's set-up; fail on an unexpected exit code or output."""
     results = []
     for snippet in snippets:
         check = checks[snippet.text]
+        assert check is not None, f"no check for: {snippet.text}"
         result = deployment.run(snippet.text, document)
         context = f"{snippet.text}\n--- exit {result.code}\n--- stdout\n{result.out}\n--- stderr\n{result.err}"
         assert result.code == check.code, context

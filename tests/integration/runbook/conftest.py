@@ -1,4 +1,5 @@
 """One deployment per test module: started as the unit starts it, given the incident's traffic."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -22,7 +23,9 @@ def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         deployed.traffic_seen = deployed.traffic()
         # The access lines are written in batches: wait until the last request's is there.
         wait_for(
-            lambda: sum(line.get("event") == "http_request" and line.get("status_code") == 413 for line in deployed.log_lines()),
+            lambda: sum(
+                line.get("event") == "http_request" and line.get("status_code") == 413 for line in deployed.log_lines()
+            ),
             timeout=15,
             what="the traffic's access lines written",
         )

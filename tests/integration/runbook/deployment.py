@@ -6,6 +6,7 @@ Laid out in a temporary directory that stands for the unit's paths (/var/lib/ai-
 runbook's own set-up block, with those paths mapped; `systemctl` and `journalctl`
 are the stand-ins of systemd_standin. Everything started here is stopped by PID.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,11 +25,12 @@ from typing import Any
 
 import httpx
 
-from tests.integration.alerting.stack import copy_rules, prometheus_config
-from tests.reliability.redis_server import RedisServer
 from tests.support import binaries
+from tests.support.alerting_stack import copy_rules, prometheus_config
+from tests.support.environment import is_service_setting
 from tests.support.net import free_port, wait_for
 from tests.support.processes import ROOT, Process
+from tests.support.redis_server import RedisServer
 
 from . import markdown
 
@@ -96,16 +98,21 @@ class Deployment:
         self.env_file.write_text(self.settings())
         self.env_file.chmod(0o640)
         config = self.root / "standin.json"
-        config.write_text(json.dumps({
-            "units": {path.stem: str(path) for path in sorted(UNITS.glob("*.service"))},
-            "paths": self.paths,
-            "state": str(self.root / "systemd"),
-            "env": {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"},
-        }))
+        config.write_text(
+            json.dumps(
+                {
+                    "units": {path.stem: str(path) for path in sorted(UNITS.glob("*.service"))},
+                    "paths": self.paths,
+                    "state": str(self.root / "systemd"),
+                    "env": {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"},
+                }
+            )
+        )
         for tool in ("systemctl", "journalctl"):
             script = self.bin / tool
             script.write_text(
-                f"#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} -m tests.integration.runbook.systemd_standin {config} {tool} \"$@\"\n"
+                f"#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} -m "
+                f'tests.integration.runbook.systemd_standin {config} {tool} "$@"\n'
             )
             script.chmod(0o755)
 
@@ -114,15 +121,23 @@ class Deployment:
         (self.prometheus_root / "deploy").mkdir(parents=True)
         copy_rules(self.prometheus_root / "alerts")
         # No Alertmanager here: a closed loopback port, whose errors Prometheus only logs.
-        config = prometheus_config(service_port=self.port, alertmanager_url=f"http://127.0.0.1:{free_port()}", prometheus_port=self.prom_port)
+        config = prometheus_config(
+            service_port=self.port, alertmanager_url=f"http://127.0.0.1:{free_port()}", prometheus_port=self.prom_port
+        )
         (self.prometheus_root / "deploy" / "prometheus.yml").write_text(config)
         self.prometheus = Process(
-            [binary, f"--config.file={self.prometheus_root / 'deploy' / 'prometheus.yml'}",
-             f"--storage.tsdb.path={self.prometheus_root / 'data'}", f"--web.listen-address=127.0.0.1:{self.prom_port}",
-             "--web.enable-lifecycle"],
+            [
+                binary,
+                f"--config.file={self.prometheus_root / 'deploy' / 'prometheus.yml'}",
+                f"--storage.tsdb.path={self.prometheus_root / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.prom_port}",
+                "--web.enable-lifecycle",
+            ],
             log=self.prometheus_root / "prometheus.out",
         )
-        wait_for(lambda: httpx.get(f"{self.prom}/-/ready", timeout=1).status_code == 200, timeout=30, what="prometheus ready")
+        wait_for(
+            lambda: httpx.get(f"{self.prom}/-/ready", timeout=1).status_code == 200, timeout=30, what="prometheus ready"
+        )
         wait_for(self.scraped, timeout=30, what="Prometheus scraping the service")
 
     def scraped(self) -> bool:
@@ -131,14 +146,17 @@ class Deployment:
 
     def query(self, promql: str) -> dict[str, Any]:
         """Prometheus's answer to an instant query (errors included)."""
-        return httpx.get(f"{self.prom}/api/v1/query", params={"query": promql}, timeout=10).json()
+        answer: dict[str, Any] = httpx.get(f"{self.prom}/api/v1/query", params={"query": promql}, timeout=10).json()
+        return answer
 
     def start(self) -> None:
         self.install()
         self.redis.start()
         result = self.systemctl("start", "ai-diy")
         assert result.returncode == 0, result.stdout + result.stderr + self.journal()
-        wait_for(lambda: httpx.get(f"{self.api}/health", timeout=2).status_code == 200, timeout=30, what="service healthy")
+        wait_for(
+            lambda: httpx.get(f"{self.api}/health", timeout=2).status_code == 200, timeout=30, what="service healthy"
+        )
         self.start_prometheus()
 
     def stop(self) -> None:
@@ -150,7 +168,9 @@ class Deployment:
     # -- running things -------------------------------------------------------------
 
     def systemctl(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(self.bin / "systemctl"), *args], capture_output=True, text=True, timeout=90)
+        return subprocess.run(
+            [str(self.bin / "systemctl"), *args], capture_output=True, text=True, timeout=90, check=False
+        )
 
     def journal(self) -> str:
         path = self.root / "systemd" / "ai-diy" / "journal.log"
@@ -169,18 +189,29 @@ class Deployment:
         return self.map(f"set -o pipefail\n{markdown.setup(document)}\n{command}\n")
 
     def run(self, command: str, document: Path, *, timeout: float = 90) -> Result:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AI_DIY_", "OTEL_")) and k != "LOG_LEVEL"}
+        env = {k: v for k, v in os.environ.items() if not is_service_setting(k)}
         env["PATH"] = f"{self.bin}:{env.get('PATH', '/usr/bin:/bin')}"
-        done = subprocess.run(["bash", "-c", self.script(command, document)], capture_output=True, text=True, env=env, timeout=timeout)
+        done = subprocess.run(
+            ["bash", "-c", self.script(command, document)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+            check=False,
+        )
         return Result(command, done.returncode, done.stdout, done.stderr)
 
     def follow(self, command: str, document: Path, *, during: Any, seconds: float = 3.0) -> Result:
         """A command that follows a log until interrupted: run it, do `during()`, then Ctrl-C (SIGINT) it."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AI_DIY_", "OTEL_")) and k != "LOG_LEVEL"}
+        env = {k: v for k, v in os.environ.items() if not is_service_setting(k)}
         env["PATH"] = f"{self.bin}:{env.get('PATH', '/usr/bin:/bin')}"
         process = subprocess.Popen(
-            ["bash", "-c", self.script(command, document)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=env, start_new_session=True,
+            ["bash", "-c", self.script(command, document)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=True,
         )
         try:
             time.sleep(1.0)
@@ -206,7 +237,10 @@ class Deployment:
         def get(client: httpx.Client, path: str, ip: str, label: str, **kwargs: Any) -> None:
             seen.setdefault(label, []).append(client.get(path, headers={"X-Forwarded-For": ip}, **kwargs).status_code)
 
-        slow = [threading.Thread(target=self._slow_upload, args=(name, seconds)) for name, seconds in (("slow.md", 5.4), ("slowish.md", 1.4))]
+        slow = [
+            threading.Thread(target=self._slow_upload, args=(name, seconds))
+            for name, seconds in (("slow.md", 5.4), ("slowish.md", 1.4))
+        ]
         for thread in slow:
             thread.start()
         auth = {"Authorization": f"Bearer {TOKEN}", "X-Forwarded-For": USER}
@@ -262,4 +296,3 @@ class Deployment:
             sock.sendall(body[10:])
             answer = sock.recv(4096)
         assert answer.startswith(b"HTTP/1.1 201"), answer[:200]
-

@@ -1,4 +1,5 @@
 """The shell commands and PromQL queries written in the operator documents (docs/*.md)."""
+
 from __future__ import annotations
 
 import re

@@ -14,8 +14,10 @@ service's own process is signalled, by the PID the supervisor recorded.
     python -m tests.integration.runbook.systemd_standin CONFIG systemctl show -p MainPID --value UNIT
     python -m tests.integration.runbook.systemd_standin CONFIG journalctl -u UNIT -n N --no-pager
 
-CONFIG is a JSON file: {"units": {name: unit file}, "paths": {unit path: test path}, "state": dir, "env": {base environment}}.
+CONFIG is a JSON file: {"units": {name: unit file}, "paths": {unit path: test path},
+"state": dir, "env": {base environment}}.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,9 +31,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from dotenv import dotenv_values
-
 
 
 @dataclass
@@ -139,9 +141,10 @@ class StandIn:
             return 0
         return pid if _alive(pid) else 0
 
-    def result(self) -> dict:
+    def result(self) -> dict[str, Any]:
         try:
-            return json.loads(self.result_file.read_text())
+            answer: dict[str, Any] = json.loads(self.result_file.read_text())
+            return answer
         except (OSError, ValueError):
             return {}
 
@@ -152,25 +155,48 @@ class StandIn:
         self.result_file.unlink(missing_ok=True)
         for command in self.unit.exec_start_pre:
             with open(self.journal, "ab") as journal:
-                code = subprocess.run(self.argv(command, env), env=env, cwd=cwd, stdout=journal, stderr=subprocess.STDOUT, timeout=60).returncode
+                code = subprocess.run(
+                    self.argv(command, env),
+                    env=env,
+                    cwd=cwd,
+                    stdout=journal,
+                    stderr=subprocess.STDOUT,
+                    timeout=60,
+                    check=False,
+                ).returncode
             if code != 0:
-                self.result_file.write_text(json.dumps({"result": "exit-code", "process": f"ExecStartPre={command}", "code": code, "at": _now()}))
+                self.result_file.write_text(
+                    json.dumps(
+                        {"result": "exit-code", "process": f"ExecStartPre={command}", "code": code, "at": _now()}
+                    )
+                )
                 self._job_failed()
                 return 1
         if self.unit.type == "oneshot":
             with open(self.journal, "ab") as journal:
                 code = subprocess.run(
-                    self.argv(self.unit.exec_start, env), env=env, cwd=cwd, stdout=journal, stderr=subprocess.STDOUT, timeout=120
+                    self.argv(self.unit.exec_start, env),
+                    env=env,
+                    cwd=cwd,
+                    stdout=journal,
+                    stderr=subprocess.STDOUT,
+                    timeout=120,
+                    check=False,
                 ).returncode
             outcome = {"result": "success" if code == 0 else "exit-code", "code": f"exited, status={code}"}
-            self.result_file.write_text(json.dumps({**outcome, "process": f"ExecStart={self.unit.exec_start}", "at": _now()}))
+            self.result_file.write_text(
+                json.dumps({**outcome, "process": f"ExecStart={self.unit.exec_start}", "at": _now()})
+            )
             if code != 0:
                 self._job_failed()
             return 0 if code == 0 else 1
         with open(self.journal, "ab") as journal:
             supervisor = subprocess.Popen(
                 [sys.executable, "-m", __spec__.name, self.config_path, "supervise", self.name],
-                stdout=journal, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ},
+                stdout=journal,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={**os.environ},
             )
         # Type=exec: systemctl returns once the main process runs, not once it is ready.
         deadline = time.monotonic() + 30
@@ -189,8 +215,11 @@ class StandIn:
         """Run ExecStart, record its PID, wait, record how it ended."""
         env = self.environment()
         process = subprocess.Popen(
-            self.argv(self.unit.exec_start, env), env=env, cwd=self.map(self.unit.working_directory),
-            stdout=sys.stdout, stderr=subprocess.STDOUT,
+            self.argv(self.unit.exec_start, env),
+            env=env,
+            cwd=self.map(self.unit.working_directory),
+            stdout=sys.stdout,
+            stderr=subprocess.STDOUT,
         )
         self.pid_file.write_text(str(process.pid))
         self.result_file.write_text(json.dumps({"result": "running", "since": _now()}))
@@ -199,7 +228,9 @@ class StandIn:
             outcome = {"result": "signal", "code": f"killed, signal={signal.Signals(-code).name.removeprefix('SIG')}"}
         else:
             outcome = {"result": "success" if code == 0 else "exit-code", "code": f"exited, status={code}"}
-        self.result_file.write_text(json.dumps({**outcome, "process": f"ExecStart={self.unit.exec_start}", "at": _now()}))
+        self.result_file.write_text(
+            json.dumps({**outcome, "process": f"ExecStart={self.unit.exec_start}", "at": _now()})
+        )
         self.pid_file.unlink(missing_ok=True)
         return 0
 
@@ -255,7 +286,8 @@ def _systemctl(config: str, args: list[str]) -> int:
         if args[0] == "restart":
             standin.stop()
             return standin.start()
-        return getattr(standin, args[0])()
+        answer: int = getattr(standin, args[0])()
+        return answer
     print(f"systemctl stand-in: unsupported: {' '.join(args)}", file=sys.stderr)
     return 1
 

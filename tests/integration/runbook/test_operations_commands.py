@@ -5,6 +5,7 @@ service and Redis). The procedures that stop or break the service run last. The
 rate-limit loop spends this client's budget for a minute, so it runs on a deployment of
 its own (test_operations_rate_limit.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -66,12 +67,17 @@ def _journal_start_up(result: Result, _: Deployment) -> None:
 
 def _started_with_debug(result: Result, _: Deployment) -> None:
     (line,) = result.json_lines()
-    assert line["log_level"] == "DEBUG" and line["message"].startswith("AI-DIY ") and line["message"].endswith(" started")
+    assert (
+        line["log_level"] == "DEBUG" and line["message"].startswith("AI-DIY ") and line["message"].endswith(" started")
+    )
 
 
 def _rolled_back(result: Result, deployment: Deployment) -> None:
     assert f"restored: {deployment.env_file}" in _lines(result)
-    assert re.fullmatch(r"rolled back to config-backups/\S+; the replaced configuration is kept in config-backups/\S+-before-rollback", _lines(result)[-2])
+    assert re.fullmatch(
+        r"rolled back to config-backups/\S+; the replaced configuration is kept in config-backups/\S+-before-rollback",
+        _lines(result)[-2],
+    )
 
 
 def _would_roll_back(result: Result, deployment: Deployment) -> None:
@@ -80,7 +86,10 @@ def _would_roll_back(result: Result, deployment: Deployment) -> None:
 
 
 def _daily_check(result: Result, _: Deployment) -> None:
-    assert _lines(result)[0] == "=== AI-DIY Daily Health Check ===" and [line[0] for line in _lines(result)[1:3]] == ["✅", "✅"]
+    assert _lines(result)[0] == "=== AI-DIY Daily Health Check ===" and [line[0] for line in _lines(result)[1:3]] == [
+        "✅",
+        "✅",
+    ]
 
 
 def _todays_errors(result: Result, _: Deployment) -> None:
@@ -93,7 +102,9 @@ def _files_with_errors(result: Result, deployment: Deployment) -> None:
 
 def _alerts(result: Result, _: Deployment) -> None:
     alerts = result.json_lines()
-    assert all(set(alert) == {"alert", "severity", "state"} and alert["state"] in {"pending", "firing"} for alert in alerts)
+    assert all(
+        set(alert) == {"alert", "severity", "state"} and alert["state"] in {"pending", "firing"} for alert in alerts
+    )
     assert "AiDiyPathTraversalAttempt" in {alert["alert"] for alert in alerts}
 
 
@@ -118,17 +129,23 @@ def _limit_in_force(result: Result, deployment: Deployment) -> None:
 
 
 def _exported(result: Result, deployment: Deployment) -> None:
-    assert re.fullmatch(rf"exported \d+ documents to {re.escape(str(deployment.backups))}/ai-diy-data-\d{{8}}\.json\n", result.err)
+    assert re.fullmatch(
+        rf"exported \d+ documents to {re.escape(str(deployment.backups))}/ai-diy-data-\d{{8}}\.json\n", result.err
+    )
 
 
 def _valid_backup(result: Result, _: Deployment) -> None:
-    assert re.fullmatch(r"\S+ai-diy-data-\d{8}\.json: valid backup, \d+ documents, \d+ bytes, created \S+ by version \S+\n", result.out)
+    assert re.fullmatch(
+        r"\S+ai-diy-data-\d{8}\.json: valid backup, \d+ documents, \d+ bytes, created \S+ by version \S+\n", result.out
+    )
 
 
 def _would_prune(result: Result, deployment: Deployment) -> None:
     assert "would delete ai-diy-data-20200101.json" in result.out
     assert re.search(r"kept ai-diy-data-\d{8}\.json \(0 days old\)", result.out)
-    assert _lines(result)[-1] == f"dry run: would delete 1 backup(s) older than 30 days from {deployment.backups}; kept 1"
+    assert (
+        _lines(result)[-1] == f"dry run: would delete 1 backup(s) older than 30 days from {deployment.backups}; kept 1"
+    )
 
 
 def _pruned(result: Result, deployment: Deployment) -> None:
@@ -231,18 +248,28 @@ CHECKS: dict[str, Check] = {
     "echo AI_DIY_LOG_LEVEL=DEBUG >> /etc/ai-diy/ai-diy.env": Check(_silent),
     "systemctl restart ai-diy": Check(_restarted),
     'journalctl -u ai-diy -n 50 --no-pager | grep -E "(INFO|DEBUG|ERROR|✅|❌)"': Check(_journal_start_up),
-    """jq -c 'select(.event=="startup") | {timestamp, message, log_level}' "$LOG" | tail -n 1""": Check(_started_with_debug),
+    """jq -c 'select(.event=="startup") | {timestamp, message, log_level}' "$LOG" | tail -n 1""": Check(
+        _started_with_debug
+    ),
     "ai-diy config rollback": Check(_rolled_back),
     'ai-diy check --url "$API"': Check(_daily_check),
-    """jq -c 'select(.level=="ERROR" or .level=="CRITICAL") | {timestamp, message}' "$LOG" | tail -n 20""": Check(_todays_errors),
-    """find "$AI_DIY_LOG_DIR" -name "*.jsonl" -mtime -1 -exec grep -l '"level":"ERROR"' {} \\;""": Check(_files_with_errors),
-    """curl -s "$PROM/api/v1/alerts" | jq -c '.data.alerts[] | {alert: .labels.alertname, severity: .labels.severity, state}'""": Check(_alerts),
+    """jq -c 'select(.level=="ERROR" or .level=="CRITICAL") | {timestamp, message}' "$LOG" | tail -n 20""": Check(
+        _todays_errors
+    ),
+    """find "$AI_DIY_LOG_DIR" -name "*.jsonl" -mtime -1 -exec grep -l '"level":"ERROR"' {} \\;""": Check(
+        _files_with_errors
+    ),
+    """curl -s "$PROM/api/v1/alerts" | jq -c '.data.alerts[] | {alert: .labels.alertname, severity: .labels.severity, state}'""": Check(
+        _alerts
+    ),
     "ai-diy runbook AiDiyPathTraversalAttempt": Check(_runbook_section),
     'ai-diy logs archive -o "$BACKUPS/incident-$(date -u +%Y%m%dT%H%M).tar.gz"': Check(_archived),
     "ai-diy config list": Check(_config_copies),
     "cp /etc/ai-diy/ai-diy.env /etc/ai-diy/ai-diy.env.new": Check(_silent),
     "echo AI_DIY_RATE_LIMIT=200/minute >> /etc/ai-diy/ai-diy.env.new": Check(_silent),
-    'env -i PATH="$PATH" AI_DIY_DATA_DIR=/var/lib/ai-diy/data AI_DIY_LOG_DIR=/var/log/ai-diy ai-diy validate-config --env-file /etc/ai-diy/ai-diy.env.new': Check(_configuration_valid),
+    'env -i PATH="$PATH" AI_DIY_DATA_DIR=/var/lib/ai-diy/data AI_DIY_LOG_DIR=/var/log/ai-diy ai-diy validate-config --env-file /etc/ai-diy/ai-diy.env.new': Check(
+        _configuration_valid
+    ),
     "mv /etc/ai-diy/ai-diy.env.new /etc/ai-diy/ai-diy.env": Check(_silent),
     """curl -s "$API/api/security/status" | jq -r .report.rate_limit.limit""": Check(_limit_in_force),
     "ai-diy config rollback --dry-run": Check(_would_roll_back),
@@ -262,9 +289,13 @@ CHECKS: dict[str, Check] = {
     'ai-diy data import --dry-run "$BACKUPS/ai-diy-export.json"': Check(_would_import_export),
     'ai-diy data import "$BACKUPS/ai-diy-export.json"': Check(_imported_export),
     """curl -s "$API/api/data/status" | jq -c '{status, documents}'""": Check(_serves_imported),
-    'for i in {1..110}; do curl -s -o /dev/null -w "%{http_code}\\n" "$API/api/env"; done | sort | uniq -c': Check(_rate_limit_holds),
+    'for i in {1..110}; do curl -s -o /dev/null -w "%{http_code}\\n" "$API/api/env"; done | sort | uniq -c': Check(
+        _rate_limit_holds
+    ),
     'curl -sI "$API/" | grep -E "(X-Frame-Options|X-Content-Type-Options|Strict-Transport-Security)"': Check(_headers),
-    """zgrep -lE '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}' "$AI_DIY_LOG_DIR"/* || echo "No e-mail addresses found\"""": Check(_no_emails),
+    """zgrep -lE '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}' "$AI_DIY_LOG_DIR"/* || echo "No e-mail addresses found\"""": Check(
+        _no_emails
+    ),
     "ai-diy logs rotate --dry-run": Check(_retention_plan),
     "systemctl status ai-diy": Check(_failed_at_start, code=3),
     "journalctl -u ai-diy -n 50 --no-pager": Check(_journal_bad_setting),
@@ -274,7 +305,9 @@ CHECKS: dict[str, Check] = {
 }
 FOLLOWS = {'tail -f "$LOG"'}
 SITUATIONS = {
-    ("The service does not start", "ai-diy validate-config --env-file /etc/ai-diy/ai-diy.env"): Check(_config_bad_setting, code=1),
+    ("The service does not start", "ai-diy validate-config --env-file /etc/ai-diy/ai-diy.env"): Check(
+        _config_bad_setting, code=1
+    ),
 }
 OLD_DAY = "20200101"
 
@@ -315,7 +348,9 @@ def test_operations_links_resolve_and_each_procedure_names_what_it_replaces() ->
     assert set(re.findall(r"\]\(runbook\.md#([\w-]+)\)", text)) <= runbook_anchors
     assert set(re.findall(r"\]\(operations\.md#([\w-]+)\)", RUNBOOK.read_text())) <= anchors
     procedures = re.split(r"^## ", text, flags=re.MULTILINE)[1:]
-    without = [p.splitlines()[0] for p in procedures if "*Replaces:" not in p and p.splitlines()[0] not in {"Quick reference"}]
+    without = [
+        p.splitlines()[0] for p in procedures if "*Replaces:" not in p and p.splitlines()[0] not in {"Quick reference"}
+    ]
     assert without == []
 
 
@@ -323,7 +358,9 @@ def test_operations_links_resolve_and_each_procedure_names_what_it_replaces() ->
 
 
 def test_operations_compliance_checks(deployment: Deployment) -> None:
-    masked = httpx.get(f"{deployment.api}/api/appdocs/contact-jane.doe@example.com.md", headers={"X-Forwarded-For": USER}, timeout=5)
+    masked = httpx.get(
+        f"{deployment.api}/api/appdocs/contact-jane.doe@example.com.md", headers={"X-Forwarded-For": USER}, timeout=5
+    )
     assert masked.status_code in (400, 404)  # refused or not found; either way its access line is written
     wait_for(lambda: any("[EMAIL]" in json.dumps(line) for line in deployment.log_lines()), timeout=10, what="logged")
     (deployment.logs / f"ai_diy_api_{OLD_DAY}.jsonl").write_text('{"event": "old"}\n')  # overdue for retention
@@ -333,7 +370,10 @@ def test_operations_compliance_checks(deployment: Deployment) -> None:
 
 def test_operations_daily_check_and_log_monitoring(deployment: Deployment) -> None:
     (follow,) = FOLLOWS
-    during = lambda: httpx.get(f"{deployment.api}/api/appdocs/followed.md", headers={"X-Forwarded-For": USER}, timeout=5)  # noqa: E731
+
+    def during() -> httpx.Response:
+        return httpx.get(f"{deployment.api}/api/appdocs/followed.md", headers={"X-Forwarded-For": USER}, timeout=5)
+
     result = deployment.follow(follow, OPERATIONS, during=during)
     followed = [json.loads(line) for line in _lines(result)]
     assert {"path": "/api/appdocs/followed.md", "status_code": 404} in [
@@ -406,9 +446,20 @@ def test_operations_service_does_not_start(deployment: Deployment) -> None:
 
 def test_operations_every_procedure_with_commands_is_run() -> None:
     run_here = {
-        "Rate limiting holds", "Security headers", "Personal data in the logs (GDPR)", "Log retention",
-        "Daily health check and log monitoring", "Incident response", "Backups: make, verify, prune", "Log management",
-        "Normal start-up", "Emergency restart", "Start-up with detailed logging", "Safe configuration updates and rollback",
-        "From a backup", "From an export", "The service does not start",
+        "Rate limiting holds",
+        "Security headers",
+        "Personal data in the logs (GDPR)",
+        "Log retention",
+        "Daily health check and log monitoring",
+        "Incident response",
+        "Backups: make, verify, prune",
+        "Log management",
+        "Normal start-up",
+        "Emergency restart",
+        "Start-up with detailed logging",
+        "Safe configuration updates and rollback",
+        "From a backup",
+        "From an export",
+        "The service does not start",
     }
     assert {snippet.section for snippet in markdown.commands(OPERATIONS)} == run_here

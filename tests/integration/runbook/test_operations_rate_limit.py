@@ -3,6 +3,7 @@
 The loop spends the operator's address's budget for a minute, so it gets a deployment
 of its own, with no other traffic from that address.
 """
+
 from __future__ import annotations
 
 import pytest

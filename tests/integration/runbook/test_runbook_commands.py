@@ -7,6 +7,7 @@ the situation its alert describes: the data store broken for AiDiyHealthCheckFai
 Redis down for AiDiySecurityInactive, the service killed with a bad setting for
 AiDiyServiceDown. Sections that restart the service run last.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,13 +16,14 @@ import re
 import signal
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from tests.support import alert_rules as r
 from tests.support.net import wait_for
 from tests.support.processes import ROOT
-from tests.unit.alerts import rules as r
 
 from . import markdown
 from .checks import Check, run_checked, section
@@ -34,7 +36,7 @@ UNIT = ROOT / "deploy" / "systemd" / "ai-diy.service"
 ALL_OK = {"config": "ok", "data_store": "ok", "security": "ok", "log_sink": "ok"}
 
 
-def _json(result: Result) -> object:
+def _json(result: Result) -> Any:
     return json.loads(result.out)
 
 
@@ -162,7 +164,9 @@ def _a_file_not_a_directory(result: Result, _: Deployment) -> None:
 
 
 def _data_dir_not_a_directory(result: Result, deployment: Deployment) -> None:
-    assert f"❌ data directory {deployment.state / 'data'}: {deployment.state / 'data'} is not a directory" in _lines(result)
+    assert f"❌ data directory {deployment.state / 'data'}: {deployment.state / 'data'} is not a directory" in _lines(
+        result
+    )
 
 
 def _disk_and_log_files(result: Result, _: Deployment) -> None:
@@ -334,16 +338,24 @@ CHECKS: dict[str, Check] = {
     "journalctl -u ai-diy -n 100 --no-pager": Check(_journal_names_the_bad_setting),
     "ai-diy validate-config --env-file /etc/ai-diy/ai-diy.env": Check(_configuration_valid),
     """curl -fsS -o /dev/null "$API/health" && echo answering || echo "not answering\"""": Check(_not_answering),
-    """jq -c 'select(.level=="ERROR" or .level=="CRITICAL") | {timestamp, logger, message}' "$LOG" | tail -n 20""": Check(_last_errors),
+    """jq -c 'select(.level=="ERROR" or .level=="CRITICAL") | {timestamp, logger, message}' "$LOG" | tail -n 20""": Check(
+        _last_errors
+    ),
     "ai-diy config rollback": Check(_rolled_back),
     "systemctl restart ai-diy": Check(_restarted),
     """curl -fsS --retry 10 --retry-connrefused --retry-delay 1 "$API/health" | jq -r .status""": Check(_healthy),
     # AiDiyTargetMissing, AiDiyMetricsMissing
     'promtool check config "$PROMETHEUS_CONFIG"': Check(_promtool_success),
-    """curl -s "$PROM/api/v1/targets" | jq -c '.data.activeTargets[] | {job: .labels.job, health, lastError}'""": Check(_targets),
+    """curl -s "$PROM/api/v1/targets" | jq -c '.data.activeTargets[] | {job: .labels.job, health, lastError}'""": Check(
+        _targets
+    ),
     """curl -s -X POST -o /dev/null -w '%{http_code}\\n' "$PROM/-/reload\"""": Check(_reloaded),
-    """curl -s "$API/metrics" | grep -E '^(ai_diy_build_info|http_server_request_duration_seconds_count)' | head -n 3""": Check(_own_metrics),
-    """curl -s "$PROM/api/v1/targets" | jq -r '.data.activeTargets[] | select(.labels.job=="ai-diy") | .scrapeUrl'""": Check(_scrape_url),
+    """curl -s "$API/metrics" | grep -E '^(ai_diy_build_info|http_server_request_duration_seconds_count)' | head -n 3""": Check(
+        _own_metrics
+    ),
+    """curl -s "$PROM/api/v1/targets" | jq -r '.data.activeTargets[] | select(.labels.job=="ai-diy") | .scrapeUrl'""": Check(
+        _scrape_url
+    ),
     "grep -E '^AI_DIY_(PORT|METRICS_PORT|METRICS_HOST)=' /etc/ai-diy/ai-diy.env": Check(_ports),
     # AiDiyHealthCheckFailing (the data store broken), AiDiyLogLinesDropped
     """curl -s "$API/health" | jq -c '.checks | map_values(.status)'""": Check(_check_states),
@@ -356,43 +368,77 @@ CHECKS: dict[str, Check] = {
     'ai-diy logs archive -o "$BACKUPS/ai-diy-logs-$(date -u +%Y%m%d).tar.gz"': Check(_archived),
     "ai-diy logs rotate": Check(_rotated),
     # AiDiySecurityInactive (Redis down)
-    """curl -s "$API/api/security/status" | jq -c '.report.components | map_values(.state)'""": Check(_degraded_component),
+    """curl -s "$API/api/security/status" | jq -c '.report.components | map_values(.state)'""": Check(
+        _degraded_component
+    ),
     """curl -s "$API/api/security/status" | jq -c .report.rate_limit""": Check(_rate_limit_storage),
-    """jq -c 'select(.event=="rate_limiter_storage_error") | {timestamp, details}' "$LOG" | tail -n 5""": Check(_storage_errors),
+    """jq -c 'select(.event=="rate_limiter_storage_error") | {timestamp, details}' "$LOG" | tail -n 5""": Check(
+        _storage_errors
+    ),
     'redis-cli -u "$AI_DIY_RATE_LIMIT_STORAGE" ping': Check(_redis_unreachable, code=1),
     # AiDiyHighErrorRate
     """tail -n 50 "$LOG" | jq -c 'select(.status=="error") | {timestamp, message}'""": Check(_recent_errors),
-    """jq -r 'select(.event=="http_request" and .status_code >= 500) | "\\(.status_code) \\(.route)"' "$LOG" | sort | uniq -c | sort -rn | head""": Check(_failing_routes),
+    """jq -r 'select(.event=="http_request" and .status_code >= 500) | "\\(.status_code) \\(.route)"' "$LOG" | sort | uniq -c | sort -rn | head""": Check(
+        _failing_routes
+    ),
     """curl -s "$API/api/security/status" | jq -c .report.resource_usage""": Check(_resource_usage),
     # AiDiyHighResponseTime, AiDiyLatencyObjectiveMissed, AiDiyHighMemoryUsage, AiDiyCpuSaturated
-    """jq -s 'map(select(.event=="http_request" and .route != "/health" and .route != "/metrics") | .duration_ms) | add / length | round' "$LOG\"""": Check(_average_ms),
-    """jq -c 'select(.event=="http_request" and .duration_ms > 5000) | {timestamp, method, path, duration_ms}' "$LOG" | tail -n 5""": Check(_slower_than_5s),
+    """jq -s 'map(select(.event=="http_request" and .route != "/health" and .route != "/metrics") | .duration_ms) | add / length | round' "$LOG\"""": Check(
+        _average_ms
+    ),
+    """jq -c 'select(.event=="http_request" and .duration_ms > 5000) | {timestamp, method, path, duration_ms}' "$LOG" | tail -n 5""": Check(
+        _slower_than_5s
+    ),
     'ps -o pid,rss,pcpu,etime,cmd -p "$(systemctl show -p MainPID --value ai-diy)"': Check(_process_line),
-    """jq -c 'select(.event=="http_request" and .duration_ms > 1000) | {timestamp, route, duration_ms}' "$LOG" | head -n 5""": Check(_slower_than_1s),
-    """jq -c 'select(.event=="resource_usage") | {timestamp, memory_mb}' "$LOG" | tail -n 10""": Check(_memory_over_time),
-    'for i in 1 2 3; do ps -o rss= -p "$(systemctl show -p MainPID --value ai-diy)"; sleep 2; done': Check(_rss_three_times),
+    """jq -c 'select(.event=="http_request" and .duration_ms > 1000) | {timestamp, route, duration_ms}' "$LOG" | head -n 5""": Check(
+        _slower_than_1s
+    ),
+    """jq -c 'select(.event=="resource_usage") | {timestamp, memory_mb}' "$LOG" | tail -n 10""": Check(
+        _memory_over_time
+    ),
+    'for i in 1 2 3; do ps -o rss= -p "$(systemctl show -p MainPID --value ai-diy)"; sleep 2; done': Check(
+        _rss_three_times
+    ),
     'ps -o pid,pcpu,etime,cmd -p "$(systemctl show -p MainPID --value ai-diy)"': Check(_process_line),
-    """jq -r 'select(.event=="http_request") | .route' "$LOG" | sort | uniq -c | sort -rn | head""": Check(_routes_asked),
+    """jq -r 'select(.event=="http_request") | .route' "$LOG" | sort | uniq -c | sort -rn | head""": Check(
+        _routes_asked
+    ),
     # AiDiyRateLimitViolations, AiDiySecurityEventsUnusual, AiDiyPathTraversalAttempt, AiDiyInputValidationFailures
-    """jq -r 'select(.event=="rate_limit_exceeded") | .details.client_ip' "$LOG" | sort | uniq -c | sort -rn | head""": Check(_refused_clients),
+    """jq -r 'select(.event=="rate_limit_exceeded") | .details.client_ip' "$LOG" | sort | uniq -c | sort -rn | head""": Check(
+        _refused_clients
+    ),
     """grep SECURITY_AUDIT "$LOG" | jq -r .event | sort | uniq -c""": Check(_events_by_type),
-    """grep SECURITY_AUDIT "$LOG" | jq -r .details.client_ip | sort | uniq -c | sort -rn | head""": Check(_events_by_source),
+    """grep SECURITY_AUDIT "$LOG" | jq -r .details.client_ip | sort | uniq -c | sort -rn | head""": Check(
+        _events_by_source
+    ),
     """curl -s "$API/api/security/status" | jq -c .report.events_last_hour""": Check(_events_last_hour),
     """grep path_traversal_attempt "$LOG" | jq -r .details.client_ip | sort | uniq -c""": Check(_traversal_sources),
     """grep path_traversal_attempt "$LOG" | jq -c '{timestamp, details}'""": Check(_traversal_details),
-    """jq -c 'select(.event=="http_request" and .status_code == 200 and (.path | test("\\\\.\\\\.|%2e"; "i")))' "$LOG\"""": Check(_no_traversal_served),
-    """jq -c 'select(.event=="suspicious_input" or .event=="request_too_large" or .event=="path_traversal_attempt") | {event, details}' "$LOG" | tail -n 20""": Check(_rejected_input),
+    """jq -c 'select(.event=="http_request" and .status_code == 200 and (.path | test("\\\\.\\\\.|%2e"; "i")))' "$LOG\"""": Check(
+        _no_traversal_served
+    ),
+    """jq -c 'select(.event=="suspicious_input" or .event=="request_too_large" or .event=="path_traversal_attempt") | {event, details}' "$LOG" | tail -n 20""": Check(
+        _rejected_input
+    ),
     # AiDiyAuthFailures, and rotating the token
-    """jq -r 'select(.event=="auth_failure") | .details.client_ip' "$LOG" | sort | uniq -c | sort -rn""": Check(_failed_logins),
+    """jq -r 'select(.event=="auth_failure") | .details.client_ip' "$LOG" | sort | uniq -c | sort -rn""": Check(
+        _failed_logins
+    ),
     "ai-diy config backup --env-file /etc/ai-diy/ai-diy.env": Check(_config_saved),
-    """sed -i "s/^AI_DIY_ADMIN_TOKEN=.*/AI_DIY_ADMIN_TOKEN=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')/" /etc/ai-diy/ai-diy.env""": Check(_token_rotated),
+    """sed -i "s/^AI_DIY_ADMIN_TOKEN=.*/AI_DIY_ADMIN_TOKEN=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')/" /etc/ai-diy/ai-diy.env""": Check(
+        _token_rotated
+    ),
 }
 FOLLOWS = {"""tail -f "$LOG" | jq --unbuffered -c 'select(.logger=="ai_diy.security") | {event, details}'"""}
 # Where one command prints differently in another section's situation.
 SITUATIONS = {
     ("AiDiyServiceDown", "systemctl status ai-diy"): Check(_status_failed_at_start, code=3),
-    ("AiDiyServiceDown", "ai-diy validate-config --env-file /etc/ai-diy/ai-diy.env"): Check(_validate_config_names_the_bad_setting, code=1),
-    ("AiDiyHealthCheckFailing", "ai-diy validate-config --env-file /etc/ai-diy/ai-diy.env"): Check(_data_dir_not_a_directory, code=1),
+    ("AiDiyServiceDown", "ai-diy validate-config --env-file /etc/ai-diy/ai-diy.env"): Check(
+        _validate_config_names_the_bad_setting, code=1
+    ),
+    ("AiDiyHealthCheckFailing", "ai-diy validate-config --env-file /etc/ai-diy/ai-diy.env"): Check(
+        _data_dir_not_a_directory, code=1
+    ),
 }
 
 
@@ -419,16 +465,23 @@ def test_runbook_commands_named_in_prose_are_tested_commands() -> None:
     assert named and named <= tested
 
 
+def _group(pattern: str, text: str) -> str:
+    """The first group of the line that matches `pattern`."""
+    match = re.search(pattern, text, flags=re.MULTILINE)
+    assert match, f"no line matches {pattern!r}"
+    return match[1]
+
+
 def test_runbook_set_up_is_the_systemd_units_environment() -> None:
     unit = UNIT.read_text()
     setup = markdown.setup(RUNBOOK)
-    working_directory = re.search(r"^WorkingDirectory=(.+)$", unit, flags=re.MULTILINE)[1]
+    working_directory = _group(r"^WorkingDirectory=(.+)$", unit)
     environment = dict(line.split("=", 1) for line in re.findall(r"^Environment=(.+)$", unit, flags=re.MULTILINE))
     (environment_file,) = re.findall(r"^EnvironmentFile=-?(.+)$", unit, flags=re.MULTILINE)
-    executable = re.search(r"^ExecStart=(\S+)", unit, flags=re.MULTILINE)[1]
+    executable = _group(r"^ExecStart=(\S+)", unit)
     assert f"cd {working_directory} " in setup
     assert f'export PATH="{Path(executable).parent}:$PATH"' in setup
-    exported = re.search(r"^export (AI_DIY_\S+=\S+(?: AI_DIY_\S+=\S+)*)", setup, flags=re.MULTILINE)[1]
+    exported = _group(r"^export (AI_DIY_\S+=\S+(?: AI_DIY_\S+=\S+)*)", setup)
     assert dict(pair.split("=", 1) for pair in exported.split()) == environment
     assert f"set -a; . {environment_file}; set +a" in setup
     assert setup.index(". /etc/ai-diy/ai-diy.env") > setup.index("export AI_DIY_"), "the file overrides Environment="
@@ -472,13 +525,25 @@ def test_runbook_security_inactive_with_redis_down(deployment: Deployment) -> No
 
 def test_runbook_error_rate_after_fresh_server_errors(deployment: Deployment) -> None:
     with deployment.data_store_fault(), httpx.Client(base_url=deployment.api, timeout=5) as client:
-        assert [client.get("/api/data/status", headers={"X-Forwarded-For": USER}).status_code for _ in range(2)] == [503, 503]
-    wait_for(lambda: sum(line.get("status_code") == 503 for line in deployment.log_lines()) >= 7, timeout=10, what="logged")
+        assert [client.get("/api/data/status", headers={"X-Forwarded-For": USER}).status_code for _ in range(2)] == [
+            503,
+            503,
+        ]
+    wait_for(
+        lambda: sum(line.get("status_code") == 503 for line in deployment.log_lines()) >= 7, timeout=10, what="logged"
+    )
     _run_section(deployment, "AiDiyHighErrorRate")
 
 
 @pytest.mark.parametrize(
-    "title", ["AiDiyHighResponseTime", "AiDiyLatencyObjectiveMissed", "AiDiyHighMemoryUsage", "AiDiyCpuSaturated", "AiDiyRateLimitViolations"]
+    "title",
+    [
+        "AiDiyHighResponseTime",
+        "AiDiyLatencyObjectiveMissed",
+        "AiDiyHighMemoryUsage",
+        "AiDiyCpuSaturated",
+        "AiDiyRateLimitViolations",
+    ],
 )
 def test_runbook_load_sections(deployment: Deployment, title: str) -> None:
     _run_section(deployment, title)
@@ -488,7 +553,9 @@ def test_runbook_security_events_and_following_them(deployment: Deployment) -> N
     (follow,) = FOLLOWS
     probe = "/api/appdocs/..%2ffollowed"
     result = deployment.follow(
-        follow, RUNBOOK, during=lambda: httpx.get(f"{deployment.api}{probe}", headers={"X-Forwarded-For": PROBER}, timeout=5)
+        follow,
+        RUNBOOK,
+        during=lambda: httpx.get(f"{deployment.api}{probe}", headers={"X-Forwarded-For": PROBER}, timeout=5),
     )
     assert result.code in (-signal.SIGINT, 128 + signal.SIGINT), result  # ended by Ctrl-C, as the comment says
     followed = result.json_lines()
@@ -508,12 +575,16 @@ def test_runbook_promql_queries_evaluate_in_prometheus(deployment: Deployment) -
     assert len(queries) > 15
     only_during_an_incident = {'ai_diy_health_status{job="ai-diy"} == 0'}
 
-    def answers() -> dict[str, dict]:
+    def answers() -> dict[str, dict[str, Any]]:
         return {query.text: deployment.query(query.text) for query in queries}
 
-    def all_have_data() -> dict[str, dict] | None:
+    def all_have_data() -> dict[str, dict[str, Any]] | None:
         found = answers()
-        empty = [q for q, a in found.items() if a["status"] == "success" and not a["data"]["result"] and q not in only_during_an_incident]
+        empty = [
+            q
+            for q, a in found.items()
+            if a["status"] == "success" and not a["data"]["result"] and q not in only_during_an_incident
+        ]
         return None if empty else found
 
     try:
@@ -542,16 +613,31 @@ def test_runbook_service_down_killed_with_a_bad_setting(deployment: Deployment) 
 def test_runbook_auth_failures_and_token_rotation(deployment: Deployment) -> None:
     _run_section(deployment, "AiDiyAuthFailures")
     wait_for(lambda: httpx.get(f"{deployment.api}/health", timeout=5).status_code == 200, timeout=30, what="restarted")
-    old = httpx.put(f"{deployment.api}/api/appdocs/after.md", content=b"x", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+    old = httpx.put(
+        f"{deployment.api}/api/appdocs/after.md", content=b"x", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5
+    )
     assert old.status_code == 401, "the old token stops working with the restart"
 
 
 def test_runbook_every_section_with_commands_is_run() -> None:
     run_here = {
-        "", "First steps for any alert", "AiDiyTargetMissing", "AiDiyMetricsMissing", "AiDiyHealthCheckFailing",
-        "AiDiyLogLinesDropped", "AiDiySecurityInactive", "AiDiyHighErrorRate", "AiDiyHighResponseTime",
-        "AiDiyLatencyObjectiveMissed", "AiDiyHighMemoryUsage", "AiDiyCpuSaturated", "AiDiyRateLimitViolations",
-        "AiDiySecurityEventsUnusual", "AiDiyPathTraversalAttempt", "AiDiyInputValidationFailures", "AiDiyServiceDown",
+        "",
+        "First steps for any alert",
+        "AiDiyTargetMissing",
+        "AiDiyMetricsMissing",
+        "AiDiyHealthCheckFailing",
+        "AiDiyLogLinesDropped",
+        "AiDiySecurityInactive",
+        "AiDiyHighErrorRate",
+        "AiDiyHighResponseTime",
+        "AiDiyLatencyObjectiveMissed",
+        "AiDiyHighMemoryUsage",
+        "AiDiyCpuSaturated",
+        "AiDiyRateLimitViolations",
+        "AiDiySecurityEventsUnusual",
+        "AiDiyPathTraversalAttempt",
+        "AiDiyInputValidationFailures",
+        "AiDiyServiceDown",
         "AiDiyAuthFailures",
     }
     assert {snippet.section for snippet in markdown.commands(RUNBOOK)} == run_here

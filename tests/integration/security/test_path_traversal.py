@@ -1,9 +1,11 @@
 """Traversal attempts sent as raw request targets to a real hypercorn: all refused, all logged."""
+
 from __future__ import annotations
 
 import json
 import socket
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -68,8 +70,12 @@ INVALID_NAMES = [
     "caf%ff.txt",
     "a" * 300 + ".txt",
 ]
-DOCUMENTS = {"readme.md": "# Read me", "guides/setup.txt": "setup steps", "data.json": '{"ok": true}',
-             "new%20file.csv": "a,b"}
+DOCUMENTS = {
+    "readme.md": "# Read me",
+    "guides/setup.txt": "setup steps",
+    "data.json": '{"ok": true}',
+    "new%20file.csv": "a,b",
+}
 
 
 def _raw_get(base: str, target: str) -> tuple[int, bytes]:
@@ -85,7 +91,7 @@ def _raw_get(base: str, target: str) -> tuple[int, bytes]:
     return status, response
 
 
-def _security_lines(log_file: Path) -> list[dict]:
+def _security_lines(log_file: Path) -> list[dict[str, Any]]:
     if not log_file.exists():
         return []
     lines = [json.loads(line) for line in log_file.read_text().splitlines() if line.strip()]
@@ -95,13 +101,19 @@ def _security_lines(log_file: Path) -> list[dict]:
 def test_path_traversal_corpus_refused_and_logged(tmp_path: Path, docs_root: Path) -> None:
     assert len(TRAVERSALS) >= 30
     log_file = tmp_path / "security.jsonl"
-    with serve_stack(tmp_path, SEC_DOCS_ROOT=str(docs_root), SEC_LOG_FILE=str(log_file), SEC_LIMIT="1000/minute") as base:
+    with serve_stack(
+        tmp_path, SEC_DOCS_ROOT=str(docs_root), SEC_LOG_FILE=str(log_file), SEC_LIMIT="1000/minute"
+    ) as base:
         results = {attempt: _raw_get(base, PREFIX + attempt) for attempt in TRAVERSALS}
         served = {doc: _raw_get(base, PREFIX + doc) for doc in DOCUMENTS}
         events = wait_for(
-            lambda: [e for e in _security_lines(log_file) if e["event"] == "path_traversal_attempt"]
-            if len(_security_lines(log_file)) >= len(TRAVERSALS) else None,
-            timeout=10, what="one log line per traversal attempt",
+            lambda: (
+                [e for e in _security_lines(log_file) if e["event"] == "path_traversal_attempt"]
+                if len(_security_lines(log_file)) >= len(TRAVERSALS)
+                else None
+            ),
+            timeout=10,
+            what="one log line per traversal attempt",
         )
     for attempt, (status, response) in results.items():
         assert status in (400, 404), attempt
@@ -121,11 +133,14 @@ def test_path_traversal_corpus_refused_and_logged(tmp_path: Path, docs_root: Pat
 
 def test_path_invalid_names_are_their_own_event_not_traversal(tmp_path: Path, docs_root: Path) -> None:
     log_file = tmp_path / "security.jsonl"
-    with serve_stack(tmp_path, SEC_DOCS_ROOT=str(docs_root), SEC_LOG_FILE=str(log_file), SEC_LIMIT="1000/minute") as base:
+    with serve_stack(
+        tmp_path, SEC_DOCS_ROOT=str(docs_root), SEC_LOG_FILE=str(log_file), SEC_LIMIT="1000/minute"
+    ) as base:
         results = {name: _raw_get(base, PREFIX + name) for name in INVALID_NAMES}
         events = wait_for(
             lambda: lines if len(lines := _security_lines(log_file)) >= len(INVALID_NAMES) else None,
-            timeout=10, what="one log line per invalid name",
+            timeout=10,
+            what="one log line per invalid name",
         )
     for name, (status, response) in results.items():
         assert status == 400, name

@@ -1,4 +1,5 @@
 """Two service instances sharing a real Redis: one global limit, fail-open through an outage, recovery."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -39,7 +40,8 @@ def _metric(client: httpx.Client, name: str) -> float:
 
 
 def _status(client: httpx.Client) -> str:
-    return client.get("/api/security/status").json()["security_status"]
+    answer: str = client.get("/api/security/status").json()["security_status"]
+    return answer
 
 
 @pytest.fixture
@@ -49,12 +51,20 @@ def redis_port() -> int:
 
 @pytest.fixture
 def clients(tmp_path: Path, docs_root: Path, redis_port: int) -> Iterator[tuple[httpx.Client, httpx.Client]]:
-    env = {"SEC_DOCS_ROOT": str(docs_root), "SEC_STORAGE": f"redis://127.0.0.1:{redis_port}/0", "SEC_LIMIT": f"{LIMIT}/minute"}
+    env = {
+        "SEC_DOCS_ROOT": str(docs_root),
+        "SEC_STORAGE": f"redis://127.0.0.1:{redis_port}/0",
+        "SEC_LIMIT": f"{LIMIT}/minute",
+    }
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    with serve_stack(tmp_path / "a", "a", **env) as base_a, serve_stack(tmp_path / "b", "b", **env) as base_b:
-        with httpx.Client(base_url=base_a, timeout=10) as a, httpx.Client(base_url=base_b, timeout=10) as b:
-            yield a, b
+    with (
+        serve_stack(tmp_path / "a", "a", **env) as base_a,
+        serve_stack(tmp_path / "b", "b", **env) as base_b,
+        httpx.Client(base_url=base_a, timeout=10) as a,
+        httpx.Client(base_url=base_b, timeout=10) as b,
+    ):
+        yield a, b
 
 
 def test_redis_rate_limit_global_fail_open_and_recovery(
@@ -82,7 +92,11 @@ def test_redis_rate_limit_global_fail_open_and_recovery(
     redis = _start_redis(tmp_path, redis_port, run=2)
     try:
         for client in (a, b):
-            wait_for(lambda c=client: _status(c) == "active", timeout=15, what="security status active again")
+
+            def active(c: httpx.Client = client) -> bool:
+                return _status(c) == "active"
+
+            wait_for(active, timeout=15, what="security status active again")
             assert _metric(client, "ai_diy_security_active") == 1
         # The new Redis starts empty; status calls made once it answered may have used
         # a little of the budget, so: at most LIMIT successes, then only refusals.

@@ -1,4 +1,5 @@
 """The runbook's own shell commands against a real hypercorn."""
+
 from __future__ import annotations
 
 import shutil
@@ -24,10 +25,13 @@ def test_security_headers_runbook_curl_grep_prints_all_three(tmp_path: Path, doc
     with serve_stack(tmp_path, SEC_DOCS_ROOT=str(docs_root)) as base:
         port = base.rsplit(":", 1)[1]
         command = (
-            f'curl -I http://localhost:{port}/ | grep -E "(X-Frame-Options|X-Content-Type-Options|Strict-Transport-Security)"'
+            f"curl -I http://localhost:{port}/ | grep -E "
+            '"(X-Frame-Options|X-Content-Type-Options|Strict-Transport-Security)"'
         )
         result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30, check=True)
-        raw = subprocess.run(["curl", "-sI", f"http://localhost:{port}/"], capture_output=True, text=True, timeout=30, check=True)
+        raw = subprocess.run(
+            ["curl", "-sI", f"http://localhost:{port}/"], capture_output=True, text=True, timeout=30, check=True
+        )
     lines = result.stdout.splitlines()
     assert any(line.startswith("X-Frame-Options: DENY") for line in lines)
     assert any(line.startswith("X-Content-Type-Options: nosniff") for line in lines)

@@ -7,17 +7,19 @@ it is the one holding the server side of that connection. An exemplar is the new
 of its bucket, so the test waits for Prometheus to store a worker's before a request
 of the other can replace it.
 """
+
 from __future__ import annotations
 
 import http.client
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
 import pytest
 
-from tests.integration.alerting.stack import prometheus
+from tests.support.alerting_stack import prometheus
 from tests.support.net import wait_for
 from tests.support.processes import running_service
 
@@ -33,7 +35,11 @@ def _workers(service_pid: int) -> list[psutil.Process]:
 
 def _worker_pids_in_metrics(base: str) -> set[str]:
     text = httpx.get(f"{base}/metrics", timeout=10).text
-    return {line.split('pid="', 1)[1].split('"', 1)[0] for line in text.splitlines() if line.startswith("process_resident_memory_bytes{")}
+    return {
+        line.split('pid="', 1)[1].split('"', 1)[0]
+        for line in text.splitlines()
+        if line.startswith("process_resident_memory_bytes{")
+    }
 
 
 def _two_workers(base: str) -> set[str] | None:
@@ -65,7 +71,7 @@ def _traced_request(port: int, trace_id: str, workers: list[psutil.Process]) -> 
         connection.close()
 
 
-def _stored_exemplars(prometheus_url: str, since: float) -> dict[str, tuple[dict[str, str], dict]]:
+def _stored_exemplars(prometheus_url: str, since: float) -> dict[str, tuple[dict[str, str], dict[str, Any]]]:
     """trace id -> (series labels, exemplar) of every exemplar Prometheus stored for ROUTE."""
     body = httpx.get(
         f"{prometheus_url}/api/v1/query_exemplars",
@@ -98,9 +104,15 @@ def test_two_workers_expose_latency_exemplars_of_each_worker_to_prometheus(tmp_p
                 if pid in confirmed:
                     continue  # this worker's exemplar already reached Prometheus: move on quickly
                 # The newest exemplar of its bucket until the next request: Prometheus must store it now.
+
+                def in_prometheus(t: str = trace_id) -> bool:
+                    return t in _stored_exemplars(prometheus_url, started)
+
                 wait_for(
-                    lambda t=trace_id: t in _stored_exemplars(prometheus_url, started),
-                    timeout=30, interval=0.25, what=f"exemplar of {trace_id} (worker {pid}) in Prometheus",
+                    in_prometheus,
+                    timeout=30,
+                    interval=0.25,
+                    what=f"exemplar of {trace_id} (worker {pid}) in Prometheus",
                 )
                 confirmed[pid] = trace_id
                 if len(confirmed) == 2:

@@ -1,9 +1,11 @@
 """/metrics of the real server: several workers, a separate port, the trace-id correlation."""
+
 from __future__ import annotations
 
 import json
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -39,8 +41,8 @@ def _worker_pids(metrics_text: str) -> set[int]:
     return set()
 
 
-def test_metrics_of_two_workers_count_every_request_and_both_pids(tmp_path) -> None:
-    with running_service(tmp_path, AI_DIY_WORKERS="2", timeout=40) as (proc, base):
+def test_metrics_of_two_workers_count_every_request_and_both_pids(tmp_path: Path) -> None:
+    with running_service(tmp_path, AI_DIY_WORKERS="2", timeout=40) as (_proc, base):
         # /health answers as soon as one worker is up; the other may still be importing.
         deadline = time.monotonic() + 30
         served_by = _worker_pids(_fetch(f"{base}/metrics")[2])
@@ -55,9 +57,9 @@ def test_metrics_of_two_workers_count_every_request_and_both_pids(tmp_path) -> N
         assert _worker_pids(text) == served_by
 
 
-def test_metrics_on_a_separate_port_leave_the_api_port_without_them(tmp_path) -> None:
+def test_metrics_on_a_separate_port_leave_the_api_port_without_them(tmp_path: Path) -> None:
     metrics_port = free_port()
-    with running_service(tmp_path, AI_DIY_METRICS_PORT=str(metrics_port)) as (proc, base):
+    with running_service(tmp_path, AI_DIY_METRICS_PORT=str(metrics_port)) as (_proc, base):
         assert _fetch(f"{base}/api/env")[0] == 200
         status, _, body = _fetch(f"{base}/metrics")
         assert status == 404 and json.loads(body)["error"]["code"] == "not_found"
@@ -66,12 +68,12 @@ def test_metrics_on_a_separate_port_leave_the_api_port_without_them(tmp_path) ->
         assert _fetch(f"http://127.0.0.1:{metrics_port}/api/env")[0] == 404
 
 
-def test_one_request_carries_the_same_trace_id_in_log_and_exemplar(tmp_path) -> None:
+def test_one_request_carries_the_same_trace_id_in_log_and_exemplar(tmp_path: Path) -> None:
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     traceparent = f"00-{trace_id}-00f067aa0ba902b7-01"
-    with running_service(tmp_path) as (proc, base):
+    with running_service(tmp_path) as (_proc, base):
         assert _fetch(f"{base}/api/env", {"traceparent": traceparent})[0] == 200
-        status, headers, text = _fetch(f"{base}/metrics", {"Accept": "application/openmetrics-text; version=1.0.0"})
+        _status, headers, text = _fetch(f"{base}/metrics", {"Accept": "application/openmetrics-text; version=1.0.0"})
         assert headers["content-type"].startswith("application/openmetrics-text")
     assert f'{{trace_id="{trace_id}"}}' in "\n".join(
         line for line in text.splitlines() if 'http_route="/api/env"' in line and "_bucket" in line
@@ -82,8 +84,8 @@ def test_one_request_carries_the_same_trace_id_in_log_and_exemplar(tmp_path) -> 
     assert len(env_lines) == 1 and env_lines[0]["trace_id"] == trace_id
 
 
-def test_served_metrics_carry_no_created_series(tmp_path) -> None:
-    with running_service(tmp_path) as (proc, base):
+def test_served_metrics_carry_no_created_series(tmp_path: Path) -> None:
+    with running_service(tmp_path) as (_proc, base):
         assert _fetch(f"{base}/api/env")[0] == 200
         text = _fetch(f"{base}/metrics")[2]
         openmetrics = _fetch(f"{base}/metrics", {"Accept": "application/openmetrics-text; version=1.0.0"})[2]

@@ -1,4 +1,5 @@
 """The rule generator: committed files up to date, the job and runbook base as parameters."""
+
 from __future__ import annotations
 
 import re
@@ -11,9 +12,8 @@ import yaml
 from alerts import generate
 from alerts.definitions import BURN_WINDOWS, JOB
 from alerts.kit import Target
+from tests.support import alert_rules as r
 from tests.support import binaries
-
-from . import rules as r
 
 
 def test_rules_committed_yaml_matches_generator() -> None:
@@ -27,7 +27,9 @@ def test_rules_packaged_runbook_matches_docs() -> None:
     )
 
 
-def test_generate_check_reports_a_stale_rules_file_and_runbook_copy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_generate_check_reports_a_stale_rules_file_and_runbook_copy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     argv = ["--output", str(tmp_path), "--packaged-runbook", str(tmp_path / "runbook.md")]
     assert generate.main(argv) == 0
     assert (tmp_path / "runbook.md").read_text(encoding="utf-8") == r.RUNBOOK.read_text(encoding="utf-8")
@@ -40,8 +42,14 @@ def test_generate_check_reports_a_stale_rules_file_and_runbook_copy(tmp_path: Pa
     assert (tmp_path / "slo.rules.yml").read_text(encoding="utf-8") == "groups: []\n", "--check must not write"
 
 
+@pytest.mark.integration
 def test_generate_job_parameter_rewrites_every_selector(tmp_path: Path) -> None:
-    assert generate.main(["--job", "shop-api", "--output", str(tmp_path), "--packaged-runbook", str(tmp_path / "runbook.md")]) == 0
+    assert (
+        generate.main(
+            ["--job", "shop-api", "--output", str(tmp_path), "--packaged-runbook", str(tmp_path / "runbook.md")]
+        )
+        == 0
+    )
     texts = {path.name: path.read_text(encoding="utf-8") for path in sorted(tmp_path.glob("*.rules.yml"))}
     assert set(texts) == {path.name for path in r.rule_files()}
     everything = "\n".join(texts.values())
@@ -53,13 +61,18 @@ def test_generate_job_parameter_rewrites_every_selector(tmp_path: Path) -> None:
                     assert 'job="shop-api"' in rule["expr"], rule
                 assert rule.get("labels", {}).get("service", "ai-diy") == "ai-diy", "routing does not follow the job"
     objective = next(
-        rule for group in yaml.safe_load(texts["slo.rules.yml"])["groups"] for rule in group["rules"]
+        rule
+        for group in yaml.safe_load(texts["slo.rules.yml"])["groups"]
+        for rule in group["rules"]
         if rule.get("record") == "slo:objective:ratio"
     )
     assert objective["labels"] == {"job": "shop-api", "slo": "availability"}
     result = subprocess.run(
         [binaries.require("promtool"), "check", "rules", *map(str, sorted(tmp_path.glob("*.rules.yml")))],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -69,7 +82,7 @@ def test_generate_runbook_base_url_parameter_sets_every_link() -> None:
     groups = generate.rule_groups(Target(runbook_base_url=base))
     urls = [rule["annotations"]["runbook_url"] for group in groups for rule in group["rules"] if "alert" in rule]
     assert urls and all(url == f"{base}#{url.rsplit('#', 1)[1]}" for url in urls)
-    assert {url.rsplit("#", 1)[1] for url in urls} == {rule.alert.lower() for rule in r.alerts()}
+    assert {url.rsplit("#", 1)[1] for url in urls} == {rule.alert_name.lower() for rule in r.alerts()}
 
 
 @pytest.mark.parametrize(
@@ -82,7 +95,9 @@ def test_generate_runbook_base_url_parameter_sets_every_link() -> None:
     ],
     ids=["quote-in-job", "blank-job", "relative-url", "url-with-fragment"],
 )
-def test_generate_rejects_bad_parameters_with_exit_2(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_generate_rejects_bad_parameters_with_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exited:
         generate.main(argv)
     assert exited.value.code == 2

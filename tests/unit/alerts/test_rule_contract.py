@@ -1,11 +1,13 @@
 """The alert rules keep the project's contract: labels, annotations, runbook, metric names, tests."""
+
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
-from . import rules as r
+from tests.support import alert_rules as r
 
 ALERTS = r.alerts()
 ALERT_IDS = [f"{rule.alert}-{rule.body['labels']['severity']}" for rule in ALERTS]
@@ -28,7 +30,7 @@ def test_alert_annotations_carry_summary_value_and_runbook(rule: r.Rule) -> None
     annotations = rule.body["annotations"]
     assert annotations["summary"].strip()
     assert "$value" in annotations["description"] or "$labels" in annotations["description"]
-    assert annotations["runbook_url"] == r.RUNBOOK_URL_PREFIX + rule.alert.lower()
+    assert annotations["runbook_url"] == r.RUNBOOK_URL_PREFIX + rule.alert_name.lower()
 
 
 @pytest.mark.parametrize("rule", ALERTS, ids=ALERT_IDS)
@@ -57,7 +59,9 @@ def test_rule_metric_names_are_documented_or_recorded_here() -> None:
     # Histograms are documented by family name; rules select its _bucket/_sum/_count series.
     family = {name: re.sub(r"_(bucket|sum|count)$", "", name) for name in used}
     unknown = sorted(
-        name for name in used if name not in recorded and name != "up" and f"`{name}`" not in doc and f"`{family[name]}`" not in doc
+        name
+        for name in used
+        if name not in recorded and name != "up" and f"`{name}`" not in doc and f"`{family[name]}`" not in doc
     )
     assert unknown == []
 
@@ -67,7 +71,9 @@ def test_recording_rules_are_listed_in_the_metrics_reference() -> None:
     missing = []
     for name in sorted(r.recorded_names()):
         window = re.fullmatch(r"slo:sli_error:ratio(_rate\w+)", name)
-        if f"`{name}`" not in doc and not (window and f"`{window.group(1)}`" in doc or window and f"`ratio{window.group(1)}`" in doc):
+        if f"`{name}`" not in doc and not (
+            (window and f"`{window.group(1)}`" in doc) or (window and f"`ratio{window.group(1)}`" in doc)
+        ):
             missing.append(name)
     assert missing == []
 
@@ -89,8 +95,8 @@ def test_github_slug_follows_github_rules() -> None:
     assert r.github_slug("Rate limits: what & why") == "rate-limits-what--why"
 
 
-def _alert_cases() -> dict[str, list[dict]]:
-    cases: dict[str, list[dict]] = {}
+def _alert_cases() -> dict[str, list[dict[str, Any]]]:
+    cases: dict[str, list[dict[str, Any]]] = {}
     for path in r.test_files():
         for group in r.load(path)["tests"]:
             for case in group.get("alert_rule_test", []):
@@ -100,13 +106,10 @@ def _alert_cases() -> dict[str, list[dict]]:
 
 @pytest.mark.parametrize("rule", ALERTS, ids=ALERT_IDS)
 def test_alert_has_firing_silent_and_pending_promtool_cases(rule: r.Rule) -> None:
-    cases = _alert_cases().get(rule.alert, [])
+    cases = _alert_cases().get(rule.alert_name, [])
     severity = rule.body["labels"]["severity"]
     firing = [
-        alert
-        for case in cases
-        for alert in case["exp_alerts"]
-        if alert["exp_labels"].get("severity") == severity
+        alert for case in cases for alert in case["exp_alerts"] if alert["exp_labels"].get("severity") == severity
     ]
     assert firing, f"no promtool case shows {rule.alert} ({severity}) firing"
     for alert in firing:

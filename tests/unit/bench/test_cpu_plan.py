@@ -1,4 +1,5 @@
 """The benchmark keeps its servers and wrk on separate CPUs, so they do not take turns on one."""
+
 from __future__ import annotations
 
 import os

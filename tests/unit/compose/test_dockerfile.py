@@ -1,4 +1,5 @@
 """deploy/Dockerfile: slim base, hashed lock, non-root user, urllib healthcheck on /health, `ai-diy serve`."""
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -42,8 +43,8 @@ def test_dockerfile_healthcheck_probes_liveness_with_urllib() -> None:
     healthcheck = _last("HEALTHCHECK")
     assert "urllib.request" in healthcheck and "/health/live'" in healthcheck
     assert "curl" not in healthcheck
-    timeout = float(re.search(r"--timeout=(\d+)s", healthcheck).group(1))
-    assert float(re.search(r"timeout=(\d+)\)", healthcheck).group(1)) < timeout
+    timeout = float(re.findall(r"--timeout=(\d+)s", healthcheck)[0])
+    assert float(re.findall(r"timeout=(\d+)\)", healthcheck)[0]) < timeout
 
 
 def test_dockerfile_serves_on_all_interfaces() -> None:

@@ -1,4 +1,5 @@
 """PUT/DELETE /api/appdocs/{path}: bearer auth, path rules, JSON check, audit, atomicity."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,6 +8,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,7 +17,6 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from observability.logformat import JsonFormatter
-from service.data import atomic
 from service.data.store import DocumentStore
 from service.errors import ErrorBoundaryMiddleware
 from service.routes import appdocs
@@ -37,7 +38,7 @@ class Client(httpx.AsyncClient):
 
 @pytest.fixture
 def make_client(tmp_path: Path) -> Callable[..., Client]:
-    def build(**overrides: object) -> Client:
+    def build(**overrides: Any) -> Client:
         settings = Settings(_env_file=None, data_dir=tmp_path / "data", **{"admin_token": TOKEN, **overrides})
         app = Starlette(routes=appdocs.routes, middleware=[Middleware(ErrorBoundaryMiddleware)])
         app.state.settings = settings
@@ -45,7 +46,9 @@ def make_client(tmp_path: Path) -> Callable[..., Client]:
         app.state.document_store = DocumentStore(settings.data_dir)
         app.state.document_store.ensure()
         app.state.security_events = SecurityEvents(app.state.registry)
-        client = Client(transport=httpx.ASGITransport(app=app, client=("198.51.100.7", 50000)), base_url="http://testserver")
+        client = Client(
+            transport=httpx.ASGITransport(app=app, client=("198.51.100.7", 50000)), base_url="http://testserver"
+        )
         client.app = app
         return client
 
@@ -59,7 +62,8 @@ async def client(make_client: Callable[..., Client]) -> AsyncIterator[Client]:
 
 
 def root_of(client: Client) -> Path:
-    return client.app.state.document_store.root
+    answer: Path = client.app.state.document_store.root
+    return answer
 
 
 def sample(client: Client, name: str, **labels: str) -> float:
@@ -76,14 +80,22 @@ async def test_put_creates_document_and_writes_audit_line(client: Client, caplog
     body = b'{"title": "Setup"}'
     response = await client.put("/api/appdocs/guides/setup.json", content=body, headers=AUTH)
     assert response.status_code == 201
-    assert response.json() == {"path": "guides/setup.json", "size": len(body), "sha256": hashlib.sha256(body).hexdigest(), "created": True}
+    assert response.json() == {
+        "path": "guides/setup.json",
+        "size": len(body),
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "created": True,
+    }
     assert (root_of(client) / "guides" / "setup.json").read_bytes() == body
     assert (await client.get("/api/appdocs/guides/setup.json")).content == body
     [record] = audit_records(caplog)
     assert record.getMessage() == "document written"
-    assert record.event == "document_put"  # type: ignore[attr-defined]
-    assert record.details == {  # type: ignore[attr-defined]
-        "client_ip": "198.51.100.7", "path": "guides/setup.json", "size": len(body), "sha256": hashlib.sha256(body).hexdigest()
+    assert record.event == "document_put"  # type: ignore[attr-defined]  # a field logged with extra=
+    assert record.details == {  # type: ignore[attr-defined]  # a field logged with extra=
+        "client_ip": "198.51.100.7",
+        "path": "guides/setup.json",
+        "size": len(body),
+        "sha256": hashlib.sha256(body).hexdigest(),
     }
 
 
@@ -109,7 +121,7 @@ async def test_put_without_valid_token_is_401_and_counted(
     assert sample(client, "ai_diy_auth_failures_total") == 1
     assert sample(client, "ai_diy_security_events_total", event="auth_failure", severity="warning") == 1
     [line] = [r for r in caplog.records if r.name == "ai_diy.security"]
-    assert line.getMessage().startswith("SECURITY_AUDIT") and line.details["client_ip"] == "198.51.100.7"  # type: ignore[attr-defined]
+    assert line.getMessage().startswith("SECURITY_AUDIT") and line.details["client_ip"] == "198.51.100.7"  # type: ignore[attr-defined]  # a field logged with extra=
     assert not (root_of(client) / "a.md").exists() and audit_records(caplog) == []
 
 
@@ -123,7 +135,10 @@ async def test_writes_disabled_without_configured_token(make_client: Callable[..
     async with make_client(admin_token=None) as client:
         response = await client.put("/api/appdocs/a.md", content=b"x", headers=AUTH)
         assert response.status_code == 403
-        assert response.json()["error"]["code"] == "writes_disabled" and "no admin token" in response.json()["error"]["message"]
+        assert (
+            response.json()["error"]["code"] == "writes_disabled"
+            and "no admin token" in response.json()["error"]["message"]
+        )
         assert (await client.delete("/api/appdocs/a.md", headers=AUTH)).status_code == 403
         assert sample(client, "ai_diy_auth_failures_total") == 0
 
@@ -189,7 +204,7 @@ async def test_put_failing_before_rename_keeps_old_document(client: Client, monk
     def broken(src: object, dst: object) -> None:
         raise OSError(5, "simulated I/O error")
 
-    monkeypatch.setattr(atomic.os, "replace", broken)
+    monkeypatch.setattr("service.data.atomic.os.replace", broken)
     response = await client.put("/api/appdocs/d.txt", content=b"new", headers=AUTH)
     assert response.status_code == 503 and response.json()["error"]["code"] == "data_store_unavailable"
     assert (root_of(client) / "d.txt").read_bytes() == b"old"
@@ -203,8 +218,8 @@ async def test_delete_removes_document_and_audits(client: Client, caplog: pytest
     assert response.status_code == 200 and response.json()["deleted"] is True
     assert not (root_of(client) / "gone.csv").exists()
     [record] = audit_records(caplog)
-    assert record.event == "document_delete"  # type: ignore[attr-defined]
-    assert record.details["sha256"] == hashlib.sha256(b"a,b\n").hexdigest()  # type: ignore[attr-defined]
+    assert record.event == "document_delete"  # type: ignore[attr-defined]  # a field logged with extra=
+    assert record.details["sha256"] == hashlib.sha256(b"a,b\n").hexdigest()  # type: ignore[attr-defined]  # a field logged with extra=
     second = await client.delete("/api/appdocs/gone.csv", headers=AUTH)
     assert second.status_code == 404 and second.json()["error"]["code"] == "document_not_found"
 

@@ -1,4 +1,5 @@
 """Atomic writes: the old document or the new one, never half of one."""
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from service.data import atomic
-from service.data.store import DocumentStore
 from service.data.backup import export_backup
+from service.data.store import DocumentStore
 from service.data.validate import validate_data_dir
 from tests.support.processes import ROOT
 
@@ -32,13 +33,14 @@ def test_atomic_write_failure_before_rename_keeps_old_content(tmp_path: Path, mo
         assert Path(str(src)).read_bytes() == b'{"v": 2, "long": true}'  # fully written, not yet renamed
         raise OSError(5, "simulated I/O error")
 
-    monkeypatch.setattr(atomic.os, "replace", broken_replace)
+    monkeypatch.setattr("service.data.atomic.os.replace", broken_replace)
     with pytest.raises(OSError, match="simulated"):
         atomic.atomic_write(target, b'{"v": 2, "long": true}')
     assert target.read_bytes() == b'{"v": 1}'
     assert os.listdir(tmp_path) == ["doc.json"]
 
 
+@pytest.mark.integration
 def test_atomic_write_crash_before_rename_leaves_only_a_recognised_temp(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     root = data_dir / "appdocs"
@@ -88,7 +90,7 @@ def test_document_store_sweep_logs_what_it_removed(tmp_path: Path, caplog: pytes
         assert store.sweep() == [leftover.name]
         assert store.sweep() == []
     [record] = [r for r in caplog.records if getattr(r, "event", None) == "interrupted_writes_swept"]
-    assert record.levelname == "WARNING" and record.details == {"count": 1, "paths": [leftover.name]}  # type: ignore[attr-defined]
+    assert record.levelname == "WARNING" and record.details == {"count": 1, "paths": [leftover.name]}  # type: ignore[attr-defined]  # a field logged with extra=
     assert [d.path for d in store.documents()] == ["a.txt"]
 
 
@@ -107,7 +109,7 @@ def test_atomic_delete_removes_file(tmp_path: Path) -> None:
     assert not target.exists()
 
 
-def test_atomic_write_handles_a_name_at_the_file_system_limit(tmp_path) -> None:
+def test_atomic_write_handles_a_name_at_the_file_system_limit(tmp_path: Path) -> None:
     target = tmp_path / ("n" * 251 + ".txt")  # 255 bytes: the longest name a file can have
     atomic.atomic_write(target, b"long name")
     assert target.read_bytes() == b"long name"

@@ -1,10 +1,13 @@
 """`ai-diy data export | validate-backup | import`: round trip, rejection, atomic swap."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +16,7 @@ from service.cli import main
 from service.data import backup
 
 DOCUMENTS = {
-    "index.md": "# Docs\n".encode(),
+    "index.md": b"# Docs\n",
     "guides/setup.json": '{"steps": ["install", "run"], "ü": "ok"}'.encode(),
     "guides/table.csv": b"a,b\n1,2\n",
     "page.html": b"<p>hi</p>",
@@ -37,7 +40,8 @@ def tree_hashes(data_dir: Path) -> dict[str, str]:
     """Hash of every file under data_dir (rollback copies included), by relative path."""
     return {
         p.relative_to(data_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(data_dir.rglob("*")) if p.is_file()
+        for p in sorted(data_dir.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -74,14 +78,20 @@ def test_export_import_round_trip_is_byte_identical(tmp_path: Path, exported: Pa
     target = tmp_path / "restored"
     populate(target, {"old.txt": b"old", "index.md": b"older"})
     assert run(["data", "import", str(exported), "--data-dir", str(target)]) == 0
-    restored = {p.relative_to(target / "appdocs").as_posix(): p.read_bytes() for p in (target / "appdocs").rglob("*") if p.is_file()}
+    restored = {
+        p.relative_to(target / "appdocs").as_posix(): p.read_bytes()
+        for p in (target / "appdocs").rglob("*")
+        if p.is_file()
+    }
     assert restored == DOCUMENTS
     rollbacks = [p for p in target.iterdir() if p.name.startswith("appdocs.rollback-")]
     assert len(rollbacks) == 1
     assert (rollbacks[0] / "old.txt").read_bytes() == b"old"
 
 
-def test_import_reports_added_changed_removed(tmp_path: Path, exported: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_reports_added_changed_removed(
+    tmp_path: Path, exported: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = tmp_path / "t"
     populate(target, {"old.txt": b"old", "index.md": b"older", "page.html": DOCUMENTS["page.html"]})
     assert run(["data", "import", str(exported), "--data-dir", str(target)]) == 0
@@ -100,27 +110,27 @@ def test_import_dry_run_changes_nothing(tmp_path: Path, exported: Path, capsys: 
     assert tree_hashes(target) == before
 
 
-def _tamper_flip_byte(doc: dict) -> None:
+def _tamper_flip_byte(doc: dict[str, Any]) -> None:
     entry = next(d for d in doc["documents"] if d["path"] == "index.md")
     entry["content"] = "# Docs\r"
 
 
-def _tamper_version(doc: dict) -> None:
+def _tamper_version(doc: dict[str, Any]) -> None:
     doc["format_version"] = 2
 
 
-def _tamper_dotdot(doc: dict) -> None:
+def _tamper_dotdot(doc: dict[str, Any]) -> None:
     entry = dict(doc["documents"][0], path="../escape.md")
     doc["documents"].append(entry)
     doc["checksum"] = backup.documents_checksum(doc["documents"])  # a consistent, deliberate forgery
 
 
-def _tamper_duplicate(doc: dict) -> None:
+def _tamper_duplicate(doc: dict[str, Any]) -> None:
     doc["documents"].append(dict(doc["documents"][0]))
     doc["checksum"] = backup.documents_checksum(doc["documents"])
 
 
-def _tamper_size(doc: dict) -> None:
+def _tamper_size(doc: dict[str, Any]) -> None:
     doc["documents"][0]["size"] += 1
     doc["checksum"] = backup.documents_checksum(doc["documents"])
 
@@ -136,7 +146,11 @@ def _tamper_size(doc: dict) -> None:
     ],
 )
 def test_import_rejects_damaged_backup_and_leaves_data(
-    tmp_path: Path, exported: Path, capsys: pytest.CaptureFixture[str], tamper, message: str
+    tmp_path: Path,
+    exported: Path,
+    capsys: pytest.CaptureFixture[str],
+    tamper: Callable[[dict[str, Any]], None],
+    message: str,
 ) -> None:
     doc = json.loads(exported.read_text())
     tamper(doc)
@@ -159,7 +173,9 @@ def test_flipped_byte_also_breaks_the_whole_checksum(exported: Path) -> None:
     assert "checksum: does not match the documents (the backup was altered or damaged)" in problems
 
 
-def test_flipped_byte_in_the_file_is_rejected(tmp_path: Path, exported: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_flipped_byte_in_the_file_is_rejected(
+    tmp_path: Path, exported: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     raw = bytearray(exported.read_bytes())
     position = raw.index(b"install")
     raw[position] ^= 0x01  # 'i' -> 'h': still valid JSON, different content
@@ -169,7 +185,9 @@ def test_flipped_byte_in_the_file_is_rejected(tmp_path: Path, exported: Path, ca
     assert "'guides/setup.json': sha256: does not match the content" in err
 
 
-def test_truncated_backup_is_rejected_with_data_unchanged(tmp_path: Path, exported: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_truncated_backup_is_rejected_with_data_unchanged(
+    tmp_path: Path, exported: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     raw = exported.read_bytes()
     exported.write_bytes(raw[: len(raw) // 2])
     target = tmp_path / "t"
@@ -206,20 +224,22 @@ def test_import_failure_after_tree_built_leaves_old_data(
     assert sorted(os.listdir(target)) == ["appdocs"]  # staging tree removed
 
 
-def test_import_failure_during_swap_puts_old_tree_back(tmp_path: Path, exported: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_import_failure_during_swap_puts_old_tree_back(
+    tmp_path: Path, exported: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "t"
     populate(target, {"keep.md": b"keep"})
     before = tree_hashes(target)
     real_rename = os.rename
     calls: list[str] = []
 
-    def rename(src: object, dst: object) -> None:
+    def rename(src: str | Path, dst: str | Path) -> None:
         calls.append(Path(str(dst)).name)
         if len(calls) == 2:  # first: live tree -> rollback; second: staged -> live
             raise OSError(5, "simulated I/O error")
         real_rename(src, dst)
 
-    monkeypatch.setattr(backup.os, "rename", rename)
+    monkeypatch.setattr("service.data.backup.os.rename", rename)
     with pytest.raises(OSError, match="simulated"):
         backup.import_backup(target, json.loads(exported.read_text()))
     assert tree_hashes(target) == before
@@ -233,7 +253,9 @@ def test_import_into_empty_data_dir_creates_documents(tmp_path: Path, exported: 
     assert (target / "appdocs" / "page.html").read_bytes() == b"<p>hi</p>"
 
 
-def test_export_ignores_interrupted_writes_and_skips_bad_types(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_ignores_interrupted_writes_and_skips_bad_types(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     populate(tmp_path / "d", {"a.txt": b"x", ".a.txt.tmp-0123456789ab": b"half", "run.sh": b"#!"})
     assert run(["data", "export", "--data-dir", str(tmp_path / "d")]) == 0
     captured = capsys.readouterr()

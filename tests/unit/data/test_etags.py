@@ -1,4 +1,5 @@
 """ETags and the If-Match / If-None-Match evaluation (RFC 9110 §13.2.2)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,7 +40,9 @@ def test_etag_is_the_quoted_sha256_of_the_bytes(tmp_path: Path) -> None:
         (CURRENT, OTHER, CURRENT, None),
     ],
 )
-def test_preconditions_failure_follows_rfc_9110(if_match, if_none_match, current, expected) -> None:
+def test_preconditions_failure_follows_rfc_9110(
+    if_match: str | None, if_none_match: str | None, current: str | None, expected: int | None
+) -> None:
     assert Preconditions(if_match, if_none_match).failure(current) == expected
 
 
@@ -57,7 +60,7 @@ def test_preconditions_from_headers_refuses_malformed_values(value: str) -> None
         Preconditions.from_headers({"if-none-match": value})
 
 
-@pytest.mark.parametrize("value", ["*", ' * ', '"a"', 'W/"a"', '"a", W/"b" ,"c"', '""'])
+@pytest.mark.parametrize("value", ["*", " * ", '"a"', 'W/"a"', '"a", W/"b" ,"c"', '""'])
 def test_preconditions_from_headers_accepts_star_and_entity_tag_lists(value: str) -> None:
     assert Preconditions.from_headers({"if-match": value}).if_match == value
 

@@ -1,4 +1,5 @@
 """`ai-diy data validate`: the live documents directory and its problems."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,7 +16,8 @@ def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     data_cli.register(parser.add_subparsers())
     args = parser.parse_args(argv)
-    return args.func(args)
+    answer: int = args.func(args)
+    return answer
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """pyproject.toml's `dependencies` are exactly what the runtime packages import."""
+
 from __future__ import annotations
 
 import ast
@@ -9,7 +10,9 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -23,24 +26,31 @@ OPTIONAL_IMPORTS = {"opentelemetry.exporter.otlp.proto.grpc.trace_exporter"}
 def _deptry(root: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "deptry", "--no-ansi", *RUNTIME_PACKAGES],
-        cwd=root, capture_output=True, text=True, timeout=120, check=False,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
-def _project(pyproject: Path = ROOT / "pyproject.toml") -> dict:
-    return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+def _project(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, Any]:
+    answer: dict[str, Any] = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    return answer
 
 
 def _names(requirements: list[str]) -> set[str]:
     return {canonicalize_name(Requirement(line).name) for line in requirements}
 
 
+@pytest.mark.integration
 def test_deptry_finds_no_dependency_issue_in_the_runtime_packages() -> None:
     result = _deptry(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No dependency issues found" in result.stdout + result.stderr
 
 
+@pytest.mark.integration
 def test_deptry_fails_on_a_missing_or_an_unused_runtime_dependency(tmp_path: Path) -> None:
     # The project's own configuration on a copy whose dependencies lost anyio and gained a
     # package nothing imports: both must be reported.
@@ -78,7 +88,7 @@ def _opentelemetry_owners() -> dict[Path, str]:
     for dist in importlib.metadata.distributions():
         name = canonicalize_name(dist.metadata["Name"])
         if name.startswith("opentelemetry") and dist.files:
-            owners.update({Path(dist.locate_file(f)).resolve(): name for f in dist.files if f.suffix == ".py"})
+            owners.update({Path(str(dist.locate_file(f))).resolve(): name for f in dist.files if f.suffix == ".py"})
     return owners
 
 

@@ -3,6 +3,7 @@
 Compared against the generated rules Prometheus loads (alerts/*.rules.yml), not against
 the Python they come from, so a drift on either side shows.
 """
+
 from __future__ import annotations
 
 import copy
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from alerts.definitions import BURN_ALERT, OBJECTIVE
-from tests.unit.alerts import rules as r
+from tests.support import alert_rules as r
 
 ROOT = Path(__file__).resolve().parents[3]
 DASHBOARDS = ROOT / "grafana" / "dashboards"
@@ -24,7 +25,10 @@ NOT_ALERT_LINES = {
     ("ai-diy-overview", "Health checks passing"): "state colours: 1 healthy, 0 failing",
     ("ai-diy-security", "Security components"): "state colours: 1 active, 0 degraded",
     ("ai-diy-security", "Security active by instance"): "state colours: 1 active, 0 degraded",
-    ("ai-diy-security", "Rate-limiter storage errors"): "any storage error shows red; the alert is on the security state",
+    (
+        "ai-diy-security",
+        "Rate-limiter storage errors",
+    ): "any storage error shows red; the alert is on the security state",
     ("ai-diy-resources", "Uptime (min)"): "a restart in the last five minutes; no alert",
     ("ai-diy-resources", "Restarts (1h)"): "restarts; no alert",
     ("ai-diy-resources", "Open file descriptors (max)"): "file descriptors; no alert",
@@ -48,13 +52,17 @@ def _lines(panel: dict[str, Any]) -> list[float]:
 
 def _linked_alerts(panel: dict[str, Any]) -> dict[str, str]:
     """Alert name -> runbook URL of the panel's `Runbook: <alert>` links."""
-    return {link["title"].removeprefix("Runbook: "): link["url"] for link in panel.get("links", []) if link["title"].startswith("Runbook: ")}
+    return {
+        link["title"].removeprefix("Runbook: "): link["url"]
+        for link in panel.get("links", [])
+        if link["title"].startswith("Runbook: ")
+    }
 
 
 def _alert_rules() -> dict[str, list[r.Rule]]:
     by_name: dict[str, list[r.Rule]] = {}
     for rule in r.alerts():
-        by_name.setdefault(rule.alert, []).append(rule)
+        by_name.setdefault(rule.alert_name, []).append(rule)
     return by_name
 
 
@@ -131,9 +139,17 @@ def test_alert_panels_plot_the_alert_expression_with_its_lines(board: dict[str, 
 def test_alert_panels_cover_the_thresholds_of_the_dashboards() -> None:
     linked = {name for board in _boards() for panel in board["panels"] for name in _linked_alerts(panel)}
     assert {
-        "AiDiyHighErrorRate", "AiDiyHighResponseTime", "AiDiyLatencyObjectiveMissed", "AiDiyHighMemoryUsage",
-        "AiDiyCpuSaturated", "AiDiyRateLimitViolations", "AiDiySecurityEventsUnusual", "AiDiyPathTraversalAttempt",
-        "AiDiyInputValidationFailures", "AiDiyAuthFailures", BURN_ALERT,
+        "AiDiyHighErrorRate",
+        "AiDiyHighResponseTime",
+        "AiDiyLatencyObjectiveMissed",
+        "AiDiyHighMemoryUsage",
+        "AiDiyCpuSaturated",
+        "AiDiyRateLimitViolations",
+        "AiDiySecurityEventsUnusual",
+        "AiDiyPathTraversalAttempt",
+        "AiDiyInputValidationFailures",
+        "AiDiyAuthFailures",
+        BURN_ALERT,
     } <= linked
 
 
@@ -156,7 +172,9 @@ def test_alert_panel_check_detects_a_moved_line() -> None:
     board = _board("ai-diy-overview")
     steps = _find(board, "Error ratio")["fieldConfig"]["defaults"]["thresholds"]["steps"]
     steps[-1]["value"] = 0.06
-    assert alert_panel_problems(board) == ["ai-diy-overview / Error ratio: lines [0.01, 0.06] are not the alerts' [0.01, 0.05]"]
+    assert alert_panel_problems(board) == [
+        "ai-diy-overview / Error ratio: lines [0.01, 0.06] are not the alerts' [0.01, 0.05]"
+    ]
 
 
 def test_alert_panel_check_detects_a_different_window() -> None:
@@ -164,14 +182,22 @@ def test_alert_panel_check_detects_a_different_window() -> None:
     target = _find(board, "Path traversal attempts (15m)")["targets"][0]
     target["expr"] = target["expr"].replace("[15m]", "[1h]")
     (problem,) = alert_panel_problems(board)
-    assert problem.startswith("ai-diy-security / Path traversal attempts (15m): no query plots AiDiyPathTraversalAttempt's expression")
+    assert problem.startswith(
+        "ai-diy-security / Path traversal attempts (15m): no query plots AiDiyPathTraversalAttempt's expression"
+    )
 
 
 def test_alert_panel_check_detects_unlinked_lines_and_missing_burn_windows() -> None:
     board = _board("ai-diy-slo")
     burn = _find(board, "Burn rate by window")
     burn["targets"] = [t for t in burn["targets"] if t["legendFormat"] != "6h"]
-    board["panels"].append({"title": "Stray", "targets": [], "fieldConfig": {"defaults": {"thresholds": {"steps": [{"value": None}, {"value": 3}]}}}})
+    board["panels"].append(
+        {
+            "title": "Stray",
+            "targets": [],
+            "fieldConfig": {"defaults": {"thresholds": {"steps": [{"value": None}, {"value": 3}]}}},
+        }
+    )
     assert alert_panel_problems(board) == [
         "ai-diy-slo / Burn rate by window: windows ['6h'] of the alert are not plotted",
         "ai-diy-slo / Stray: draws lines [3] but links no alert",

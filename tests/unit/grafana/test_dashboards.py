@@ -1,4 +1,5 @@
 """The generated dashboards: up to date, fixed uids, variables, thresholds, documented metrics."""
+
 from __future__ import annotations
 
 import json
@@ -15,17 +16,24 @@ from grafana.kit import PROMETHEUS_UID
 ROOT = Path(__file__).resolve().parents[3]
 DASHBOARDS = ROOT / "grafana" / "dashboards"
 USER_TRAFFIC = user_traffic('job="ai-diy", instance=~"$instance"')
-EXPECTED_UIDS = {"overview": "ai-diy-overview", "security": "ai-diy-security", "resources": "ai-diy-resources", "slo": "ai-diy-slo"}
+EXPECTED_UIDS = {
+    "overview": "ai-diy-overview",
+    "security": "ai-diy-security",
+    "resources": "ai-diy-resources",
+    "slo": "ai-diy-slo",
+}
 
 
 def _load(name: str) -> dict[str, Any]:
-    return json.loads((DASHBOARDS / f"{name}.json").read_text())
+    answer: dict[str, Any] = json.loads((DASHBOARDS / f"{name}.json").read_text())
+    return answer
 
 
 def _panel(board: dict[str, Any], title: str) -> dict[str, Any]:
     matches = [p for p in board["panels"] if p["title"] == title]
     assert len(matches) == 1, f"{board['uid']}: expected one panel titled {title!r}"
-    return matches[0]
+    answer: dict[str, Any] = matches[0]
+    return answer
 
 
 def _threshold_values(panel: dict[str, Any]) -> list[float]:
@@ -89,7 +97,9 @@ def test_dashboard_queries_filter_on_job_and_instance(name: str) -> None:
 
 def _documented_windows() -> list[str]:
     """Burn-rate windows of the docs' recording-rules row (`ratio_rate5m` ... `_rate3d`)."""
-    row = next(line for line in (ROOT / "docs" / "metrics.md").read_text().splitlines() if "slo:sli_error:ratio_rate" in line)
+    row = next(
+        line for line in (ROOT / "docs" / "metrics.md").read_text().splitlines() if "slo:sli_error:ratio_rate" in line
+    )
     return list(dict.fromkeys(re.findall(r"rate(\d+[mhd])`", row)))
 
 
@@ -134,7 +144,8 @@ def test_overview_error_ratio_reads_the_alerted_ratio_with_its_lines() -> None:
 
 
 @pytest.mark.parametrize(
-    "title", ["Error ratio (5xx)", "Average latency", "p95 latency", "Error ratio", "Latency as alerted", "Latency percentiles"]
+    "title",
+    ["Error ratio (5xx)", "Average latency", "p95 latency", "Error ratio", "Latency as alerted", "Latency percentiles"],
 )
 def test_overview_error_and_latency_panels_leave_probe_traffic_out(title: str) -> None:
     recorded_from_user_traffic = ("slo:sli_error:", "job:http_server_request_duration_seconds:")
@@ -146,8 +157,13 @@ def test_overview_error_and_latency_panels_leave_probe_traffic_out(title: str) -
 def test_overview_has_red_panels_and_firing_alerts() -> None:
     titles = {p["title"] for p in _load("overview")["panels"]}
     assert {
-        "Request rate by route", "Error ratio", "Latency as alerted", "Latency percentiles", "In-flight requests",
-        "Status codes by route", "Firing alerts",
+        "Request rate by route",
+        "Error ratio",
+        "Latency as alerted",
+        "Latency percentiles",
+        "In-flight requests",
+        "Status codes by route",
+        "Firing alerts",
     } <= titles
     alerts = _panel(_load("overview"), "Firing alerts")
     assert alerts["targets"][0]["expr"] == 'ALERTS{job="ai-diy", alertstate="firing"}'

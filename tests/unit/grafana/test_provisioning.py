@@ -1,4 +1,5 @@
 """Grafana provisioning: datasources with fixed uids, the exemplar -> trace link, the dashboards provider."""
+
 from __future__ import annotations
 
 from pathlib import Path

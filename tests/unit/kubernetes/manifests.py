@@ -1,4 +1,5 @@
 """Reading the kustomize base (deploy/kubernetes) for the tests."""
+
 from __future__ import annotations
 
 import re
@@ -20,7 +21,8 @@ Document = dict[str, Any]
 
 
 def kustomization() -> Document:
-    return yaml.safe_load(KUSTOMIZATION.read_text(encoding="utf-8"))
+    answer: dict[str, Any] = yaml.safe_load(KUSTOMIZATION.read_text(encoding="utf-8"))
+    return answer
 
 
 def resource_paths() -> list[Path]:
@@ -48,13 +50,15 @@ def one(docs: list[Document], kind: str) -> Document:
 
 
 def pod_spec(docs: list[Document]) -> Document:
-    return one(docs, "Deployment")["spec"]["template"]["spec"]
+    answer: dict[str, Any] = one(docs, "Deployment")["spec"]["template"]["spec"]
+    return answer
 
 
 def container(docs: list[Document]) -> Document:
     containers = pod_spec(docs)["containers"]
     assert len(containers) == 1, "the pod runs one container"
-    return containers[0]
+    answer: dict[str, Any] = containers[0]
+    return answer
 
 
 def container_ports(docs: list[Document]) -> dict[str, int]:

@@ -1,4 +1,5 @@
 """The Deployment against the service itself: its settings, its image's user, its drain, its writable paths."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -64,14 +65,18 @@ def test_deployment_exports_traces_to_the_collector_service() -> None:
     check_tracing_config(env)
     assert export_endpoint(env) == "http://otel-collector:4318"
     assert env["OTEL_SERVICE_NAME"] == "ai-diy"
-    assert env["OTEL_RESOURCE_ATTRIBUTES"] == "k8s.pod.name=ai-diy-7d9f-x2x4q,k8s.namespace.name=shop,k8s.node.name=node-1"
+    assert (
+        env["OTEL_RESOURCE_ATTRIBUTES"] == "k8s.pod.name=ai-diy-7d9f-x2x4q,k8s.namespace.name=shop,k8s.node.name=node-1"
+    )
 
 
 def test_deployment_env_references_resolve_to_variables_defined_above() -> None:
     defined: set[str] = set()
     for item in m.container(DOCUMENTS)["env"]:
         unresolved = set(m.references(str(item.get("value", "")))) - defined
-        assert not unresolved, f"{item['name']} refers to {unresolved}, not defined above it: the kubelet leaves it as text"
+        assert not unresolved, (
+            f"{item['name']} refers to {unresolved}, not defined above it: the kubelet leaves it as text"
+        )
         defined.add(item["name"])
 
 
@@ -81,7 +86,7 @@ def test_deployment_turns_off_service_links_that_would_set_ai_diy_port() -> None
 
 
 def test_deployment_runs_as_the_image_user_without_privileges() -> None:
-    image_uid = int(re.search(r"--uid (\d+)", DOCKERFILE.read_text(encoding="utf-8")).group(1))
+    image_uid = int(re.findall(r"--uid (\d+)", DOCKERFILE.read_text(encoding="utf-8"))[0])
     pod = m.pod_spec(DOCUMENTS)
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] == image_uid == 10001
@@ -96,7 +101,7 @@ def test_deployment_runs_as_the_image_user_without_privileges() -> None:
 def test_deployment_mounts_a_writable_volume_wherever_the_service_writes(settings: Settings) -> None:
     mounts = _volume_mounts()
     volumes = {volume["name"]: volume for volume in m.pod_spec(DOCUMENTS)["volumes"]}
-    for path in (settings.log_dir, settings.data_dir, Path("/tmp")):
+    for path in (settings.log_dir, settings.data_dir, Path("/tmp")):  # noqa: S108  # the pod's /tmp must be writable
         assert str(path) in mounts, f"{path} is on the read-only root filesystem"
         volume = volumes[mounts[str(path)]]
         assert "emptyDir" in volume and volume["emptyDir"]["sizeLimit"], f"{path}: a bounded emptyDir"

@@ -1,4 +1,6 @@
-"""deploy/kubernetes/generated/: regenerates with no diff; the rules and dashboards are those of alerts/ and grafana/."""
+"""deploy/kubernetes/generated/: regenerates with no diff; the rules and dashboards are those
+of alerts/ and grafana/."""
+
 from __future__ import annotations
 
 import json
@@ -37,7 +39,8 @@ def test_generated_files_say_they_are_generated() -> None:
 
 def test_prometheusrule_groups_are_the_groups_of_the_alert_rule_files() -> None:
     from_files = [
-        group for path in sorted((m.ROOT / "alerts").glob("*.rules.yml"))
+        group
+        for path in sorted((m.ROOT / "alerts").glob("*.rules.yml"))
         for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]
     ]
     (rule,) = m.load_all((GENERATED / generate.PROMETHEUS_RULE).read_text(encoding="utf-8"))

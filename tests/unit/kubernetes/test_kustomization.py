@@ -1,4 +1,5 @@
 """kustomization.yaml: lists every manifest of the base and nothing that is missing; labels and image."""
+
 from __future__ import annotations
 
 import service

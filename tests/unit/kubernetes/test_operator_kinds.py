@@ -1,4 +1,5 @@
 """The Prometheus Operator kinds, which no Kubernetes schema covers: their required fields, by hand."""
+
 from __future__ import annotations
 
 import re
@@ -46,7 +47,9 @@ def test_operator_kinds_carry_the_release_label_prometheus_selects_by() -> None:
 
 
 def _rule_jobs() -> set[str]:
-    exprs = [str(rule["expr"]) for group in m.one(DOCUMENTS, "PrometheusRule")["spec"]["groups"] for rule in group["rules"]]
+    exprs = [
+        str(rule["expr"]) for group in m.one(DOCUMENTS, "PrometheusRule")["spec"]["groups"] for rule in group["rules"]
+    ]
     return {job for expr in exprs for job in re.findall(r'job="([^"]+)"', expr)}
 
 

@@ -1,4 +1,5 @@
 """Every core kind of the base against the Kubernetes API schemas (kubernetes-validate, offline, strict)."""
+
 from __future__ import annotations
 
 import copy
@@ -29,7 +30,12 @@ def test_core_kind_matches_kubernetes_schema(document: m.Document) -> None:
 def test_every_kind_is_schema_validated_or_an_operator_kind() -> None:
     kinds = {document["kind"] for document in CORE}
     assert kinds == {
-        "Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy", "ConfigMap",
+        "Deployment",
+        "Service",
+        "PodDisruptionBudget",
+        "HorizontalPodAutoscaler",
+        "NetworkPolicy",
+        "ConfigMap",
     }
     assert {document["kind"] for document in DOCUMENTS} - kinds == m.OPERATOR_KINDS
 

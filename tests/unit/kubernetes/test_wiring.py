@@ -1,8 +1,10 @@
 """Selectors, port names and numbers agree across Deployment, Service, ServiceMonitor, NetworkPolicy, PDB, HPA."""
+
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -48,9 +50,9 @@ def test_wiring_check_catches_a_broken_reference(
         check(docs)
 
 
-def _ingress_rules() -> dict[str, list[dict]]:
+def _ingress_rules() -> dict[str, list[dict[str, Any]]]:
     """Port name -> the `from` peers admitted to it (an empty list: any source)."""
-    rules: dict[str, list[dict]] = {}
+    rules: dict[str, list[dict[str, Any]]] = {}
     for rule in m.one(DOCUMENTS, "NetworkPolicy")["spec"]["ingress"]:
         for port in rule["ports"]:
             rules.setdefault(port["port"], []).extend(rule.get("from", []))

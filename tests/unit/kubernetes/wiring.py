@@ -3,13 +3,15 @@
 Each check raises AssertionError naming what is miswired. The unit tests run them on the
 files as written; the kustomize build test runs them again on kustomize's output.
 """
+
 from __future__ import annotations
 
 from .manifests import Document, container_ports, labels_match, one
 
 
 def _pod_labels(docs: list[Document]) -> dict[str, str]:
-    return one(docs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    answer: dict[str, str] = one(docs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    return answer
 
 
 def check_deployment_selects_its_pods(docs: list[Document]) -> None:
@@ -22,7 +24,9 @@ def check_service_selects_the_pods_on_their_named_ports(docs: list[Document]) ->
     assert labels_match(service["spec"]["selector"], _pod_labels(docs)), "Service selector misses the pods"
     ports = container_ports(docs)
     for port in service["spec"]["ports"]:
-        assert port["targetPort"] in ports, f"Service port {port['name']} targets {port['targetPort']}, no container port"
+        assert port["targetPort"] in ports, (
+            f"Service port {port['name']} targets {port['targetPort']}, no container port"
+        )
         # Same name, same number: `ai-diy:8000` in the cluster is the pod's 8000.
         assert ports.get(port["name"]) == port["port"], f"Service port {port['name']} differs from the container's"
     assert {port["name"] for port in service["spec"]["ports"]} >= {"http", "metrics"}

@@ -1,4 +1,5 @@
 """The Makefile: a few lines per step on the terminal, pip's output in a log named on failure."""
+
 from __future__ import annotations
 
 import os
@@ -10,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.processes import ROOT
+
+# Runs make (with stand-ins for python and pip).
+pytestmark = pytest.mark.integration
 
 # Stands in for the virtualenv's python: pip runs only print, `-c` snippets run for real.
 FAKE_PYTHON = f"""#!/bin/sh
@@ -42,7 +46,11 @@ def make(fakes: Path, *targets: str, **env: str) -> subprocess.CompletedProcess[
     venv = fakes / ".venv"
     return subprocess.run(
         [make_path, "--no-print-directory", f"VENV={venv}", f"PYTHON={fakes / 'fake-python3'}", *targets],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={**os.environ, "MAKEFLAGS": "", **env},
     )
 
@@ -76,6 +84,16 @@ def test_make_run_says_where_it_serves_then_serves(fakes: Path) -> None:
     result = make(fakes, "run", AI_DIY_HOST="127.0.0.1", AI_DIY_PORT="8123")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["serving on http://127.0.0.1:8123 (Ctrl-C stops)", "ai-diy serve"]
+
+
+def test_make_test_lints_before_pytest(fakes: Path) -> None:
+    venv = fakes / ".venv"
+    assert make(fakes, f"{venv}/.installed").returncode == 0
+    planned = make(fakes, "-n", "test").stdout.splitlines()
+    pytest_at = next(i for i, line in enumerate(planned) if line.endswith("-m pytest"))
+    lint = [f"{venv}/bin/ruff check .", f"{venv}/bin/ruff format --check .", f"{venv}/bin/mypy"]
+    assert [planned.index(step) for step in lint] == sorted(planned.index(step) for step in lint)
+    assert all(planned.index(step) < pytest_at for step in lint)
 
 
 def test_make_test_installs_the_debian_tools_before_pytest(fakes: Path) -> None:

@@ -1,4 +1,5 @@
 """Fixtures for the observability unit tests: a fresh registry, an in-memory tracer, tiny apps."""
+
 from __future__ import annotations
 
 import logging
@@ -87,4 +88,6 @@ def make_app(registry: CollectorRegistry, tracer_provider: TracerProvider, acces
 
 def client(app: Any) -> httpx.AsyncClient:
     """httpx client driving the app in-process (app exceptions become 500s)."""
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://testserver")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://testserver"
+    )

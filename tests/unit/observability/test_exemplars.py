@@ -1,4 +1,5 @@
 """Exemplars across workers: each worker's latest per bucket in a file, merged onto the buckets at scrape time."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,13 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from observability import HttpMetrics, MetricsApp
 from observability import exemplars as module
-from observability.exemplars import ExemplarMerger, ExemplarStore, multiprocess_exemplar_store, read_exemplars
-from observability.exposition import MULTIPROC_ENV
+from observability.exemplars import (
+    MULTIPROC_ENV,
+    ExemplarMerger,
+    ExemplarStore,
+    multiprocess_exemplar_store,
+    read_exemplars,
+)
 from observability.metrics import DURATION_BUCKETS
 
 from .conftest import client
@@ -111,14 +117,17 @@ def test_exemplar_merger_puts_recorded_trace_ids_on_the_openmetrics_buckets(tmp_
     assert _bucket_exemplars(generate_latest(registry).decode()) == {}  # the store, not the histogram, held them
 
 
-def test_multiprocess_exemplar_store_exists_only_in_multiprocess_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_multiprocess_exemplar_store_exists_only_in_multiprocess_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(module, "_stores", {})
     monkeypatch.delenv(MULTIPROC_ENV, raising=False)
     assert multiprocess_exemplar_store(DURATION, LABELS, DURATION_BUCKETS) is None
     monkeypatch.setenv(MULTIPROC_ENV, str(tmp_path))
     store = multiprocess_exemplar_store(DURATION, LABELS, DURATION_BUCKETS)
+    assert store is not None
     try:
-        assert store is not None and store.pid == os.getpid()
+        assert store.pid == os.getpid()
         assert multiprocess_exemplar_store(DURATION, LABELS, DURATION_BUCKETS) is store  # one file per worker
         with pytest.raises(ValueError):
             multiprocess_exemplar_store(DURATION, ("other",), DURATION_BUCKETS)
@@ -150,20 +159,29 @@ WORKER = textwrap.dedent(
 )
 
 
+@pytest.mark.integration
 @pytest.mark.anyio
-async def test_multiprocess_scrape_carries_exemplars_of_every_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_multiprocess_scrape_carries_exemplars_of_every_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     directory = tmp_path / "multiproc"
     directory.mkdir()
     env = {**os.environ, MULTIPROC_ENV: str(directory), "PYTHONPATH": str(ROOT)}
     # Two real worker processes in multiprocess mode: their values land in the .db files, not their exemplars.
     for trace_id, duration in [("1" * 32, 0.02), ("2" * 32, 0.2)]:
-        subprocess.run([sys.executable, "-c", WORKER, trace_id, str(duration)], env=env, check=True, timeout=60)
+        subprocess.run([sys.executable, "-c", WORKER, trace_id, str(duration)], env=env, check=True, timeout=60)  # noqa: ASYNC221  # before any request: nothing waits on the loop
     monkeypatch.setenv(MULTIPROC_ENV, str(directory))
     async with client(MetricsApp(CollectorRegistry(), namespace="ai_diy", process_metrics=False)) as http:
         response = await http.get("/metrics", headers={"accept": "application/openmetrics-text; version=1.0.0"})
     assert response.status_code == 200
-    assert _bucket_exemplars(response.text) == {("/work", "0.025"): ("1" * 32, 0.02), ("/work", "0.25"): ("2" * 32, 0.2)}
+    assert _bucket_exemplars(response.text) == {
+        ("/work", "0.025"): ("1" * 32, 0.02),
+        ("/work", "0.25"): ("2" * 32, 0.2),
+    }
     counts = [
-        s.value for f in text_string_to_metric_families(response.text) for s in f.samples if s.name == f"{DURATION}_count"
+        s.value
+        for f in text_string_to_metric_families(response.text)
+        for s in f.samples
+        if s.name == f"{DURATION}_count"
     ]
     assert counts == [2.0]

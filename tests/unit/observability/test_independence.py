@@ -1,4 +1,5 @@
 """observability/ is a reusable layer: it knows nothing of the service that uses it."""
+
 from __future__ import annotations
 
 import re
@@ -6,14 +7,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import observability
 
 PACKAGE = Path(observability.__file__).parent
 
 
+@pytest.mark.integration
 def test_observability_imports_without_loading_the_service() -> None:
-    code = "import sys, observability, observability.spans, observability.keep; print(sorted(m for m in sys.modules if m == 'service' or m.startswith('service.')))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent)
+    code = (
+        "import sys, observability, observability.spans, observability.keep; print(sorted(m for m in "
+        "sys.modules if m == 'service' or m.startswith('service.')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent
+    )
     assert result.stdout.strip() == "[]"
 
 

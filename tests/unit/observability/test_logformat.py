@@ -1,4 +1,5 @@
 """scrub_text: personal data masked wherever it sits in a string, everything else kept."""
+
 from __future__ import annotations
 
 import re
@@ -76,8 +77,19 @@ SURVIVORS = [
 
 @pytest.mark.parametrize("phone", PHONES)
 def test_scrub_text_masks_phone_numbers_in_every_position(phone: str) -> None:
-    for template in ("{}", "call {} now", "/api/customers/{}", "/api/appdocs/{}.txt", "?tel={}&x=1", "a_{}_b.csv",
-                     "tel:{}", "bot ({})", "x-{}", "--{}", "x.{}.md"):
+    for template in (
+        "{}",
+        "call {} now",
+        "/api/customers/{}",
+        "/api/appdocs/{}.txt",
+        "?tel={}&x=1",
+        "a_{}_b.csv",
+        "tel:{}",
+        "bot ({})",
+        "x-{}",
+        "--{}",
+        "x.{}.md",
+    ):
         text = template.format(phone)
         masked = scrub_text(text)
         assert masked == template.format("[PHONE]"), (text, masked)
@@ -186,7 +198,11 @@ def test_scrub_text_never_masks_dotted_versions(major: int, minor: int, build: i
         assert scrub_text(text) == text
 
 
-@given(st.text(_DIGIT, min_size=3, max_size=3), st.text(_DIGIT, min_size=3, max_size=3), st.text(_DIGIT, min_size=4, max_size=4))
+@given(
+    st.text(_DIGIT, min_size=3, max_size=3),
+    st.text(_DIGIT, min_size=3, max_size=3),
+    st.text(_DIGIT, min_size=4, max_size=4),
+)
 def test_scrub_text_masks_any_north_american_number(area: str, exchange: str, line: str) -> None:
     for text in (f"+1 {area} {exchange} {line}", f"({area}) {exchange}-{line}", f"/x/{area}-{exchange}-{line}.txt"):
         masked = scrub_text(text)

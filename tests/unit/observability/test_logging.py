@@ -1,4 +1,5 @@
 """configure_logging: JSONL format, scrubbing, routing, non-blocking writes, faults."""
+
 from __future__ import annotations
 
 import json
@@ -14,6 +15,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from observability import LogSink, ResourceLogger, configure_logging
+from observability.logformat import JsonFormatter
 from tests.support.net import wait_for
 
 Configure = Callable[..., LogSink]
@@ -51,7 +53,12 @@ def test_log_line_has_contract_fields_and_extras(configure: Configure, tmp_path:
     sink = configure()
     logging.getLogger("ai_diy.security").warning(
         "SECURITY_AUDIT path_traversal_attempt",
-        extra={"event": "path_traversal_attempt", "severity": "warning", "status": "error", "details": {"client_ip": "10.0.0.7"}},
+        extra={
+            "event": "path_traversal_attempt",
+            "severity": "warning",
+            "status": "error",
+            "details": {"client_ip": "10.0.0.7"},
+        },
     )
     sink.stop()
     raw = (tmp_path / "logs" / today()).read_text().splitlines()
@@ -70,7 +77,12 @@ def test_log_lines_redact_secrets_and_mask_personal_data(configure: Configure, t
     logging.getLogger("ai_diy.api").info(
         "mail bob.smith@example.com or call +44 20 7946 0958 from 192.168.1.20 on 2026-11-29",
         extra={
-            "headers": {"Authorization": "Bearer s3cr3t", "Cookie": "sid=abc", "Set-Cookie": "sid=def", "Accept": "*/*"},
+            "headers": {
+                "Authorization": "Bearer s3cr3t",
+                "Cookie": "sid=abc",
+                "Set-Cookie": "sid=def",
+                "Accept": "*/*",
+            },
             "api_token": "tok-123",
             "details": {"password": "hunter2", "note": "reach me at (555) 123-4567"},
         },
@@ -81,7 +93,12 @@ def test_log_lines_redact_secrets_and_mask_personal_data(configure: Configure, t
         assert secret not in text
     [entry] = lines(tmp_path / "logs" / today())
     assert entry["message"] == "mail [EMAIL] or call [PHONE] from 192.168.1.20 on 2026-11-29"
-    assert entry["headers"] == {"Authorization": "[REDACTED]", "Cookie": "[REDACTED]", "Set-Cookie": "[REDACTED]", "Accept": "*/*"}
+    assert entry["headers"] == {
+        "Authorization": "[REDACTED]",
+        "Cookie": "[REDACTED]",
+        "Set-Cookie": "[REDACTED]",
+        "Accept": "*/*",
+    }
     assert entry["api_token"] == "[REDACTED]"
     assert entry["details"] == {"password": "[REDACTED]", "note": "reach me at [PHONE]"}
 
@@ -173,7 +190,7 @@ def test_unwritable_log_dir_drops_counts_and_recovers(configure: Configure, tmp_
     log = logging.getLogger("ai_diy.x")
     logs = tmp_path / "logs"
     log.info("before")
-    wait_for(lambda: (logs / today()).exists(), timeout=5, what="first line written")
+    wait_for(lambda: (logs / today()).exists(), timeout=5, what="first line written")  # noqa: PLW0108  # today() on every poll
     shutil.rmtree(logs)
     logs.write_text("not a directory")
     _log_while(log, "during", lambda: sink.healthy)
@@ -215,7 +232,7 @@ def test_daily_file_switches_at_utc_midnight(configure: Configure, tmp_path: Pat
     log = logging.getLogger("ai_diy.x")
     log.info("today")
     tomorrow = time.time() + 86_400
-    record = log.makeRecord(log.name, logging.INFO, __file__, 0, "tomorrow", None, None)
+    record = log.makeRecord(log.name, logging.INFO, __file__, 0, "tomorrow", (), None)
     record.created = tomorrow
     log.handle(record)
     sink.stop()
@@ -228,7 +245,11 @@ def test_resource_logger_writes_usage_lines(configure: Configure, tmp_path: Path
     sink = configure()
     resources = ResourceLogger(logging.getLogger("ai_diy.resources"), 0.05)
     resources.start()
-    wait_for(lambda: (tmp_path / "logs" / today()).exists() and len(lines(tmp_path / "logs" / today())) >= 2, timeout=10, what="two usage lines")
+    wait_for(
+        lambda: (tmp_path / "logs" / today()).exists() and len(lines(tmp_path / "logs" / today())) >= 2,
+        timeout=10,
+        what="two usage lines",
+    )
     resources.stop()
     sink.stop()
     entries = lines(tmp_path / "logs" / today())
@@ -238,8 +259,6 @@ def test_resource_logger_writes_usage_lines(configure: Configure, tmp_path: Path
 
 
 def test_log_line_escapes_unicode_line_separators() -> None:
-    from observability.logformat import JsonFormatter
-
     message = "a\u2028b\u2029c\x85d"
     record = logging.LogRecord("ai_diy.api", logging.INFO, "", 0, message, None, None)
     record.details = {"user_agent": "ua\u2028x"}

@@ -1,11 +1,13 @@
 """ServiceMetrics: build info, health, security state, dropped log lines."""
+
 from __future__ import annotations
 
 import platform
 
 from prometheus_client import CollectorRegistry
+from prometheus_client.openmetrics.exposition import generate_latest as openmetrics
 
-from observability import ServiceMetrics
+from observability import HttpMetrics, ServiceMetrics
 
 
 def test_service_metrics_expose_state_under_namespace(registry: CollectorRegistry) -> None:
@@ -15,7 +17,9 @@ def test_service_metrics_expose_state_under_namespace(registry: CollectorRegistr
     metrics.set_security_active(True)
     metrics.log_line_dropped("queue_full")
     metrics.log_line_dropped("queue_full")
-    assert registry.get_sample_value("ai_diy_build_info", {"version": "1.2.3", "python": platform.python_version()}) == 1
+    assert (
+        registry.get_sample_value("ai_diy_build_info", {"version": "1.2.3", "python": platform.python_version()}) == 1
+    )
     assert registry.get_sample_value("ai_diy_health_status", {"check": "config"}) == 1
     assert registry.get_sample_value("ai_diy_health_status", {"check": "log_sink"}) == 0
     assert registry.get_sample_value("ai_diy_security_active") == 1
@@ -35,10 +39,6 @@ def test_service_metrics_every_metric_has_help(registry: CollectorRegistry) -> N
 
 
 def test_openmetrics_exposition_names_the_unit_of_every_http_histogram() -> None:
-    from prometheus_client.openmetrics.exposition import generate_latest as openmetrics
-
-    from observability import HttpMetrics
-
     registry = CollectorRegistry()
     metrics = HttpMetrics(registry, namespace="ai_diy")
     metrics.observe("GET", "/", 200, 0.01, 10, 20)

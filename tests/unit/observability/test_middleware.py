@@ -1,6 +1,8 @@
 """TelemetryMiddleware: metrics, span and access line of one request."""
+
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -8,10 +10,17 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
 from starlette.background import BackgroundTask
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from observability import HttpMetrics, RouteResolver, TelemetryMiddleware
+from observability.keep import KeepPolicy
+from observability.spans import TailTracing
 
 from .conftest import AppFactory, ListHandler, client
 
@@ -46,7 +55,9 @@ async def test_telemetry_duration_labels_are_route_templates(make_app: AppFactor
     assert registry.get_sample_value(f"{DURATION}_count", {**labels, "http_route": "/items/42"}) is None
 
 
-async def test_telemetry_duration_buckets_match_metrics_reference(make_app: AppFactory, registry: CollectorRegistry) -> None:
+async def test_telemetry_duration_buckets_match_metrics_reference(
+    make_app: AppFactory, registry: CollectorRegistry
+) -> None:
     async with client(make_app([Route("/", hello)])) as http:
         await http.get("/")
     bounds = [
@@ -59,7 +70,9 @@ async def test_telemetry_duration_buckets_match_metrics_reference(make_app: AppF
     assert bounds == ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.0", "5.0", "10.0", "+Inf"]
 
 
-async def test_telemetry_distinct_unknown_paths_add_no_series(make_app: AppFactory, registry: CollectorRegistry) -> None:
+async def test_telemetry_distinct_unknown_paths_add_no_series(
+    make_app: AppFactory, registry: CollectorRegistry
+) -> None:
     async with client(make_app([Route("/", hello)])) as http:
         await http.get("/warm-up-unknown")
         before = series_count(registry)
@@ -116,7 +129,7 @@ async def test_telemetry_records_body_sizes(make_app: AppFactory, registry: Coll
     async with client(make_app([Route("/echo", echo, methods=["POST"])])) as http:
         await http.post("/echo", content=b"x" * 1234)
 
-        async def chunks():  # no Content-Length: counted from the received body
+        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted from the received body
             yield b"a" * 10
             yield b"b" * 20
 
@@ -127,22 +140,39 @@ async def test_telemetry_records_body_sizes(make_app: AppFactory, registry: Coll
     assert registry.get_sample_value("http_server_response_body_size_bytes_sum", response) == 1264
 
 
-async def test_telemetry_request_size_only_for_requests_with_a_body(make_app: AppFactory, registry: CollectorRegistry) -> None:
+async def test_telemetry_request_size_only_for_requests_with_a_body(
+    make_app: AppFactory, registry: CollectorRegistry
+) -> None:
     async with client(make_app([Route("/hello", hello), Route("/echo", echo, methods=["POST"])])) as http:
         await http.get("/hello")
         await http.post("/echo", content=b"")
         await http.post("/echo", content=b"xyz")
-    assert registry.get_sample_value("http_server_request_body_size_bytes_count", {"http_request_method": "GET", "http_route": "/hello"}) is None
-    assert registry.get_sample_value("http_server_request_body_size_bytes_count", {"http_request_method": "POST", "http_route": "/echo"}) == 1
-    assert registry.get_sample_value(
-        "http_server_request_duration_seconds_count",
-        {"http_request_method": "GET", "http_route": "/hello", "http_response_status_code": "200"},
-    ) == 1
+    assert (
+        registry.get_sample_value(
+            "http_server_request_body_size_bytes_count", {"http_request_method": "GET", "http_route": "/hello"}
+        )
+        is None
+    )
+    assert (
+        registry.get_sample_value(
+            "http_server_request_body_size_bytes_count", {"http_request_method": "POST", "http_route": "/echo"}
+        )
+        == 1
+    )
+    assert (
+        registry.get_sample_value(
+            "http_server_request_duration_seconds_count",
+            {"http_request_method": "GET", "http_route": "/hello", "http_response_status_code": "200"},
+        )
+        == 1
+    )
 
 
-async def test_telemetry_counts_response_aborted_after_headers(make_app: AppFactory, registry: CollectorRegistry) -> None:
+async def test_telemetry_counts_response_aborted_after_headers(
+    make_app: AppFactory, registry: CollectorRegistry
+) -> None:
     async def broken_stream(request: Request) -> Response:
-        async def body():
+        async def body() -> AsyncIterator[bytes]:
             yield b"first chunk"
             raise ConnectionResetError("upstream went away")
 
@@ -225,14 +255,12 @@ async def test_telemetry_access_line_fields(make_app: AppFactory, access_records
     class RewriteClient:
         """An inner middleware that rewrites the client, as a proxy-header middleware does."""
 
-        def __init__(self, app):  # type: ignore[no-untyped-def]
+        def __init__(self, app: ASGIApp) -> None:
             self.app = app
 
-        async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
             scope["client"] = ("203.0.113.9", 4000)
             await self.app(scope, receive, send)
-
-    from starlette.middleware import Middleware
 
     app = make_app([Route("/items/{item_id}", hello), Route("/boom", boom)], inner=[Middleware(RewriteClient)])
     async with client(app) as http:
@@ -251,10 +279,10 @@ async def test_telemetry_access_line_fields(make_app: AppFactory, access_records
         "status_code": 200,
         "details": {"client_ip": "203.0.113.9", "user_agent": "probe/2.0"},
     }
-    assert isinstance(ok.duration_ms, float) and ok.duration_ms >= 0
-    assert len(ok.trace_id) == 32 and len(ok.span_id) == 16
-    assert failed.levelname == "ERROR" and failed.status == "error" and failed.status_code == 500
-    assert missing.levelname == "INFO" and missing.status == "error" and missing.route == "_unmatched"
+    assert isinstance(ok.duration_ms, float) and ok.duration_ms >= 0  # type: ignore[attr-defined]  # fields logged with extra=
+    assert len(ok.trace_id) == 32 and len(ok.span_id) == 16  # type: ignore[attr-defined]  # fields logged with extra=
+    assert failed.levelname == "ERROR" and failed.status == "error" and failed.status_code == 500  # type: ignore[attr-defined]  # fields logged with extra=
+    assert missing.levelname == "INFO" and missing.status == "error" and missing.route == "_unmatched"  # type: ignore[attr-defined]  # fields logged with extra=
 
 
 async def test_telemetry_correlates_span_log_and_exemplar(
@@ -272,21 +300,23 @@ async def test_telemetry_correlates_span_log_and_exemplar(
         for sample in metric.samples
         if sample.exemplar is not None
     ]
-    assert line.trace_id == trace_id
+    assert line.trace_id == trace_id  # type: ignore[attr-defined]  # fields logged with extra=
     assert [exemplar.labels for exemplar in exemplars] == [{"trace_id": trace_id}]
 
 
 async def test_telemetry_passes_non_http_scopes_through(registry: CollectorRegistry) -> None:
-    from observability import HttpMetrics, TelemetryMiddleware
-
     seen: list[str] = []
 
-    async def inner(scope, receive, send):  # type: ignore[no-untyped-def]
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
         seen.append(scope["type"])
 
     middleware = TelemetryMiddleware(inner, metrics=HttpMetrics(registry, namespace="ai_diy"))
+
+    async def not_for_this_scope(*args: object) -> Message:
+        raise AssertionError("a non-HTTP scope is passed through untouched")
+
     for kind in ("lifespan", "websocket"):
-        await middleware({"type": kind}, None, None)
+        await middleware({"type": kind}, not_for_this_scope, not_for_this_scope)
     assert seen == ["lifespan", "websocket"]
     assert series_count(registry) == 0
 
@@ -294,14 +324,7 @@ async def test_telemetry_passes_non_http_scopes_through(registry: CollectorRegis
 async def test_telemetry_keeps_the_trace_of_a_response_the_client_never_got(
     registry: CollectorRegistry, tracer_provider: Any, spans: InMemorySpanExporter
 ) -> None:
-    from starlette.applications import Starlette
-    from starlette.middleware import Middleware
-
-    from observability import HttpMetrics, RouteResolver, TelemetryMiddleware
-    from observability.keep import KeepPolicy
-    from observability.spans import TailTracing
-
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         yield b"first chunk"
         raise ConnectionResetError("client gone")
 
@@ -310,9 +333,17 @@ async def test_telemetry_keeps_the_trace_of_a_response_the_client_never_got(
 
     routes = [Route("/stream", stream), Route("/", hello)]
     tracing = TailTracing(tracer_provider, KeepPolicy(sample_ratio=0.0), name="test")
-    app = Starlette(routes=routes, middleware=[Middleware(
-        TelemetryMiddleware, metrics=HttpMetrics(registry, namespace="ai_diy"), tracing=tracing, route_resolver=RouteResolver(routes),
-    )])
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(
+                TelemetryMiddleware,
+                metrics=HttpMetrics(registry, namespace="ai_diy"),
+                tracing=tracing,
+                route_resolver=RouteResolver(routes),
+            )
+        ],
+    )
     async with client(app) as http:
         await http.get("/stream")
         await http.get("/")
@@ -325,13 +356,11 @@ async def test_telemetry_labels_a_request_refused_before_routing_with_its_route(
     class Refuse:
         """An inner middleware that answers before the router runs, as a rate limit does."""
 
-        def __init__(self, app):  # type: ignore[no-untyped-def]
+        def __init__(self, app: ASGIApp) -> None:
             self.app = app
 
-        async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
             await PlainTextResponse("slow down", status_code=429)(scope, receive, send)
-
-    from starlette.middleware import Middleware
 
     app = make_app([Route("/items/{item_id}", hello)], inner=[Middleware(Refuse)])
     async with client(app) as http:

@@ -1,4 +1,5 @@
 """Process resources: the memory limit, snapshots, per-worker collection."""
+
 from __future__ import annotations
 
 import os
@@ -33,7 +34,9 @@ def cgroup_files(tmp_path: Path, files: dict[str, str], own: str = "/") -> tuple
 
 
 def test_memory_limit_reads_cgroup_v2_of_own_group(tmp_path: Path) -> None:
-    root, proc = cgroup_files(tmp_path, {"app.slice/memory.max": "268435456\n", "memory.max": "max\n"}, own="/app.slice")
+    root, proc = cgroup_files(
+        tmp_path, {"app.slice/memory.max": "268435456\n", "memory.max": "max\n"}, own="/app.slice"
+    )
     assert memory_limit_bytes(root, proc) == min(268435456, HOST_TOTAL)
 
 
@@ -67,7 +70,9 @@ def test_sampler_memory_percent_is_rss_over_limit() -> None:
     assert usage["memory_percent"] == pytest.approx(100 * usage["memory_mb"] * 1_048_576 / limit, rel=0.05)
 
 
-def test_recent_reuses_a_snapshot_younger_than_max_age_and_takes_a_new_one_after() -> None:
+def test_recent_reuses_a_snapshot_younger_than_max_age_and_takes_a_new_one_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     now = [100.0]
     sampler = ResourceSampler(memory_limit=4 * 1024**3, clock=lambda: now[0])
     taken: list[dict[str, object]] = []
@@ -77,7 +82,7 @@ def test_recent_reuses_a_snapshot_younger_than_max_age_and_takes_a_new_one_after
         taken.append(original())
         return taken[-1]
 
-    sampler.snapshot = counting_snapshot  # type: ignore[method-assign]
+    monkeypatch.setattr(sampler, "snapshot", counting_snapshot)
     first = sampler.recent(max_age=1.0)
     now[0] += 0.5
     assert sampler.recent(max_age=1.0) == first and len(taken) == 1
@@ -93,11 +98,12 @@ def test_process_metrics_registered_on_given_registry(registry: CollectorRegistr
     assert registry.get_sample_value("process_resident_memory_bytes") == pytest.approx(
         psutil.Process().memory_info().rss, rel=0.2
     )
-    assert registry.get_sample_value("process_open_fds") >= 3
-    assert registry.get_sample_value("ai_diy_process_threads") >= 1
+    assert (registry.get_sample_value("process_open_fds") or 0) >= 3
+    assert (registry.get_sample_value("ai_diy_process_threads") or 0) >= 1
     assert registry.get_sample_value("ai_diy_process_memory_limit_bytes") == memory_limit_bytes()
 
 
+@pytest.mark.integration
 def test_worker_collector_labels_live_workers_and_forgets_dead(tmp_path: Path, registry: CollectorRegistry) -> None:
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     register_worker(tmp_path, dead.pid)
@@ -105,8 +111,8 @@ def test_worker_collector_labels_live_workers_and_forgets_dead(tmp_path: Path, r
     register_worker(tmp_path)
     registry.register(WorkerProcessCollector(tmp_path, "ai_diy"))
     me = str(os.getpid())
-    assert registry.get_sample_value("process_resident_memory_bytes", {"pid": me}) > 0
-    assert registry.get_sample_value("process_cpu_seconds_total", {"pid": me}) > 0
-    assert registry.get_sample_value("ai_diy_process_threads", {"pid": me}) >= 1
+    assert (registry.get_sample_value("process_resident_memory_bytes", {"pid": me}) or 0) > 0
+    assert (registry.get_sample_value("process_cpu_seconds_total", {"pid": me}) or 0) > 0
+    assert (registry.get_sample_value("ai_diy_process_threads", {"pid": me}) or 0) >= 1
     assert registry.get_sample_value("process_resident_memory_bytes", {"pid": str(dead.pid)}) is None
     assert sorted(p.name for p in (tmp_path / "workers").iterdir()) == [me]

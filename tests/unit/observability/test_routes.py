@@ -1,10 +1,12 @@
 """RouteResolver: the template of the matched route, bounded labels."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route, Router
@@ -27,8 +29,6 @@ def capture_app(routes: list[Any]) -> tuple[Starlette, list[str]]:
         async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
             await self.app(scope, receive, send)
             seen.append(resolver(scope))
-
-    from starlette.middleware import Middleware
 
     return Starlette(routes=routes, middleware=[Middleware(Capture)]), seen
 

@@ -1,20 +1,24 @@
 """configure_tracer_provider: OTEL_* variables, sampling without an exporter."""
+
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk import resources
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
 
 from observability import configure_tracer_provider
-from observability.tracing import TracingConfigError
+from observability.tracing import TracingConfigError, check_tracing_config
 
 
 @pytest.fixture(autouse=True)
 def clean_otel_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
     for name in list(os.environ):
         if name.startswith("OTEL_"):
             monkeypatch.delenv(name)
@@ -44,7 +48,9 @@ def test_tracer_provider_without_endpoint_samples_but_exports_nothing(providers:
     assert provider.resource.attributes["service.version"] == "1.0.0"
 
 
-def test_tracer_provider_environment_wins_over_defaults(monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]) -> None:
+def test_tracer_provider_environment_wins_over_defaults(
+    monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]
+) -> None:
     monkeypatch.setenv("OTEL_SERVICE_NAME", "ai-diy-canary")
     monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=staging,service.version=9")
     provider = configure_tracer_provider("ai-diy", "1.0.0")
@@ -57,14 +63,18 @@ def test_tracer_provider_environment_wins_over_defaults(monkeypatch: pytest.Monk
     )
 
 
-def test_tracer_provider_honours_sampler_variables(monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]) -> None:
+def test_tracer_provider_honours_sampler_variables(
+    monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]
+) -> None:
     monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_off")
     provider = configure_tracer_provider("ai-diy")
     providers.append(provider)
     assert not provider.get_tracer("t").start_span("x").get_span_context().trace_flags.sampled
 
 
-def test_tracer_provider_disabled_sdk_gives_no_op_spans(monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]) -> None:
+def test_tracer_provider_disabled_sdk_gives_no_op_spans(
+    monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]
+) -> None:
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
     provider = configure_tracer_provider("ai-diy")
@@ -73,7 +83,9 @@ def test_tracer_provider_disabled_sdk_gives_no_op_spans(monkeypatch: pytest.Monk
     assert processors(provider) == []
 
 
-def test_tracer_provider_endpoint_adds_batch_exporter(monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]) -> None:
+def test_tracer_provider_endpoint_adds_batch_exporter(
+    monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]
+) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://127.0.0.1:9/v1/traces")
     provider = configure_tracer_provider("ai-diy")
     providers.append(provider)
@@ -92,11 +104,6 @@ def test_tracer_provider_rejects_unsupported_protocol(monkeypatch: pytest.Monkey
 def test_tracer_provider_resource_hashes_once_and_groups_spans_like_a_plain_resource(
     monkeypatch: pytest.MonkeyPatch, providers: list[TracerProvider]
 ) -> None:
-    import opentelemetry.sdk.resources as resources
-    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-    from opentelemetry.sdk.trace import ReadableSpan
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
-
     provider = configure_tracer_provider("ai-diy", "9.9.9")
     providers.append(provider)
     resource = provider.resource
@@ -104,13 +111,18 @@ def test_tracer_provider_resource_hashes_once_and_groups_spans_like_a_plain_reso
     assert resource == plain and plain == resource and hash(resource) == hash(plain)
 
     dumps_calls: list[object] = []
-    real_dumps = resources.dumps
-    monkeypatch.setattr(resources, "dumps", lambda *a, **k: dumps_calls.append(a) or real_dumps(*a, **k))
+    real_dumps = json.dumps  # what opentelemetry.sdk.resources imports as `dumps`
+
+    def counting_dumps(*args: Any, **kwargs: Any) -> str:
+        dumps_calls.append(args)
+        return real_dumps(*args, **kwargs)
+
+    monkeypatch.setattr("opentelemetry.sdk.resources.dumps", counting_dumps)
     ended: list[ReadableSpan] = []
 
     class Keep(SpanExporter):
-        def export(self, spans: object) -> SpanExportResult:
-            ended.extend(spans)  # type: ignore[arg-type]
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            ended.extend(spans)
             return SpanExportResult.SUCCESS
 
     provider.add_span_processor(SimpleSpanProcessor(Keep()))
@@ -127,8 +139,6 @@ def test_tracer_provider_resource_hashes_once_and_groups_spans_like_a_plain_reso
 def test_check_tracing_config_refuses_an_unsupported_protocol_only_when_spans_are_exported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from observability.tracing import check_tracing_config
-
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
     check_tracing_config()  # no endpoint: nothing is exported, nothing to refuse
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")

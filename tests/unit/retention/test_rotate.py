@@ -1,4 +1,5 @@
 """`ai-diy logs rotate | archive` over a synthetic log directory spanning 400 days."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,8 @@ def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     logs_cli.register(parser.add_subparsers())
     args = parser.parse_args(argv)
-    return args.func(args)
+    answer: int = args.func(args)
+    return answer
 
 
 def name(kind: str, age: int, suffix: str = ".jsonl") -> str:
@@ -140,7 +142,7 @@ def test_compress_failure_keeps_the_original(tmp_path: Path, monkeypatch: pytest
     def broken(src: object, dst: object) -> None:
         raise OSError(28, "simulated: no space left")
 
-    monkeypatch.setattr(retention.os, "replace", broken)
+    monkeypatch.setattr("service.retention.os.replace", broken)
     with pytest.raises(OSError):
         retention.compress(source)
     assert [p.name for p in tmp_path.iterdir()] == [source.name]

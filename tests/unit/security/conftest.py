@@ -1,4 +1,5 @@
 """Fixtures of the security unit tests: the stack app over a small documents root."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -8,18 +9,12 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tests.integration.security.stack import build_app
+from tests.support.security_stack import build_app, documents_root
 
 
 @pytest.fixture
 def docs_root(tmp_path: Path) -> Path:
-    root = tmp_path / "appdocs"
-    (root / "guides").mkdir(parents=True)
-    (root / "readme.md").write_text("# Read me\n")
-    (root / "guides" / "setup.txt").write_text("setup steps\n")
-    (root / "data.json").write_text('{"ok": true}\n')
-    (tmp_path / "secret.txt").write_text("TOP SECRET\n")
-    return root
+    return documents_root(tmp_path)
 
 
 @pytest.fixture

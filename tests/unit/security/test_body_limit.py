@@ -8,7 +8,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.security.body_limit import RequestSizeMiddleware, RequestTooLarge
 from service.security.events import SecurityEvents
@@ -19,15 +19,18 @@ pytestmark = pytest.mark.anyio
 async def test_body_limit_content_length_over_limit_refused_before_reading(
     client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    registry = client._transport.app.state.registry  # type: ignore[attr-defined]
+    registry = client._transport.app.state.registry  # type: ignore[attr-defined]  # the app behind the client's transport
     with caplog.at_level(logging.WARNING, logger="ai_diy.security"):
         response = await client.post("/api/echo", content=b"[" + b"1," * 600 + b"1]")
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "request_too_large"
-    assert registry.get_sample_value("ai_diy_security_events_total", {"event": "request_too_large", "severity": "warning"}) == 1
+    assert (
+        registry.get_sample_value("ai_diy_security_events_total", {"event": "request_too_large", "severity": "warning"})
+        == 1
+    )
     assert registry.get_sample_value("ai_diy_input_validation_failures_total", {"reason": "request_too_large"}) == 1
     (record,) = [r for r in caplog.records if getattr(r, "event", None) == "request_too_large"]
-    assert record.details["client_ip"] == "203.0.113.7"  # type: ignore[attr-defined]
+    assert record.details["client_ip"] == "203.0.113.7"  # type: ignore[attr-defined]  # a field logged with extra=
 
 
 async def test_body_limit_body_at_limit_passes(client: httpx.AsyncClient) -> None:
@@ -37,7 +40,7 @@ async def test_body_limit_body_at_limit_passes(client: httpx.AsyncClient) -> Non
     assert response.status_code == 200
 
 
-def _app_reading_body() -> tuple[list[str], object]:
+def _app_reading_body() -> tuple[list[str], ASGIApp]:
     calls: list[str] = []
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -48,7 +51,9 @@ def _app_reading_body() -> tuple[list[str], object]:
     return calls, app
 
 
-async def _drive(middleware: RequestSizeMiddleware, chunks: list[bytes], headers: list[tuple[bytes, bytes]]) -> list[Message]:
+async def _drive(
+    middleware: RequestSizeMiddleware, chunks: list[bytes], headers: list[tuple[bytes, bytes]]
+) -> list[Message]:
     pending = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
     sent: list[Message] = []
 
@@ -65,7 +70,7 @@ async def _drive(middleware: RequestSizeMiddleware, chunks: list[bytes], headers
 
 async def test_body_limit_declared_length_never_reaches_app() -> None:
     calls, app = _app_reading_body()
-    middleware = RequestSizeMiddleware(app, max_bytes=10, events=SecurityEvents(CollectorRegistry()))  # type: ignore[arg-type]
+    middleware = RequestSizeMiddleware(app, max_bytes=10, events=SecurityEvents(CollectorRegistry()))
     sent = await _drive(middleware, [b"x" * 11], [(b"content-length", b"11")])
     assert calls == []
     assert sent[0]["status"] == 413
@@ -74,7 +79,7 @@ async def test_body_limit_declared_length_never_reaches_app() -> None:
 async def test_body_limit_chunked_body_growing_past_limit_gets_413() -> None:
     registry = CollectorRegistry()
     calls, app = _app_reading_body()
-    middleware = RequestSizeMiddleware(app, max_bytes=10, events=SecurityEvents(registry))  # type: ignore[arg-type]
+    middleware = RequestSizeMiddleware(app, max_bytes=10, events=SecurityEvents(registry))
     sent = await _drive(middleware, [b"x" * 6, b"x" * 6, b"x" * 6], [(b"transfer-encoding", b"chunked")])
     assert calls == ["called"]
     starts = [m for m in sent if m["type"] == "http.response.start"]
@@ -86,7 +91,7 @@ async def test_body_limit_chunked_body_growing_past_limit_gets_413() -> None:
 
 async def test_body_limit_chunked_body_under_limit_passes() -> None:
     _, app = _app_reading_body()
-    middleware = RequestSizeMiddleware(app, max_bytes=10, events=SecurityEvents(CollectorRegistry()))  # type: ignore[arg-type]
+    middleware = RequestSizeMiddleware(app, max_bytes=10, events=SecurityEvents(CollectorRegistry()))
     sent = await _drive(middleware, [b"x" * 5, b"x" * 5], [])
     assert sent[0]["status"] == 200
     assert json.loads(sent[1]["body"]) == {"bytes": 10}
@@ -112,21 +117,26 @@ async def test_body_limit_after_response_started_aborts() -> None:
     ],
     ids=["length-then-chunked", "chunked-then-length", "two-lengths"],
 )
-async def test_body_limit_conflicting_framing_refused_with_close_before_reading(headers) -> None:
+async def test_body_limit_conflicting_framing_refused_with_close_before_reading(
+    headers: list[tuple[bytes, bytes]],
+) -> None:
     registry = CollectorRegistry()
     calls, app = _app_reading_body()
-    middleware = RequestSizeMiddleware(app, max_bytes=1000, events=SecurityEvents(registry))  # type: ignore[arg-type]
+    middleware = RequestSizeMiddleware(app, max_bytes=1000, events=SecurityEvents(registry))
     # A small declared length, a large chunked body: neither is trusted, nothing is read.
     sent = await _drive(middleware, [b"x" * 600, b"x" * 600], headers)
     assert calls == []
     assert sent[0]["status"] == 400 and (b"connection", b"close") in sent[0]["headers"]
     assert json.loads(sent[1]["body"])["error"]["code"] == "conflicting_framing"
-    assert registry.get_sample_value("ai_diy_security_events_total", {"event": "suspicious_input", "severity": "warning"}) == 1
+    assert (
+        registry.get_sample_value("ai_diy_security_events_total", {"event": "suspicious_input", "severity": "warning"})
+        == 1
+    )
     assert registry.get_sample_value("ai_diy_input_validation_failures_total", {"reason": "conflicting_framing"}) == 1
 
 
 async def test_body_limit_repeated_equal_lengths_are_one_framing() -> None:
     _, app = _app_reading_body()
-    middleware = RequestSizeMiddleware(app, max_bytes=10, events=SecurityEvents(CollectorRegistry()))  # type: ignore[arg-type]
+    middleware = RequestSizeMiddleware(app, max_bytes=10, events=SecurityEvents(CollectorRegistry()))
     sent = await _drive(middleware, [b"x" * 5], [(b"content-length", b"5"), (b"content-length", b"5")])
     assert sent[0]["status"] == 200

@@ -10,9 +10,7 @@ from service.security.client_ip import ClientIPMiddleware
 pytestmark = pytest.mark.anyio
 
 
-async def _client_seen(
-    peer: str, headers: list[tuple[bytes, bytes]], trusted: list[str]
-) -> tuple[str, int]:
+async def _client_seen(peer: str, headers: list[tuple[bytes, bytes]], trusted: list[str]) -> tuple[str, int]:
     seen: list[tuple[str, int]] = []
 
     async def inner(scope: Scope, receive: Receive, send: Send) -> None:

@@ -17,10 +17,10 @@ def test_security_events_record_logs_audit_line_and_counts(caplog: pytest.LogCap
     assert record.name == "ai_diy.security"
     assert record.levelno == logging.WARNING
     assert record.getMessage() == "SECURITY_AUDIT path_traversal_attempt"
-    assert record.event == "path_traversal_attempt"  # type: ignore[attr-defined]
-    assert record.severity == "warning"  # type: ignore[attr-defined]
-    assert record.status == "error"  # type: ignore[attr-defined]
-    assert record.details == {"client_ip": "192.0.2.4", "requested": "../x", "reason": "dot_segment"}  # type: ignore[attr-defined]
+    assert record.event == "path_traversal_attempt"  # type: ignore[attr-defined]  # a field logged with extra=
+    assert record.severity == "warning"  # type: ignore[attr-defined]  # a field logged with extra=
+    assert record.status == "error"  # type: ignore[attr-defined]  # a field logged with extra=
+    assert record.details == {"client_ip": "192.0.2.4", "requested": "../x", "reason": "dot_segment"}  # type: ignore[attr-defined]  # a field logged with extra=
     sample = {"event": "path_traversal_attempt", "severity": "warning"}
     assert registry.get_sample_value("ai_diy_security_events_total", sample) == 1
     assert registry.get_sample_value("ai_diy_input_validation_failures_total", {"reason": "path_traversal"}) == 1
@@ -43,13 +43,20 @@ def test_security_events_unknown_input_reason_collapses_to_other() -> None:
 def test_security_events_counters_start_at_zero() -> None:
     registry = CollectorRegistry()
     SecurityEvents(registry)
-    assert registry.get_sample_value("ai_diy_security_events_total", {"event": "auth_failure", "severity": "warning"}) == 0
-    assert registry.get_sample_value(
-        "ai_diy_security_events_total", {"event": "rate_limiter_storage_error", "severity": "critical"}
-    ) == 0
+    assert (
+        registry.get_sample_value("ai_diy_security_events_total", {"event": "auth_failure", "severity": "warning"}) == 0
+    )
+    assert (
+        registry.get_sample_value(
+            "ai_diy_security_events_total", {"event": "rate_limiter_storage_error", "severity": "critical"}
+        )
+        == 0
+    )
     assert registry.get_sample_value("ai_diy_rate_limiter_errors_total") == 0
     # Only the severity each event is recorded with starts at zero: a third of the series.
-    assert registry.get_sample_value("ai_diy_security_events_total", {"event": "auth_failure", "severity": "info"}) is None
+    assert (
+        registry.get_sample_value("ai_diy_security_events_total", {"event": "auth_failure", "severity": "info"}) is None
+    )
 
 
 @pytest.mark.parametrize(("event", "severity"), [("made_up", "warning"), ("auth_failure", "loud")])

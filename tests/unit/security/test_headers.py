@@ -25,8 +25,14 @@ def _assert_secured(response: httpx.Response) -> None:
 
 @pytest.mark.parametrize(
     ("method", "path", "status"),
-    [("GET", "/api/env", 200), ("GET", "/health", 200), ("GET", "/", 404), ("GET", "/api/fail", 500),
-     ("POST", "/api/echo", 400), ("DELETE", "/api/env", 405)],
+    [
+        ("GET", "/api/env", 200),
+        ("GET", "/health", 200),
+        ("GET", "/", 404),
+        ("GET", "/api/fail", 500),
+        ("POST", "/api/echo", 400),
+        ("DELETE", "/api/env", 405),
+    ],
 )
 async def test_security_headers_on_every_status(client: httpx.AsyncClient, method: str, path: str, status: int) -> None:
     response = await client.request(method, path, content=b"{" if method == "POST" else None)
@@ -60,7 +66,8 @@ async def _sent_headers(inner_headers: list[tuple[bytes, bytes]]) -> list[tuple[
         sent.append(message)
 
     await SecurityHeadersMiddleware(inner)({"type": "http", "path": "/", "headers": []}, receive, send)
-    return sent[0]["headers"]
+    answer: list[tuple[bytes, bytes]] = sent[0]["headers"]
+    return answer
 
 
 async def test_security_headers_names_sent_in_canonical_case() -> None:

@@ -50,14 +50,17 @@ def test_parse_json_body_custom_limits() -> None:
 async def test_suspicious_input_answered_400_logged_and_counted(
     client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    registry: CollectorRegistry = client._transport.app.state.registry  # type: ignore[attr-defined]
+    registry: CollectorRegistry = client._transport.app.state.registry  # type: ignore[attr-defined]  # the app behind the client's transport
     with caplog.at_level(logging.WARNING, logger="ai_diy.security"):
         response = await client.post("/api/echo", content=b"[" * 30 + b"]" * 30)
     assert response.status_code == 400
     assert response.json()["error"] == {"code": "too_deep", "message": "JSON nesting deeper than 20 levels"}
     assert registry.get_sample_value("ai_diy_input_validation_failures_total", {"reason": "too_deep"}) == 1
-    assert registry.get_sample_value("ai_diy_security_events_total", {"event": "suspicious_input", "severity": "warning"}) == 1
+    assert (
+        registry.get_sample_value("ai_diy_security_events_total", {"event": "suspicious_input", "severity": "warning"})
+        == 1
+    )
     (record,) = [r for r in caplog.records if getattr(r, "event", None) == "suspicious_input"]
-    assert record.details == {"client_ip": "203.0.113.7", "reason": "too_deep", "path": "/api/echo"}  # type: ignore[attr-defined]
+    assert record.details == {"client_ip": "203.0.113.7", "reason": "too_deep", "path": "/api/echo"}  # type: ignore[attr-defined]  # a field logged with extra=
     ok = await client.post("/api/echo", content=b'{"a": [1, 2]}')
     assert ok.json() == {"received": {"a": [1, 2]}}

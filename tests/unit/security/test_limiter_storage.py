@@ -1,4 +1,5 @@
 """RateLimiter opens the storage the settings name, Sentinel's included, without reaching it at start."""
+
 from __future__ import annotations
 
 import pytest

@@ -50,8 +50,16 @@ def test_resolve_document_refuses(docs_root: Path, requested: str, reason: str) 
 
 @pytest.mark.parametrize(
     "requested",
-    ["../secret.txt", "..\\secret.txt", "/etc/passwd.txt", "readme.md\x00.txt", ".env.txt", "\uff0e\uff0e/secret.txt",
-     "file:///etc/passwd", "../bad<name>.txt"],
+    [
+        "../secret.txt",
+        "..\\secret.txt",
+        "/etc/passwd.txt",
+        "readme.md\x00.txt",
+        ".env.txt",
+        "\uff0e\uff0e/secret.txt",
+        "file:///etc/passwd",
+        "../bad<name>.txt",
+    ],
 )
 def test_path_rejection_traversal_is_a_traversal(docs_root: Path, requested: str) -> None:
     with pytest.raises(PathRejected) as excinfo:
@@ -61,8 +69,18 @@ def test_path_rejection_traversal_is_a_traversal(docs_root: Path, requested: str
 
 @pytest.mark.parametrize(
     "requested",
-    ["bad<name>.txt", "a|b.md", "-rf.txt", "what?.txt", "guides//setup.txt", "script.py", "a" * 300 + ".txt",
-     "a" * 600 + ".txt", "caf\ufffd.txt", "caf\u00e9\uff0etxt"],
+    [
+        "bad<name>.txt",
+        "a|b.md",
+        "-rf.txt",
+        "what?.txt",
+        "guides//setup.txt",
+        "script.py",
+        "a" * 300 + ".txt",
+        "a" * 600 + ".txt",
+        "caf\ufffd.txt",
+        "caf\u00e9\uff0etxt",
+    ],
 )
 def test_path_rejection_bad_name_is_not_a_traversal(docs_root: Path, requested: str) -> None:
     with pytest.raises(PathRejected) as excinfo:
@@ -71,9 +89,16 @@ def test_path_rejection_bad_name_is_not_a_traversal(docs_root: Path, requested: 
 
 
 @pytest.mark.parametrize(
-    "raw", [b"/api/appdocs/%2e%2e/secret.txt", b"/api/appdocs/%252e%252e/secret.txt", b"/api/appdocs/a%2Fb.txt",
-            b"/api/appdocs/a%5Cb.txt", b"/api/appdocs/a%00.txt", b"/api/appdocs/%c0%ae%c0%ae/secret.txt",
-            b"/api/appdocs/%e0%80%ae%e0%80%ae/secret.txt"],
+    "raw",
+    [
+        b"/api/appdocs/%2e%2e/secret.txt",
+        b"/api/appdocs/%252e%252e/secret.txt",
+        b"/api/appdocs/a%2Fb.txt",
+        b"/api/appdocs/a%5Cb.txt",
+        b"/api/appdocs/a%00.txt",
+        b"/api/appdocs/%c0%ae%c0%ae/secret.txt",
+        b"/api/appdocs/%e0%80%ae%e0%80%ae/secret.txt",
+    ],
 )
 def test_resolve_document_refuses_encoded_raw_paths(docs_root: Path, raw: bytes) -> None:
     with pytest.raises(PathRejected) as excinfo:
@@ -82,9 +107,9 @@ def test_resolve_document_refuses_encoded_raw_paths(docs_root: Path, raw: bytes)
 
 
 def test_resolve_document_refuses_symlink_leaving_root(docs_root: Path) -> None:
-    os.symlink(docs_root.parent / "secret.txt", docs_root / "link.txt")
+    os.symlink(docs_root.parent / "secret.txt", docs_root / "escape.txt")
     with pytest.raises(PathRejected) as excinfo:
-        resolve_document(docs_root, "link.txt")
+        resolve_document(docs_root, "escape.txt")
     assert excinfo.value.reason == "outside_root"
 
 
@@ -93,8 +118,10 @@ def test_resolve_document_follows_symlink_inside_root(docs_root: Path) -> None:
     assert resolve_document(docs_root, "alias.md") == (docs_root / "readme.md").resolve()
 
 
-@pytest.mark.parametrize("requested", ["readme.md", "guides/setup.txt", "data.json", "new file.CSV", "café-notes_2.html"])
+@pytest.mark.parametrize(
+    "requested", ["readme.md", "guides/setup.txt", "data.json", "new file.CSV", "café-notes_2.html"]
+)
 def test_resolve_document_accepts_documents(docs_root: Path, requested: str) -> None:
     path = resolve_document(docs_root, requested, raw_path=b"/api/appdocs/" + requested.encode())
     assert path.is_relative_to(docs_root.resolve())
-    assert path.name == requested.split("/")[-1]
+    assert path.name == requested.rsplit("/", maxsplit=1)[-1]

@@ -21,15 +21,23 @@ async def test_security_status_active_report_shape(client: httpx.AsyncClient) ->
     assert body["security_status"] == "active"
     report = body["report"]
     assert set(report["components"]) == {
-        "headers", "rate_limiter", "client_ip", "request_size_limit", "path_inspection", "input_inspection"
+        "headers",
+        "rate_limiter",
+        "client_ip",
+        "request_size_limit",
+        "path_inspection",
+        "input_inspection",
     }
     assert all(component["state"] == "active" for component in report["components"].values())
     assert report["rate_limit"] == {"limit": "100/minute", "storage": "memory", "healthy": True, "fail_closed": False}
-    assert report["limits"] == {"max_request_bytes": 1024, "json": {"max_depth": 20, "max_string": 10000, "max_items": 1000}}
+    assert report["limits"] == {
+        "max_request_bytes": 1024,
+        "json": {"max_depth": 20, "max_string": 10000, "max_items": 1000},
+    }
     assert report["events_last_hour"]["suspicious_input"] == 1
     assert report["events_last_hour"]["path_traversal_attempt"] == 0
     assert "pid" in report["resource_usage"]
-    registry: CollectorRegistry = client._transport.app.state.registry  # type: ignore[attr-defined]
+    registry: CollectorRegistry = client._transport.app.state.registry  # type: ignore[attr-defined]  # the app behind the client's transport
     assert registry.get_sample_value("ai_diy_security_active") == 1
 
 

@@ -1,4 +1,5 @@
 """MovingWindow: the in-process moving-window counter behind the `memory://` rate limit."""
+
 from __future__ import annotations
 
 from service.security.window import MovingWindow

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -10,15 +9,9 @@ from starlette.applications import Starlette
 
 from service.app import create_app
 from service.settings import load_settings
+from tests.support.environment import clean_environment
 
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No AI_DIY_/OTEL_/LOG_LEVEL variables from the caller's shell, and no stray .env."""
-    for name in list(os.environ):
-        if name.startswith(("AI_DIY_", "OTEL_")) or name == "LOG_LEVEL":
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+__all__ = ["clean_environment", "client", "make_app"]
 
 
 @pytest.fixture

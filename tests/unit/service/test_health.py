@@ -1,9 +1,12 @@
 """/health, /health/ready, /health/live: degraded is not down, wedged is."""
+
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import anyio
 import httpx
@@ -18,21 +21,27 @@ from tests.support.net import free_port
 pytestmark = pytest.mark.anyio
 
 
-async def _answers(app: Starlette) -> dict[str, tuple[int, dict]]:
+async def _answers(app: Starlette) -> dict[str, tuple[int, dict[str, Any]]]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-        return {path: ((r := await http.get(path)).status_code, r.json()) for path in ("/health", "/health/ready", "/health/live")}
+        return {
+            path: ((r := await http.get(path)).status_code, r.json())
+            for path in ("/health", "/health/ready", "/health/live")
+        }
 
 
 def _gauge(app: Starlette, check: str) -> float | None:
-    return app.state.registry.get_sample_value("ai_diy_health_status", {"check": check})
+    answer: float | None = app.state.registry.get_sample_value("ai_diy_health_status", {"check": check})
+    return answer
 
 
 def test_verdict_names_degraded_and_failing_checks() -> None:
-    verdict = Verdict.of({
-        "a": CheckResult(True, {}),
-        "b": CheckResult(False, {}, degraded=True),
-        "c": CheckResult(False, {}),
-    })
+    verdict = Verdict.of(
+        {
+            "a": CheckResult(True, {}),
+            "b": CheckResult(False, {}, degraded=True),
+            "c": CheckResult(False, {}),
+        }
+    )
     assert (verdict.degraded, verdict.failing, verdict.ready) == (["b"], ["c"], False)
     assert Verdict.of({"b": CheckResult(False, {}, degraded=True)}).ready
 
@@ -47,7 +56,9 @@ async def test_health_all_passing_is_healthy_ready_and_alive(make_app: Callable[
 
 async def test_health_log_sink_failing_is_degraded_not_down(make_app: Callable[..., Starlette]) -> None:
     app = make_app()
-    app.state.log_sink = SimpleNamespace(healthy=False, dropped={"write_error": 3}, last_error="[Errno 28] No space left on device")
+    app.state.log_sink = SimpleNamespace(
+        healthy=False, dropped={"write_error": 3}, last_error="[Errno 28] No space left on device"
+    )
     answers = await _answers(app)
     assert answers["/health"][0] == 200
     assert answers["/health"][1]["status"] == "degraded" and answers["/health"][1]["degraded"] == ["log_sink"]
@@ -57,7 +68,9 @@ async def test_health_log_sink_failing_is_degraded_not_down(make_app: Callable[.
     assert _gauge(app, "log_sink") == 0 and _gauge(app, "data_store") == 1
 
 
-@pytest.mark.parametrize(("fail_closed", "health", "ready"), [(False, (200, "degraded"), 200), (True, (503, "unhealthy"), 503)])
+@pytest.mark.parametrize(
+    ("fail_closed", "health", "ready"), [(False, (200, "degraded"), 200), (True, (503, "unhealthy"), 503)]
+)
 async def test_health_lost_rate_limit_storage_is_degraded_under_fail_open_only(
     make_app: Callable[..., Starlette], fail_closed: bool, health: tuple[int, str], ready: int
 ) -> None:
@@ -71,7 +84,7 @@ async def test_health_lost_rate_limit_storage_is_degraded_under_fail_open_only(
     assert _gauge(app, "security") == 0
 
 
-async def test_health_unreadable_data_store_is_not_ready(make_app: Callable[..., Starlette], tmp_path) -> None:
+async def test_health_unreadable_data_store_is_not_ready(make_app: Callable[..., Starlette], tmp_path: Path) -> None:
     app = make_app()
     (tmp_path / "data" / "appdocs").rename(tmp_path / "elsewhere")
     (tmp_path / "data" / "appdocs").write_text("a file where the documents were")
@@ -119,4 +132,8 @@ async def test_openapi_describes_health_ready_and_live(make_app: Callable[..., S
         responses = spec["paths"][path]["get"]["responses"]
         assert {"200", "503"} <= set(map(str, responses)), path
         assert schema in spec["components"]["schemas"]
-    assert spec["components"]["schemas"]["Health"]["properties"]["status"]["enum"] == ["healthy", "degraded", "unhealthy"]
+    assert spec["components"]["schemas"]["Health"]["properties"]["status"]["enum"] == [
+        "healthy",
+        "degraded",
+        "unhealthy",
+    ]

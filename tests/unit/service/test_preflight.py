@@ -1,4 +1,5 @@
 """What `ai-diy serve` checks before it opens a port."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import pytest
 
@@ -33,7 +34,7 @@ def test_settings_accept_the_runbooks_plain_log_level(monkeypatch: pytest.Monkey
     assert load_settings().log_level is LogLevel.DEBUG
 
 
-def test_settings_read_a_dotenv_file(tmp_path) -> None:
+def test_settings_read_a_dotenv_file(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("AI_DIY_PORT=8123\nAI_DIY_RATE_LIMIT=5/second\n")
     settings = load_settings()
     assert settings.port == 8123 and settings.rate_limit == "5/second"
@@ -52,8 +53,12 @@ def test_settings_report_one_line_per_problem_naming_the_variable(monkeypatch: p
     assert len(problems) == 6
     by_variable = {line.split(":", 1)[0]: line for line in problems}
     assert set(by_variable) == {
-        "AI_DIY_PORT", "AI_DIY_APP_ENV", "AI_DIY_RATE_LIMIT", "AI_DIY_RATE_LIMIT_STORAGE",
-        "AI_DIY_TRUSTED_PROXIES", "AI_DIY_LOG_LEVEL",
+        "AI_DIY_PORT",
+        "AI_DIY_APP_ENV",
+        "AI_DIY_RATE_LIMIT",
+        "AI_DIY_RATE_LIMIT_STORAGE",
+        "AI_DIY_TRUSTED_PROXIES",
+        "AI_DIY_LOG_LEVEL",
     }
     assert "'DEV' or 'PRODUCTION'" in by_variable["AI_DIY_APP_ENV"]
     assert "100/minute" in by_variable["AI_DIY_RATE_LIMIT"]
@@ -63,8 +68,13 @@ def test_settings_report_one_line_per_problem_naming_the_variable(monkeypatch: p
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("AI_DIY_PORT", "0"), ("AI_DIY_PORT", "70000"), ("AI_DIY_WORKERS", "0"), ("AI_DIY_DRAIN_TIMEOUT", "-1"),
-     ("AI_DIY_MAX_REQUEST_BYTES", "0")],
+    [
+        ("AI_DIY_PORT", "0"),
+        ("AI_DIY_PORT", "70000"),
+        ("AI_DIY_WORKERS", "0"),
+        ("AI_DIY_DRAIN_TIMEOUT", "-1"),
+        ("AI_DIY_MAX_REQUEST_BYTES", "0"),
+    ],
 )
 def test_settings_reject_out_of_range_numbers(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
     monkeypatch.setenv(variable, value)
@@ -73,6 +83,6 @@ def test_settings_reject_out_of_range_numbers(monkeypatch: pytest.MonkeyPatch, v
     assert caught.value.problems[0].startswith(f"{variable}:")
 
 
-def test_settings_refuse_a_missing_candidate_env_file(tmp_path) -> None:
+def test_settings_refuse_a_missing_candidate_env_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(env_file=tmp_path / "candidate.env")

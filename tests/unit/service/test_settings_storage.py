@@ -1,4 +1,5 @@
 """AI_DIY_RATE_LIMIT_STORAGE: the URIs `limits` can open, Sentinel's included, and one clear line for the rest."""
+
 from __future__ import annotations
 
 import pytest
@@ -41,7 +42,9 @@ def test_storage_setting_rejects_uri_missing_a_port_or_the_master(uri: str, expe
     assert line.startswith("AI_DIY_RATE_LIMIT_STORAGE: expected ") and expected in line
 
 
-def test_validate_config_accepts_sentinel_storage(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_config_accepts_sentinel_storage(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("AI_DIY_RATE_LIMIT_STORAGE", SENTINELS)
     assert main(["validate-config"]) == 0
     assert "❌" not in capsys.readouterr().out

@@ -1,4 +1,5 @@
 """The worker's event loop knows its open connections, so the drain can cut them at its deadline."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """deploy/systemd: the units verify, are sandboxed, and every command they run exists in the CLI."""
+
 from __future__ import annotations
 
 import configparser
@@ -23,17 +24,18 @@ BINARY = "/opt/ai-diy/venv/bin/ai-diy"
 def unit(name: str) -> configparser.ConfigParser:
     # strict=False: systemd allows a key to repeat (Environment=), configparser does not by default.
     parser = configparser.ConfigParser(strict=False, interpolation=None)
-    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # configparser's documented way to keep the keys' case
     parser.read(UNITS / name)
     return parser
 
 
+@pytest.mark.integration
 def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
     analyze = binaries.require("systemd-analyze")
     # verify insists the ExecStart binary exists; on a build machine the virtualenv is
     # not at /opt, so the copies point at a stub that runs this checkout's CLI.
     stub = tmp_path / "ai-diy"
-    stub.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m service.cli \"$@\"\n")
+    stub.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m service.cli "$@"\n')
     stub.chmod(0o755)
     copies = []
     for source in sorted(UNITS.iterdir()):
@@ -42,7 +44,11 @@ def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
         copies.append(str(copy))
     assert len(copies) == 3
     result = subprocess.run(
-        [analyze, "verify", *copies], capture_output=True, text=True, timeout=60, check=False,
+        [analyze, "verify", *copies],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={**os.environ, "SYSTEMD_LOG_LEVEL": "notice"},
     )
     # verify exits 0 on unknown keys but prints them: any output is a finding.
@@ -86,8 +92,14 @@ def values(name: str, key: str) -> list[str]:
 def test_units_are_hardened(name: str) -> None:
     service = unit(name)["Service"]
     for key, value in {
-        "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
-        "ProtectProc": "invisible", "RemoveIPC": "yes", "PrivateUsers": "yes", "MemoryDenyWriteExecute": "yes",
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "ProtectHome": "yes",
+        "PrivateTmp": "yes",
+        "ProtectProc": "invisible",
+        "RemoveIPC": "yes",
+        "PrivateUsers": "yes",
+        "MemoryDenyWriteExecute": "yes",
         "SystemCallErrorNumber": "EPERM",
     }.items():
         assert service[key] == value, key
@@ -96,12 +108,16 @@ def test_units_are_hardened(name: str) -> None:
     assert "/var/log/ai-diy" in service["ReadWritePaths"].split()
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("name", "limit"), [("ai-diy.service", 2.0), ("ai-diy-logs.service", 1.0)])
 def test_unit_exposure_stays_at_or_under_its_limit(name: str, limit: float) -> None:
     analyze = binaries.require("systemd-analyze")
     result = subprocess.run(
         [analyze, "security", "--offline=true", str(UNITS / name)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     found = re.search(rf"Overall exposure level for {re.escape(name)}: (\d+\.\d+)", result.stdout)
     assert found, result.stdout + result.stderr

@@ -1,4 +1,5 @@
 """Real redis-server and redis-sentinel processes on free loopback ports, killed and restarted by PID."""
+
 from __future__ import annotations
 
 import subprocess
@@ -13,7 +14,10 @@ def redis_cli(port: int, *command: str) -> str:
     """One redis-cli command against 127.0.0.1:port; its raw output (bounded in time)."""
     result = subprocess.run(
         [require("redis-cli"), "-h", "127.0.0.1", "-p", str(port), "--raw", *command],
-        capture_output=True, text=True, timeout=5,
+        capture_output=True,
+        text=True,
+        timeout=5,
+        check=False,
     )
     return result.stdout.strip()
 
@@ -24,7 +28,9 @@ class RedisServer:
     `replica_of`: the port of a master on 127.0.0.1 this server replicates.
     """
 
-    def __init__(self, workdir: Path, port: int | None = None, *, replica_of: int | None = None, name: str = "redis") -> None:
+    def __init__(
+        self, workdir: Path, port: int | None = None, *, replica_of: int | None = None, name: str = "redis"
+    ) -> None:
         self.binary = require("redis-server")
         self.workdir = workdir
         self.port = port or free_port()
@@ -41,7 +47,18 @@ class RedisServer:
         self.starts += 1
         replication = ["--replicaof", "127.0.0.1", str(self.replica_of)] if self.replica_of else []
         self.process = Process(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *replication],
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                *replication,
+            ],
             log=self.workdir / f"{self.name}-{self.starts}.out",
             cwd=self.workdir,
         )
@@ -104,7 +121,9 @@ class RedisSentinel:
             f"sentinel failover-timeout {name} {self.failover_timeout_ms}\n"
             f"sentinel parallel-syncs {name} 1\n"
         )
-        self.process = Process([self.binary, str(config)], log=self.workdir / f"sentinel-{self.port}.out", cwd=self.workdir)
+        self.process = Process(
+            [self.binary, str(config)], log=self.workdir / f"sentinel-{self.port}.out", cwd=self.workdir
+        )
         wait_for(lambda: port_open(self.port), timeout=10, what="redis-sentinel port")
 
     def stop(self) -> None:
@@ -119,7 +138,7 @@ class RedisSentinel:
     def sees(self, *, replicas: int, other_sentinels: int) -> bool:
         """True once this sentinel knows that many replicas and fellow sentinels of its master."""
         fields = redis_cli(self.port, "SENTINEL", "master", self.master_name).splitlines()
-        master = dict(zip(fields[::2], fields[1::2]))
+        master = dict(zip(fields[::2], fields[1::2], strict=True))
         return master.get("num-slaves") == str(replicas) and master.get("num-other-sentinels") == str(other_sentinels)
 
 

@@ -4,6 +4,7 @@ Routes mirror the service's (`/health`, `/metrics`, `/api/env`, `/api/security/s
 `/api/appdocs/{path:path}`) plus `/api/echo`, which inspects a JSON body. Hypercorn
 loads `from_env()` when a test runs the stack as a real server.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -45,8 +46,12 @@ def build_app(
     limiter = RateLimiter(limit, storage_uri, events=events, timeout=limiter_timeout, retry_interval=0.2)
     networks = [ipaddress.ip_network(p) for p in trusted_proxies]
     status = SecurityStatus(
-        limiter=limiter, events=events, registry=registry, trusted_proxies=len(networks),
-        max_request_bytes=max_request_bytes, fail_closed=fail_closed,
+        limiter=limiter,
+        events=events,
+        registry=registry,
+        trusted_proxies=len(networks),
+        max_request_bytes=max_request_bytes,
+        fail_closed=fail_closed,
     )
 
     async def health(request: Request) -> Response:
@@ -94,8 +99,12 @@ def build_app(
     ]
     # The service's own middleware stack (security layers, no telemetry) around test routes.
     settings = load_settings(
-        env_file=None, rate_limit=limit, rate_limit_storage=storage_uri, rate_limit_fail_closed=fail_closed,
-        trusted_proxies=",".join(trusted_proxies), max_request_bytes=max_request_bytes,
+        env_file=None,
+        rate_limit=limit,
+        rate_limit_storage=storage_uri,
+        rate_limit_fail_closed=fail_closed,
+        trusted_proxies=",".join(trusted_proxies),
+        max_request_bytes=max_request_bytes,
     )
     app = Starlette(
         routes=routes,
@@ -118,6 +127,20 @@ class _JSONLines(logging.Formatter):
         line = {"level": record.levelname, "logger": record.name, "message": record.getMessage()}
         line.update({k: v for k, v in vars(record).items() if k not in self._STANDARD})
         return json.dumps(line, separators=(",", ":"), default=str)
+
+
+def documents_root(tmp_path: Path) -> Path:
+    """A small documents root under tmp_path, with secrets beside it (and a link to one) to reach for."""
+    root = tmp_path / "appdocs"
+    (root / "guides").mkdir(parents=True)
+    (root / "readme.md").write_text("# Read me\n")
+    (root / "guides" / "setup.txt").write_text("setup steps\n")
+    (root / "data.json").write_text('{"ok": true}\n')
+    (root / "new file.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "secret.txt").write_text("TOP SECRET\n")
+    (tmp_path / "secret").write_text("TOP SECRET\n")
+    (root / "link.txt").symlink_to(tmp_path / "secret.txt")
+    return root
 
 
 def from_env() -> Starlette:

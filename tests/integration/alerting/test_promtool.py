@@ -1,4 +1,5 @@
 """promtool validates every rules file, runs every rules unit test and checks the Prometheus config."""
+
 from __future__ import annotations
 
 import subprocess
@@ -6,16 +7,22 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import alert_rules as r
 from tests.support import binaries
 
-from . import rules as r
+pytestmark = pytest.mark.integration
 
 PROMETHEUS_CONFIG = r.ROOT / "deploy" / "prometheus.yml"
 
 
 def _promtool(*args: str | Path, cwd: Path = r.ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [binaries.require("promtool"), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=120
+        [binaries.require("promtool"), *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -61,5 +68,8 @@ def test_prometheus_config_scrapes_the_ai_diy_job_and_sends_to_both_alertmanager
     assert {"ai-diy", "prometheus"} <= jobs
     assert config["rule_files"] == ["../alerts/*.rules.yml"]
     # Both members of the Alertmanager pair get every alert.
-    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["127.0.0.1:9093", "127.0.0.1:9095"]
+    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [
+        "127.0.0.1:9093",
+        "127.0.0.1:9095",
+    ]
     assert "--enable-feature=exemplar-storage" in PROMETHEUS_CONFIG.read_text(encoding="utf-8")

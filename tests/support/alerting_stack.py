@@ -1,4 +1,8 @@
-"""Real Prometheus, Alertmanager and a webhook receiver on loopback, for the alerting tests."""
+"""Real Prometheus, Alertmanager and a webhook receiver on loopback.
+
+The alerting, dashboard, runbook and exemplar tests share them.
+"""
+
 from __future__ import annotations
 
 import json
@@ -46,7 +50,9 @@ class WebhookSink:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def received(self, path: str, alertname: str, *, status: str = "firing", severity: str | None = None) -> list[dict]:
+    def received(
+        self, path: str, alertname: str, *, status: str = "firing", severity: str | None = None
+    ) -> list[dict[str, Any]]:
         with self.lock:
             notes = list(self.notifications)
         return [
@@ -65,7 +71,8 @@ class WebhookSink:
         return [
             note.body["externalURL"]
             for note in notes
-            if note.receiver_path == path and any(a["labels"].get("alertname") == alertname for a in note.alerts(status))
+            if note.receiver_path == path
+            and any(a["labels"].get("alertname") == alertname for a in note.alerts(status))
         ]
 
 
@@ -75,7 +82,7 @@ def webhook_sink() -> Iterator[WebhookSink]:
     sink = WebhookSink(port=0)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             with sink.lock:
                 sink.notifications.append(Notification(self.path, body))
@@ -105,7 +112,9 @@ def render_alertmanager_config(sink: WebhookSink, *, fast: bool = True) -> str:
     """
     text = (ALERTS / "alertmanager.yml").read_text(encoding="utf-8")
     assert DEFAULT_PAGER_URL in text and DEFAULT_TICKET_URL in text
-    text = text.replace(DEFAULT_PAGER_URL, f"{sink.base_url}/page").replace(DEFAULT_TICKET_URL, f"{sink.base_url}/ticket")
+    text = text.replace(DEFAULT_PAGER_URL, f"{sink.base_url}/page").replace(
+        DEFAULT_TICKET_URL, f"{sink.base_url}/ticket"
+    )
     if fast:
         config = yaml.safe_load(text)
         config["route"].update(group_wait="1s", group_interval="1s", repeat_interval="1h")
@@ -162,7 +171,9 @@ def alertmanager(tmp_path: Path, config_text: str) -> Iterator[str]:
 
 
 @contextmanager
-def alertmanager_pair(tmp_path: Path, config_text: str, *, peer_timeout: str = "15s") -> Iterator[list[RunningAlertmanager]]:
+def alertmanager_pair(
+    tmp_path: Path, config_text: str, *, peer_timeout: str = "15s"
+) -> Iterator[list[RunningAlertmanager]]:
     """Two prometheus-alertmanager processes gossiping on loopback, as the deployed HA pair.
 
     Each advertises its own loopback gossip address (Alertmanager will not guess one
@@ -216,7 +227,9 @@ def prometheus_config(
     config["global"].update(scrape_interval=interval, evaluation_interval=interval, scrape_timeout=interval)
     urls = [alertmanager_url] if isinstance(alertmanager_url, str) else list(alertmanager_url)
     if urls:
-        config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [url.removeprefix("http://") for url in urls]
+        config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [
+            url.removeprefix("http://") for url in urls
+        ]
     else:
         del config["alerting"]
     for job in config["scrape_configs"]:

@@ -3,12 +3,14 @@
 These tests check that the harness works (numbers exist, no request was refused or
 answered wrongly), never how fast anything is.
 """
+
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,18 +19,37 @@ from bench.variants import CORE, EXTRAS, available
 from tests.support.binaries import require
 from tests.support.processes import ROOT, service_env
 
+pytestmark = pytest.mark.integration
+
 TIMEOUT = 240
 
 
-def _run_bench(tmp_path: Path, modes: str) -> dict:
+def _run_bench(tmp_path: Path, modes: str) -> dict[str, Any]:
     out = tmp_path / "results.json"
     env = service_env(tmp_path)
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--modes", modes, "--json", str(out), "--workspace", str(tmp_path / "ws")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--smoke",
+            "--modes",
+            modes,
+            "--json",
+            str(out),
+            "--workspace",
+            str(tmp_path / "ws"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return json.loads(out.read_text(encoding="utf-8"))
+    answer: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return answer
 
 
 def _expected_variants() -> list[str]:
@@ -54,7 +75,6 @@ def test_inprocess_smoke_reports_every_variant(tmp_path: Path) -> None:
     assert results["mix"], "no request mix derived from the routes"
 
 
-@pytest.mark.integration
 def test_server_smoke_reports_every_variant(tmp_path: Path) -> None:
     require("wrk")
     results = _run_bench(tmp_path, "server")
