@@ -182,7 +182,7 @@ def archive(log_dir: Path, output: Path, on_file: Callable[[str, int], None] | N
             for log in files:
                 bundle.add(log.path, arcname=f"logs/{log.path.name}", recursive=False)
                 if on_file is not None:
-                    on_file(log.path.name, bundle.members[-1].size)
+                    on_file(log.path.name, bundle.getmembers()[-1].size)
         os.replace(tmp, output)
     except BaseException:
         tmp.unlink(missing_ok=True)

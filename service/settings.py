@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     )
     log_dir: Path = Field(
         Path("logs"),
-        description="Directory of the JSONL log files: `ai_diy_api_YYYYMMDD.jsonl`, `ai_diy_security_…`, `ai_diy_audit_…`.",
+        description="Directory of the JSONL log files: "
+        "`ai_diy_api_YYYYMMDD.jsonl`, `ai_diy_security_…`, `ai_diy_audit_…`.",
     )
     data_dir: Path = Field(Path("data"), description="Data directory; documents live in `<data dir>/appdocs`.")
     models_config: Path = Field(
@@ -82,7 +83,8 @@ class Settings(BaseSettings):
     rate_limit_storage: str = Field(
         "memory://",
         description="Rate-limit storage URI: `memory://`, `redis://host:port/db` to share across replicas, or "
-        "`redis+sentinel://host:port,host:port/<master>` to follow a Sentinel fail-over; every location needs its port.",
+        "`redis+sentinel://host:port,host:port/<master>` to follow a Sentinel fail-over; "
+        "every location needs its port.",
     )
     rate_limit_fail_closed: bool = Field(
         False,
@@ -96,12 +98,16 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int = Field(1_048_576, ge=1, description="Largest accepted request body in bytes (413 above).")
     drain_timeout: float = Field(
-        10.0, gt=0, le=600,
+        10.0,
+        gt=0,
+        le=600,
         description="Seconds in-flight requests get to finish after SIGTERM/SIGINT; connections still open then "
         "are closed, and the process exits within one more second.",
     )
     metrics_port: int | None = Field(
-        None, ge=1, le=65535,
+        None,
+        ge=1,
+        le=65535,
         description="Serve `/metrics` on this separate port (on `AI_DIY_METRICS_HOST`) instead of the API port.",
     )
     metrics_host: str = Field("127.0.0.1", description="Address of the separate metrics listener.")

@@ -1,4 +1,8 @@
-"""`ai-diy`: the operator's commands (serve, validate-config, check, runbook, config, data, prune-backups, logs, stack)."""
+"""`ai-diy`: the operator's commands.
+
+serve, validate-config, check, runbook, config, data, prune-backups, logs, stack.
+"""
+
 from __future__ import annotations
 
 import argparse

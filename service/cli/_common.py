@@ -1,4 +1,5 @@
 """How every command ends: named exit codes and the one printer for errors that stop a command."""
+
 from __future__ import annotations
 
 import sys

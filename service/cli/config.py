@@ -4,11 +4,12 @@
 `rollback` puts the latest (or a named) copy back, after saving what it replaces.
 Restart the service afterwards to apply a restored configuration.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from service.cli import config_snapshots as snap
@@ -17,14 +18,20 @@ from service.cli._common import EXIT_FAILURE, InputError
 DEFAULT_DIR = Path("config-backups")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `config` command group."""
     config = subparsers.add_parser("config", help="keep copies of the configuration and roll back to one")
     commands = config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
 
     backup = commands.add_parser("backup", help="copy the environment file and models_config.json into a new snapshot")
-    backup.add_argument("--env-file", type=Path, help="environment file (default: ./.env; under systemd /etc/ai-diy/ai-diy.env)")
-    backup.add_argument("--models-config", type=Path, help="models configuration (default: AI_DIY_MODELS_CONFIG, as the service reads it)")
+    backup.add_argument(
+        "--env-file", type=Path, help="environment file (default: ./.env; under systemd /etc/ai-diy/ai-diy.env)"
+    )
+    backup.add_argument(
+        "--models-config",
+        type=Path,
+        help="models configuration (default: AI_DIY_MODELS_CONFIG, as the service reads it)",
+    )
     _dir_option(backup)
     backup.set_defaults(func=cmd_backup)
 
@@ -32,8 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     _dir_option(listing)
     listing.set_defaults(func=cmd_list)
 
-    back = commands.add_parser("rollback", help="restore a snapshot's files (default: the latest), saving the current ones first")
-    back.add_argument("snapshot", nargs="?", help="snapshot name or directory (default: the latest one made by `config backup`)")
+    back = commands.add_parser(
+        "rollback", help="restore a snapshot's files (default: the latest), saving the current ones first"
+    )
+    back.add_argument(
+        "snapshot", nargs="?", help="snapshot name or directory (default: the latest one made by `config backup`)"
+    )
     back.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
     _dir_option(back)
     back.set_defaults(func=cmd_rollback)
@@ -56,13 +67,20 @@ def _describe(path: Path, present: bool) -> str:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     """Save a snapshot; an explicitly named file that does not exist is a mistake, not an absence."""
-    problems = [f"--{name}: {path} does not exist" for name, path in (("env-file", args.env_file), ("models-config", args.models_config)) if path is not None and not path.is_file()]
+    problems = [
+        f"--{name}: {path} does not exist"
+        for name, path in (("env-file", args.env_file), ("models-config", args.models_config))
+        if path is not None and not path.is_file()
+    ]
     if problems:
         raise InputError(*problems, "nothing was saved")
     env_file = args.env_file or Path(".env")
-    files = [snap.ConfigFile("env", env_file), snap.ConfigFile("models", snap.models_config_path(env_file, args.models_config))]
+    files = [
+        snap.ConfigFile("env", env_file),
+        snap.ConfigFile("models", snap.models_config_path(env_file, args.models_config)),
+    ]
     try:
-        snapshot = snap.save(files, args.dir, now=datetime.now(timezone.utc))
+        snapshot = snap.save(files, args.dir, now=datetime.now(UTC))
     except OSError as exc:
         return _fail([f"config backup failed, nothing was saved: {exc}"])
     for item in files:
@@ -109,16 +127,21 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         if args.dry_run:
             changes, replaced = snap.plan_rollback(snapshot), None
         else:
-            changes, replaced = snap.rollback(snapshot, args.dir, now=datetime.now(timezone.utc))
+            changes, replaced = snap.rollback(snapshot, args.dir, now=datetime.now(UTC))
     except snap.SnapshotError as exc:
         return _fail([*exc.problems, f"{snapshot} is damaged; nothing was changed"])
     except OSError as exc:
         return _fail([f"config rollback stopped: {exc}"])
     verbs = {"restore": "restored", "remove": "removed", "unchanged": "unchanged"}
     for change in changes:
-        print(f"{'would be ' if args.dry_run and change.verb != 'unchanged' else ''}{verbs[change.verb]}: {change.path}")
+        print(
+            f"{'would be ' if args.dry_run and change.verb != 'unchanged' else ''}{verbs[change.verb]}: {change.path}"
+        )
     if args.dry_run:
-        print(f"dry run: nothing changed; rollback to {snapshot} would change {sum(c.verb != 'unchanged' for c in changes)} file(s)")
+        print(
+            f"dry run: nothing changed; rollback to {snapshot} would change "
+            f"{sum(c.verb != 'unchanged' for c in changes)} file(s)"
+        )
         return 0
     print(f"rolled back to {snapshot}; the replaced configuration is kept in {replaced}")
     print("apply it with: systemctl restart ai-diy")

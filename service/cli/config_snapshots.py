@@ -7,6 +7,7 @@ that did not exist is recorded as absent (the models file is optional: the servi
 then uses its embedded default), so rolling back to that snapshot removes it again.
 Rolling back first snapshots the configuration it replaces, so a rollback loses nothing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,7 +15,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ def models_config_path(env_file: Path, explicit: Path | None = None) -> Path:
 
 
 def _stamp(now: datetime) -> str:
-    return now.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _fresh_dir(backups: Path, name: str) -> Path:
@@ -94,9 +95,15 @@ def save(files: list[ConfigFile], backups: Path, *, now: datetime, label: str = 
                 data = path.read_bytes()
                 stat = path.stat()
                 atomic_write(snapshot / item.role, data, mode=0o600)  # the environment file holds secrets
-                entry.update(sha256=hashlib.sha256(data).hexdigest(), size=len(data), mode=stat.st_mode & 0o7777, uid=stat.st_uid, gid=stat.st_gid)
+                entry.update(
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    size=len(data),
+                    mode=stat.st_mode & 0o7777,
+                    uid=stat.st_uid,
+                    gid=stat.st_gid,
+                )
             entries.append(entry)
-        manifest = {"format": FORMAT, "created_at": now.astimezone(timezone.utc).isoformat(timespec="seconds"), "files": entries}
+        manifest = {"format": FORMAT, "created_at": now.astimezone(UTC).isoformat(timespec="seconds"), "files": entries}
         atomic_write(snapshot / MANIFEST, (json.dumps(manifest, indent=1) + "\n").encode(), mode=0o600)
     except BaseException:
         shutil.rmtree(snapshot, ignore_errors=True)
@@ -118,7 +125,11 @@ def load(snapshot: Path) -> tuple[list[dict[str, Any]], dict[Path, bytes]]:
         manifest = json.loads((snapshot / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SnapshotError([f"{snapshot / MANIFEST}: unreadable ({exc})"]) from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or not isinstance(manifest.get("files"), list):
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("format") != FORMAT
+        or not isinstance(manifest.get("files"), list)
+    ):
         raise SnapshotError([f"{snapshot / MANIFEST}: not a configuration backup manifest"])
     problems, contents = [], {}
     for entry in manifest["files"]:
@@ -130,7 +141,9 @@ def load(snapshot: Path) -> tuple[list[dict[str, Any]], dict[Path, bytes]]:
             problems.append(f"{snapshot / entry['role']}: cannot read ({exc.strerror})")
             continue
         if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
-            problems.append(f"{snapshot / entry['role']}: sha256 does not match the manifest (the copy was altered or damaged)")
+            problems.append(
+                f"{snapshot / entry['role']}: sha256 does not match the manifest (the copy was altered or damaged)"
+            )
             continue
         contents[Path(entry["path"])] = data
     if problems:
@@ -157,7 +170,10 @@ def rollback(snapshot: Path, backups: Path, *, now: datetime) -> tuple[list[Chan
     entries, contents = load(snapshot)
     changes = plan_rollback(snapshot)
     replaced = save(
-        [ConfigFile(entry["role"], Path(entry["path"])) for entry in entries], backups, now=now, label=BEFORE_ROLLBACK.lstrip("-")
+        [ConfigFile(entry["role"], Path(entry["path"])) for entry in entries],
+        backups,
+        now=now,
+        label=BEFORE_ROLLBACK.lstrip("-"),
     )
     for entry, change in zip(entries, changes, strict=True):
         if change.verb == "restore":

@@ -1,4 +1,5 @@
 """`ai-diy data export | validate-backup | import | validate`: backups and data checks."""
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,7 @@ from service.data.validate import validate_data_dir
 from service.settings import load_settings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `data` command group."""
     data = subparsers.add_parser("data", help="export, validate and import the documents")
     commands = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
@@ -112,7 +113,9 @@ def cmd_validate_backup(args: argparse.Namespace) -> int:
     with FileProgress.from_args(args) as shown:
         documents, problems = decode_documents(backup, shown.phase("verify", _entry_count(backup)))
     if problems:
-        return _fail([f"{args.file}: {problem}" for problem in problems] + [f"{len(problems)} problem(s)"], EXIT_FAILURE)
+        return _fail(
+            [f"{args.file}: {problem}" for problem in problems] + [f"{len(problems)} problem(s)"], EXIT_FAILURE
+        )
     total = sum(len(data) for data in documents.values())
     print(
         f"{args.file}: valid backup, {len(documents)} documents, {total} bytes, "
@@ -164,8 +167,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     root = documents_dir(data_dir)
     problems = validate_data_dir(data_dir)
     if problems:
-        return _fail(problems + [f"{len(problems)} problem(s) in {root}"], EXIT_FAILURE)
+        return _fail([*problems, f"{len(problems)} problem(s) in {root}"], EXIT_FAILURE)
     count = sum(len(files) for _, _, files in os.walk(root))
     print(f"{root}: {count} documents, no problems")
     return EXIT_OK
-

@@ -1,9 +1,10 @@
 """`ai-diy logs rotate | archive`: the runbook's log-rotate.sh and log archive, as code."""
+
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from service import retention
@@ -30,7 +31,7 @@ def _days(value: str) -> int:
     return days
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `logs` command group."""
     logs = subparsers.add_parser("logs", help="log retention and archives")
     commands = logs.add_subparsers(dest="logs_command", required=True, metavar="COMMAND")
@@ -41,11 +42,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     rotate.add_argument("--dry-run", action="store_true", help="print what would be done, change nothing")
     rotate.add_argument("--compress-after", type=_days, default=retention.DEFAULT_COMPRESS_AFTER, metavar="DAYS")
     defaults = retention.DEFAULT_KEEP_DAYS
-    rotate.add_argument("--app-days", type=_days, default=defaults["api"], metavar="DAYS", help="keep ai_diy_api_* logs")
+    rotate.add_argument(
+        "--app-days", type=_days, default=defaults["api"], metavar="DAYS", help="keep ai_diy_api_* logs"
+    )
     rotate.add_argument("--security-days", type=_days, default=defaults["security"], metavar="DAYS")
     rotate.add_argument("--audit-days", type=_days, default=defaults["audit"], metavar="DAYS")
     rotate.add_argument("--backup-days", type=_days, default=defaults["backup"], metavar="DAYS")
-    rotate.add_argument("--today", type=_day, help="reference day YYYYMMDD (default: today in UTC, as the log file names)")
+    rotate.add_argument(
+        "--today", type=_day, help="reference day YYYYMMDD (default: today in UTC, as the log file names)"
+    )
     _log_dir_option(rotate)
     progress.add_options(rotate)
     rotate.set_defaults(func=cmd_rotate)
@@ -75,7 +80,9 @@ def cmd_rotate(args: argparse.Namespace) -> int:
         print(f"{log_dir}: log directory does not exist", file=sys.stderr)
         return EXIT_FAILURE
     keep = {"api": args.app_days, "security": args.security_days, "audit": args.audit_days, "backup": args.backup_days}
-    actions = retention.plan(log_dir, args.today or datetime.now(timezone.utc).date(), compress_after=args.compress_after, keep_days=keep)
+    actions = retention.plan(
+        log_dir, args.today or datetime.now(UTC).date(), compress_after=args.compress_after, keep_days=keep
+    )
     if args.dry_run:
         for action in actions:
             print(f"would {action.verb} {action.file.path.name} ({action.reason})")
@@ -83,7 +90,9 @@ def cmd_rotate(args: argparse.Namespace) -> int:
         return EXIT_OK
     try:
         with FileProgress.from_args(args) as shown:
-            lines = retention.apply(actions, shown.phase("rotate", len(actions), total_size(a.file.path for a in actions)))
+            lines = retention.apply(
+                actions, shown.phase("rotate", len(actions), total_size(a.file.path for a in actions))
+            )
     except OSError as exc:
         print(f"log rotation stopped: {exc}", file=sys.stderr)
         return EXIT_FAILURE

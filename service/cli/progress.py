@@ -6,9 +6,11 @@ work, and hands each phase's callback (`phase(label, files, size)`) to the funct
 doing the work, which calls it once per file with its name and size in bytes.
 stdout is never touched: it may be the backup itself (`data export` without `-o`).
 """
+
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Iterable
@@ -35,10 +37,8 @@ def total_size(paths: Iterable[Path]) -> int:
     """Bytes in the files that exist of paths (a total for the bar, never an error)."""
     size = 0
     for path in paths:
-        try:
+        with contextlib.suppress(OSError):  # gone or unreadable: the work itself reports it
             size += path.stat().st_size
-        except OSError:
-            pass  # gone or unreadable: the work itself reports it
     return size
 
 
@@ -70,13 +70,20 @@ class FileProgress:
         stream = stream if stream is not None else sys.stderr
         terminal = _is_terminal(stream)
         # Decided here, not from rich's environment (FORCE_COLOR, TTY_COMPATIBLE): a pipe gets no bar.
-        self._console = Console(file=stream, force_terminal=terminal, highlight=False, markup=False, emoji=False, soft_wrap=True)
+        self._console = Console(
+            file=stream, force_terminal=terminal, highlight=False, markup=False, emoji=False, soft_wrap=True
+        )
         self._verbose = verbose
         self._bar: Progress | None = None
         if terminal and not quiet:
             self._bar = Progress(
-                TextColumn("{task.description}"), BarColumn(), _CountsColumn(), TimeElapsedColumn(),
-                console=self._console, redirect_stdout=False, redirect_stderr=False,
+                TextColumn("{task.description}"),
+                BarColumn(),
+                _CountsColumn(),
+                TimeElapsedColumn(),
+                console=self._console,
+                redirect_stdout=False,
+                redirect_stderr=False,
             )
 
     @classmethod

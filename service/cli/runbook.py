@@ -3,6 +3,7 @@
 Every alert's description names this command, so whoever is paged can read the alert's
 section on the host itself when the runbook link cannot be reached.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,9 +16,11 @@ from service.cli._common import InputError
 _SETUP_HEADING = "### Before any command"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `runbook` command."""
-    parser = subparsers.add_parser("runbook", help="print an alert's runbook section (offline); no alert: list the alerts")
+    parser = subparsers.add_parser(
+        "runbook", help="print an alert's runbook section (offline); no alert: list the alerts"
+    )
     parser.add_argument("alert", nargs="?", help="alert name, e.g. AiDiyServiceDown (any letter case)")
     parser.set_defaults(func=run)
 

@@ -1,4 +1,5 @@
 """`ai-diy serve`: check the configuration, then run the API under hypercorn."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,7 +10,7 @@ from service.preflight import check_startup
 from service.settings import load_settings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "serve",
         help="run the API (host, port, workers from AI_DIY_* settings)",
@@ -25,6 +26,6 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     for warning in check_startup(settings):
         print(f"warning: {warning}", file=sys.stderr)
-    from service.server import serve  # hypercorn and the app only once the configuration holds
+    from service.server import serve  # noqa: PLC0415  # hypercorn and the app only once the configuration holds
 
     return serve(settings)

@@ -8,6 +8,7 @@ SDK reads them itself); they are listed here once, in `OTEL_VARIABLES`, for both
 `make readme` rewrites the README's table between its markers (`with_settings_table`);
 a test fails while the committed README differs from what the model generates.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -22,7 +23,9 @@ from pydantic.fields import FieldInfo
 
 from service.settings import ENV_PREFIX, Settings
 
-README_BEGIN = "<!-- settings table: generated from service/settings.py by `make readme`; edit the descriptions there -->"
+README_BEGIN = (
+    "<!-- settings table: generated from service/settings.py by `make readme`; edit the descriptions there -->"
+)
 README_END = "<!-- end of settings table -->"
 UNSET = "(none)"
 
@@ -42,12 +45,14 @@ class SettingDoc:
 OTEL_VARIABLES = (
     SettingDoc("OTEL_SERVICE_NAME", "ai-diy", "Trace service name; the other standard `OTEL_*` variables apply too."),
     SettingDoc(
-        "OTEL_EXPORTER_OTLP_ENDPOINT", UNSET,
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        UNSET,
         "OTLP/HTTP collector for kept traces; without it nothing is exported, but every request still has "
         "trace ids in its access line.",
     ),
     SettingDoc(
-        "OTEL_TRACES_SAMPLER", UNSET,
+        "OTEL_TRACES_SAMPLER",
+        UNSET,
         "When set, the standard sampler decides instead of the keep rule (`always_on`: export every request).",
     ),
 )
@@ -100,10 +105,16 @@ def help_text(width: int | None = None) -> str:
         default = "no default" if doc.default == UNSET else f"default: {doc.default}"
         lines.append(f"  {doc.variable}{also}  [{default}]")
         # Unbroken words and URIs: an operator copies `redis+sentinel://...` from here.
-        lines.extend(textwrap.wrap(
-            doc.meaning.replace("`", ""), width, initial_indent=" " * 6, subsequent_indent=" " * 6,
-            break_long_words=False, break_on_hyphens=False,
-        ))
+        lines.extend(
+            textwrap.wrap(
+                doc.meaning.replace("`", ""),
+                width,
+                initial_indent=" " * 6,
+                subsequent_indent=" " * 6,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
     return "\n".join(lines)
 
 

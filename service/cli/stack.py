@@ -7,6 +7,7 @@ goes to a temporary directory. Prometheus and Alertmanager are optional: each ru
 when its binary is installed. Everything started here is stopped by PID on Ctrl-C or
 SIGTERM.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,21 +38,36 @@ START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "stack", help="run the service with a local Prometheus and Alertmanager (no Docker needed)"
     )
-    parser.add_argument("--prometheus-port", type=int, default=9090, help="Prometheus port on 127.0.0.1 (default: %(default)s)")
     parser.add_argument(
-        "--alertmanager-port", type=int, default=9093, help="first Alertmanager's port on 127.0.0.1 (default: %(default)s)"
+        "--prometheus-port", type=int, default=9090, help="Prometheus port on 127.0.0.1 (default: %(default)s)"
     )
     parser.add_argument(
-        "--alertmanager-2-port", type=int, default=9095, help="second Alertmanager's port on 127.0.0.1 (default: %(default)s)"
+        "--alertmanager-port",
+        type=int,
+        default=9093,
+        help="first Alertmanager's port on 127.0.0.1 (default: %(default)s)",
     )
-    parser.add_argument("--scrape-interval", default="15s", help="Prometheus scrape and rule interval (default: %(default)s)")
-    parser.add_argument("--workdir", type=Path, help="directory for generated configs and storage (default: a new temp dir)")
     parser.add_argument(
-        "--source", type=Path, default=None, help="checkout holding deploy/compose/ and alerts/ (default: found from here)"
+        "--alertmanager-2-port",
+        type=int,
+        default=9095,
+        help="second Alertmanager's port on 127.0.0.1 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--scrape-interval", default="15s", help="Prometheus scrape and rule interval (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, help="directory for generated configs and storage (default: a new temp dir)"
+    )
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=None,
+        help="checkout holding deploy/compose/ and alerts/ (default: found from here)",
     )
     parser.set_defaults(func=run)
 
@@ -81,7 +97,7 @@ def local_prometheus_config(
 
     Alerts go to every Alertmanager in `alertmanager_ports` (none: no alerting at all).
     """
-    config = yaml.safe_load((source / "deploy" / "compose" / "prometheus.yml").read_text())
+    config: dict[str, Any] = yaml.safe_load((source / "deploy" / "compose" / "prometheus.yml").read_text())
     config["global"]["scrape_interval"] = interval
     config["global"]["evaluation_interval"] = interval
     config["rule_files"] = [str(source / "alerts" / "*.rules.yml")]
@@ -119,18 +135,20 @@ class Component:
     popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self, logs: Path) -> None:
-        log = open(logs / f"{self.name}.log", "wb")
         # Own session: a Ctrl-C in the terminal reaches this command, which stops the children in order.
-        self.popen = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
-        log.close()
+        with open(logs / f"{self.name}.log", "wb") as log:
+            self.popen = subprocess.Popen(  # noqa: S603  # our own argument list, no shell
+                self.argv, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
+            )
 
     def running(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
 
     def ready(self) -> bool:
         try:
-            with urllib.request.urlopen(self.ready_url, timeout=1) as response:
-                return 200 <= response.status < 300
+            with urllib.request.urlopen(self.ready_url, timeout=1) as response:  # noqa: S310  # our own loopback URL
+                status: int = response.status
+                return 200 <= status < 300
         except OSError:
             return False
 
@@ -193,10 +211,13 @@ def plan(settings: Settings, args: argparse.Namespace, source: Path, workdir: Pa
 
 
 def alertmanager_pair(binary: str, config: Path, ports: Sequence[int], workdir: Path) -> list[Component]:
-    """Alertmanagers on `ports`, clustered as in compose: each gossips on a free loopback port, peered with the others."""
+    """Alertmanagers on `ports`, clustered as in compose.
+
+    Each gossips on a free loopback port, peered with the others.
+    """
     gossip = [_unused_loopback_port() for _ in ports]
     members = []
-    for index, (port, own) in enumerate(zip(ports, gossip)):
+    for index, (port, own) in enumerate(zip(ports, gossip, strict=True)):
         url = f"http://127.0.0.1:{port}"
         name = "alertmanager" if index == 0 else f"alertmanager-{index + 1}"
         members.append(
@@ -223,7 +244,8 @@ def _unused_loopback_port() -> int:
     """A TCP port nothing listens on now: the gossip ports are internal, so any free one does."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _service_env() -> dict[str, str]:
@@ -237,7 +259,10 @@ def _service_env() -> dict[str, str]:
 def _stop_signals() -> Iterator[list[int]]:
     """Turn SIGTERM/SIGINT into a flag the wait loop reads, and restore the old handlers after."""
     received: list[int] = []
-    previous = {signum: signal.signal(signum, lambda signum, _frame: received.append(signum)) for signum in (signal.SIGTERM, signal.SIGINT)}
+    previous = {
+        signum: signal.signal(signum, lambda signum, _frame: received.append(signum))
+        for signum in (signal.SIGTERM, signal.SIGINT)
+    }
     try:
         yield received
     finally:
@@ -260,7 +285,9 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     source = find_source(args.source)
     if source is None:
-        raise ConfigError("--source: deploy/compose/prometheus.yml not found; run from a source checkout or pass --source")
+        raise ConfigError(
+            "--source: deploy/compose/prometheus.yml not found; run from a source checkout or pass --source"
+        )
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="ai-diy-stack-"))
     workdir.mkdir(parents=True, exist_ok=True)
     components = plan(settings, args, source, workdir)
@@ -271,7 +298,9 @@ def run(args: argparse.Namespace) -> int:
                 component.start(workdir)
                 if not _wait_ready(component, received):
                     if not received:
-                        print(f"{component.name}: not ready, see {workdir / (component.name + '.log')}", file=sys.stderr)
+                        print(
+                            f"{component.name}: not ready, see {workdir / (component.name + '.log')}", file=sys.stderr
+                        )
                         exit_code = EXIT_FAILURE
                     return exit_code
             for component in components:

@@ -1,4 +1,5 @@
 """`ai-diy validate-config`: the runbook's validate_config.py, one line per check."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,12 +13,14 @@ from service.settings import ConfigError, load_settings
 OK, FAIL = "✅", "❌"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "validate-config", help="validate settings and models_config.json; exit 0 only when all checks pass"
     )
     parser.add_argument("--env-file", help="candidate .env file to validate instead of ./.env")
-    parser.add_argument("--models-config", type=Path, help="candidate models_config.json (default: AI_DIY_MODELS_CONFIG)")
+    parser.add_argument(
+        "--models-config", type=Path, help="candidate models_config.json (default: AI_DIY_MODELS_CONFIG)"
+    )
     parser.set_defaults(func=run)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 import os
@@ -97,10 +98,8 @@ def tree_size(root: Path) -> tuple[int, int]:
     for _, full, problem in _tree_entries(root):
         if problem is None:
             count += 1
-            try:
+            with contextlib.suppress(OSError):  # gone since the walk: reading it reports that
                 size += full.stat().st_size
-            except OSError:
-                pass  # gone since the walk: reading it reports that
     return count, size
 
 
@@ -162,7 +161,10 @@ def decode_documents(backup: dict[str, Any], on_file: FileDone | None = None) ->
         label = f"documents[{index}]" + (f" {entry['path']!r}" if isinstance(entry, dict) and "path" in entry else "")
         problems.extend(f"{label}: {problem}" for problem in entry_problems)
         if on_file is not None:
-            on_file(str(entry["path"]) if isinstance(entry, dict) and "path" in entry else f"documents[{index}]", len(data or b""))
+            on_file(
+                str(entry["path"]) if isinstance(entry, dict) and "path" in entry else f"documents[{index}]",
+                len(data or b""),
+            )
         if data is None:
             continue
         if entry["path"] in decoded:

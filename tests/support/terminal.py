@@ -1,4 +1,5 @@
 """Running a command with its stderr on a pseudo-terminal, as an operator's shell would."""
+
 from __future__ import annotations
 
 import os
@@ -22,7 +23,10 @@ class TerminalRun:
 
     @property
     def terminal_text(self) -> str:
-        """The terminal's output without control sequences; each redraw (after a bare carriage return) on its own line."""
+        """The terminal's output without control sequences.
+
+        Each redraw (after a bare carriage return) is on its own line.
+        """
         return _CONTROL.sub("", self.terminal).replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -64,5 +68,7 @@ def run_with_terminal_stderr(
             proc.stdout.close()
     returncode = proc.wait(timeout=10)
     if timed_out:
-        raise TimeoutError(f"{argv} still writing after {timeout}s; its terminal showed:\n{chunks[master].decode(errors='replace')}")
+        raise TimeoutError(
+            f"{argv} still writing after {timeout}s; its terminal showed:\n{chunks[master].decode(errors='replace')}"
+        )
     return TerminalRun(returncode, chunks[out].decode(), chunks[master].decode(errors="replace"))

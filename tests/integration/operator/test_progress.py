@@ -1,4 +1,5 @@
 """Progress of the long commands, run as processes: a bar on a terminal, nothing on a pipe, --quiet and --verbose."""
+
 from __future__ import annotations
 
 import re
@@ -26,7 +27,9 @@ def workspace(tmp_path: Path) -> Path:
     for rel, data in DOCUMENTS.items():
         (tmp_path / "data" / "appdocs" / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "data" / "appdocs" / rel).write_bytes(data)
-    assert main(["data", "export", "--data-dir", str(tmp_path / "data"), "-o", str(tmp_path / "backup.json"), "-q"]) == 0
+    assert (
+        main(["data", "export", "--data-dir", str(tmp_path / "data"), "-o", str(tmp_path / "backup.json"), "-q"]) == 0
+    )
     (tmp_path / "logs").mkdir()
     for name, size in LOGS.items():
         (tmp_path / "logs" / name).write_text('{"event": "x"}\n' * (size // 15) + "x" * (size % 15))
@@ -86,7 +89,13 @@ def test_progress_bar_with_counts_and_bytes_on_a_terminal(workspace: Path, comma
 @pytest.mark.parametrize("command", COMMANDS)
 def test_progress_nothing_but_the_results_on_a_pipe(workspace: Path, command: str) -> None:
     result = subprocess.run(
-        _argv(workspace, command), capture_output=True, text=True, timeout=60, env=_env(workspace), cwd=workspace
+        _argv(workspace, command),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(workspace),
+        cwd=workspace,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == COMMANDS[command][2](workspace)
@@ -101,8 +110,13 @@ def test_progress_quiet_draws_no_bar_on_a_terminal(workspace: Path, command: str
 
 def test_progress_verbose_lists_each_file_even_on_a_pipe(workspace: Path) -> None:
     result = subprocess.run(
-        _argv(workspace, "data export", "--verbose"), capture_output=True, text=True, timeout=60,
-        env=_env(workspace), cwd=workspace,
+        _argv(workspace, "data export", "--verbose"),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(workspace),
+        cwd=workspace,
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines() == [
@@ -116,16 +130,26 @@ def test_progress_verbose_lists_each_file_even_on_a_pipe(workspace: Path) -> Non
 @pytest.mark.parametrize("command", ["data import", "logs rotate", "logs archive", "data validate-backup"])
 def test_progress_verbose_names_every_file_of_each_command(workspace: Path, command: str) -> None:
     result = subprocess.run(
-        _argv(workspace, command, "-v"), capture_output=True, text=True, timeout=60, env=_env(workspace), cwd=workspace
+        _argv(workspace, command, "-v"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(workspace),
+        cwd=workspace,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     names = DOCUMENTS if command.startswith("data") else LOGS
     for label, _ in COMMANDS[command][1]:
-        listed = [line.split(": ", 1)[1].rsplit(" (", 1)[0] for line in result.stderr.splitlines() if line.startswith(f"{label}: ")]
+        listed = [
+            line.split(": ", 1)[1].rsplit(" (", 1)[0]
+            for line in result.stderr.splitlines()
+            if line.startswith(f"{label}: ")
+        ]
         assert listed == sorted(names), result.stderr
 
 
-def test_progress_quiet_and_verbose_are_refused_together(workspace: Path, capsys) -> None:
+def test_progress_quiet_and_verbose_are_refused_together(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["data", "validate-backup", str(workspace / "backup.json"), "--quiet", "--verbose"])
     assert exit_.value.code == 2

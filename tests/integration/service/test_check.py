@@ -1,4 +1,5 @@
 """`ai-diy check` against a real served instance: the runbook's lines, and one JSON object with --json."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,12 @@ pytestmark = pytest.mark.integration
 def _check(tmp_path: Path, url: str, *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "service.cli", "check", "--url", url, *options],
-        capture_output=True, text=True, timeout=30, env=service_env(tmp_path), cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+        env=service_env(tmp_path),
+        cwd=ROOT,
     )
 
 
@@ -78,7 +84,10 @@ def test_check_command_names_the_failing_health_check_in_both_formats(tmp_path: 
         machine = _check(tmp_path, base, "--json")
     assert human.returncode == machine.returncode == 1
     assert human.stderr == "❌ Application health check failed: HTTP 503, failing checks: data_store\n"
-    assert json.loads(machine.stdout)["checks"]["health"] == {"status": "fail", "detail": "HTTP 503, failing checks: data_store"}
+    assert json.loads(machine.stdout)["checks"]["health"] == {
+        "status": "fail",
+        "detail": "HTTP 503, failing checks: data_store",
+    }
 
 
 def test_check_command_fails_the_security_check_while_the_rate_limit_storage_is_down(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
 """`ai-diy config backup | list | rollback`: a copy of the configuration to go back to, losing nothing."""
+
 from __future__ import annotations
 
 import json
@@ -27,12 +28,15 @@ def _snapshots(tmp_path: Path) -> list[Path]:
     return sorted((tmp_path / "config-backups").iterdir())
 
 
-def test_config_backup_copies_env_file_and_the_models_file_it_names(config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_backup_copies_env_file_and_the_models_file_it_names(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["config", "backup", "--env-file", str(config)]) == 0
     (snapshot,) = _snapshots(tmp_path)
     manifest = json.loads((snapshot / "manifest.json").read_text())
     assert [(f["role"], f["path"], f["present"]) for f in manifest["files"]] == [
-        ("env", str(config), True), ("models", str(tmp_path / "models.json"), True),
+        ("env", str(config), True),
+        ("models", str(tmp_path / "models.json"), True),
     ]
     assert (snapshot / "env").read_text() == GOOD_ENV
     assert stat.S_IMODE((snapshot / "env").stat().st_mode) == 0o600, "the copy of the secrets is private"
@@ -62,10 +66,15 @@ def test_config_rollback_restores_the_latest_backup_and_keeps_what_it_replaces(
     assert out.splitlines()[-1] == "apply it with: systemctl restart ai-diy"
     # Rolling back again goes to the same backup, not to the copy the rollback kept.
     assert main(["config", "rollback", "--dry-run"]) == 0
-    assert f"dry run: nothing changed; rollback to {Path('config-backups') / made.name} would change 0 file(s)" in capsys.readouterr().out
+    assert (
+        f"dry run: nothing changed; rollback to {Path('config-backups') / made.name} would change 0 file(s)"
+        in capsys.readouterr().out
+    )
 
 
-def test_config_rollback_removes_a_models_file_that_was_absent(config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_rollback_removes_a_models_file_that_was_absent(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "models.json").unlink()
     assert main(["config", "backup", "--env-file", str(config)]) == 0
     assert f"saved {tmp_path / 'models.json'} (absent)" in capsys.readouterr().out
@@ -76,7 +85,9 @@ def test_config_rollback_removes_a_models_file_that_was_absent(config: Path, tmp
     assert (_snapshots(tmp_path)[-1] / "models").read_text() == '{"favorites": []}\n'
 
 
-def test_config_rollback_dry_run_changes_nothing(config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_rollback_dry_run_changes_nothing(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["config", "backup", "--env-file", str(config)]) == 0
     config.write_text("AI_DIY_PORT=eighty\n")
     assert main(["config", "rollback", "--dry-run"]) == 0
@@ -86,7 +97,9 @@ def test_config_rollback_dry_run_changes_nothing(config: Path, tmp_path: Path, c
     assert f"would be restored: {config}" in out and f"unchanged: {tmp_path / 'models.json'}" in out
 
 
-def test_config_rollback_of_a_damaged_backup_changes_nothing(config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_rollback_of_a_damaged_backup_changes_nothing(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["config", "backup", "--env-file", str(config)]) == 0
     (snapshot,) = _snapshots(tmp_path)
     (snapshot / "env").write_text("AI_DIY_PORT=1\n")
@@ -94,7 +107,9 @@ def test_config_rollback_of_a_damaged_backup_changes_nothing(config: Path, tmp_p
     assert main(["config", "rollback", snapshot.name]) == 1
     assert config.read_text() == "AI_DIY_PORT=eighty\n"
     err = capsys.readouterr().err
-    assert "sha256 does not match the manifest" in err and err.splitlines()[-1].endswith("is damaged; nothing was changed")
+    assert "sha256 does not match the manifest" in err and err.splitlines()[-1].endswith(
+        "is damaged; nothing was changed"
+    )
     assert main(["config", "list"]) == 0
     assert f"{snapshot.name}: damaged (" in capsys.readouterr().out
 
@@ -105,17 +120,24 @@ def test_config_rollback_of_a_damaged_backup_changes_nothing(config: Path, tmp_p
         (["config", "backup", "--env-file", "missing.env"], "--env-file: missing.env does not exist"),
         (["config", "backup", "--models-config", "missing.json"], "--models-config: missing.json does not exist"),
         (["config", "rollback"], "no configuration backups in config-backups: make one with ai-diy config backup"),
-        (["config", "rollback", "20990101T000000Z"], "no configuration backup '20990101T000000Z' in config-backups (known: none)"),
+        (
+            ["config", "rollback", "20990101T000000Z"],
+            "no configuration backup '20990101T000000Z' in config-backups (known: none)",
+        ),
     ],
     ids=["missing-env-file", "missing-models-file", "nothing-to-roll-back-to", "unknown-backup"],
 )
-def test_config_commands_reject_bad_input_with_exit_2(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_commands_reject_bad_input_with_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(argv) == 2
     assert message in capsys.readouterr().err
     assert not Path("config-backups").exists() or not any(Path("config-backups").iterdir())
 
 
-def test_config_backup_reads_the_models_path_from_the_environment_first(config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_backup_reads_the_models_path_from_the_environment_first(
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "other.json").write_text(GOOD_MODELS)
     monkeypatch.setenv("AI_DIY_MODELS_CONFIG", str(tmp_path / "other.json"))
     assert main(["config", "backup", "--env-file", str(config)]) == 0

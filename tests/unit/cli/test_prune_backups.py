@@ -1,4 +1,5 @@
 """`ai-diy prune-backups`: old data backups go by the date in their names; the newest always stays."""
+
 from __future__ import annotations
 
 import json
@@ -26,10 +27,17 @@ def _backup(directory: Path, name: str) -> Path:
 def backups(tmp_path: Path) -> Path:
     directory = tmp_path / "backup"
     directory.mkdir()
-    for name in ("ai-diy-data-20250101.json", "ai-diy-data-20250120.json", "ai-diy-data-20250215.json", "ai-diy-data-20250301.json"):
+    for name in (
+        "ai-diy-data-20250101.json",
+        "ai-diy-data-20250120.json",
+        "ai-diy-data-20250215.json",
+        "ai-diy-data-20250301.json",
+    ):
         _backup(directory, name)
     (directory / "notes-20240101.json").write_text("{}\n")  # not a backup name
-    (directory / "ai-diy-data-20240101.json").write_text('{"format": "something-else"}\n')  # a backup name, not a backup
+    (directory / "ai-diy-data-20240101.json").write_text(
+        '{"format": "something-else"}\n'
+    )  # a backup name, not a backup
     return directory
 
 
@@ -40,7 +48,10 @@ def _names(directory: Path) -> list[str]:
 def test_prune_backups_deletes_backups_older_than_the_age(backups: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["prune-backups", str(backups), "--older-than", "30d", "--today", TODAY]) == 0
     assert _names(backups) == [
-        "ai-diy-data-20240101.json", "ai-diy-data-20250215.json", "ai-diy-data-20250301.json", "notes-20240101.json",
+        "ai-diy-data-20240101.json",
+        "ai-diy-data-20250215.json",
+        "ai-diy-data-20250301.json",
+        "notes-20240101.json",
     ]
     out = capsys.readouterr().out
     assert "deleted ai-diy-data-20250101.json (59 days old)" in out

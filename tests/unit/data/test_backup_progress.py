@@ -1,13 +1,15 @@
 """The backup functions tell a progress display about each file, and return what they returned without one."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from service.data import backup
 
 DOCUMENTS = {"a.md": b"# a\n", "sub/b.json": b'{"b": 2}', "sub/c.txt": b"c" * 100}
-NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def _populate(data_dir: Path) -> Path:
@@ -47,13 +49,21 @@ def test_backup_import_reports_verified_and_written_documents(tmp_path: Path) ->
     verified: list[str] = []
     written: list[str] = []
 
-    def calls(into: list[str]):
+    def calls(into: list[str]) -> Callable[[str, int], None]:
         return lambda name, size: into.append(f"{name} {size}")
 
-    dry = backup.import_backup(tmp_path / "target", document, dry_run=True, on_verified=calls(verified), on_written=calls(written))
+    dry = backup.import_backup(
+        tmp_path / "target", document, dry_run=True, on_verified=calls(verified), on_written=calls(written)
+    )
     assert dry.added == sorted(DOCUMENTS) and written == []
     verified.clear()
-    plan = backup.import_backup(tmp_path / "target", document, now=NOW, on_verified=calls(verified), on_written=calls(written))
+    plan = backup.import_backup(
+        tmp_path / "target", document, now=NOW, on_verified=calls(verified), on_written=calls(written)
+    )
     expected = [f"{rel} {len(data)}" for rel, data in sorted(DOCUMENTS.items())]
     assert plan.added == sorted(DOCUMENTS) and verified == expected and sorted(written) == expected
-    assert {p.relative_to(tmp_path / "target" / "appdocs").as_posix() for p in (tmp_path / "target" / "appdocs").rglob("*") if p.is_file()} == set(DOCUMENTS)
+    assert {
+        p.relative_to(tmp_path / "target" / "appdocs").as_posix()
+        for p in (tmp_path / "target" / "appdocs").rglob("*")
+        if p.is_file()
+    } == set(DOCUMENTS)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from service.data.etags import InvalidPrecondition, Preconditions, etag_of, file_etag
+from service.data.etags import EtagCache, InvalidPrecondition, Preconditions, etag_of, file_etag
 
 CURRENT = etag_of(b"v1")
 OTHER = etag_of(b"v2")
@@ -65,9 +65,7 @@ def test_preconditions_from_headers_accepts_star_and_entity_tag_lists(value: str
     assert Preconditions.from_headers({"if-match": value}).if_match == value
 
 
-def test_etag_cache_holds_until_the_file_changes(tmp_path) -> None:
-    from service.data.etags import EtagCache, file_etag
-
+def test_etag_cache_holds_until_the_file_changes(tmp_path: Path) -> None:
     path = tmp_path / "doc.json"
     path.write_bytes(b'{"v": 1}')
     cache = EtagCache()

@@ -1,4 +1,5 @@
 """Rotation and archiving tell a progress display about each file, and do and return what they did without one."""
+
 from __future__ import annotations
 
 import tarfile

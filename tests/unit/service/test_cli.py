@@ -1,30 +1,42 @@
 """`ai-diy`'s one error tree, one printer and named exit codes."""
+
 from __future__ import annotations
 
+import importlib
 import io
 import json
+import pkgutil
 from pathlib import Path
 
 import pytest
 
+import service.cli
 from observability.errors import ConfigError
 from observability.tracing import TracingConfigError, check_tracing_config
-from service.cli import build_parser, main
+from service.cli import COMMANDS, build_parser, main
 from service.cli._common import EXIT_CONFIG, report
 from service.models_config import ModelsConfigError, load_models_config
 from service.settings import load_settings
 
 
-def test_cli_configuration_errors_are_one_tree_naming_their_setting(tmp_path: Path, monkeypatch) -> None:
+def test_cli_configuration_errors_are_one_tree_naming_their_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     missing = tmp_path / "nope.json"
     with pytest.raises(ModelsConfigError) as models:
         load_models_config(missing, required=True)
     with pytest.raises(TracingConfigError) as tracing:
-        check_tracing_config({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"})
+        check_tracing_config(
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}
+        )
     monkeypatch.setenv("AI_DIY_PORT", "eighty")
     with pytest.raises(ConfigError) as settings:
         load_settings(env_file=None)
-    for caught, setting in ((models, "AI_DIY_MODELS_CONFIG"), (tracing, "OTEL_EXPORTER_OTLP_PROTOCOL"), (settings, "AI_DIY_PORT")):
+    for caught, setting in (
+        (models, "AI_DIY_MODELS_CONFIG"),
+        (tracing, "OTEL_EXPORTER_OTLP_PROTOCOL"),
+        (settings, "AI_DIY_PORT"),
+    ):
         assert isinstance(caught.value, ConfigError)
         assert caught.value.problems and all(line.startswith(setting) for line in caught.value.problems)
 
@@ -32,35 +44,47 @@ def test_cli_configuration_errors_are_one_tree_naming_their_setting(tmp_path: Pa
 def test_cli_report_prints_one_line_per_problem_and_returns_exit_config() -> None:
     stream = io.StringIO()
     assert report(ConfigError("AI_DIY_A: wrong", "AI_DIY_B: wrong too"), stream) == EXIT_CONFIG == 2
-    assert stream.getvalue().splitlines() == ["configuration error: AI_DIY_A: wrong", "configuration error: AI_DIY_B: wrong too"]
+    assert stream.getvalue().splitlines() == [
+        "configuration error: AI_DIY_A: wrong",
+        "configuration error: AI_DIY_B: wrong too",
+    ]
 
 
 def test_cli_every_command_module_is_registered() -> None:
-    import importlib
-    import pkgutil
-
-    import service.cli
-    from service.cli import COMMANDS
-
     with_register = {
-        info.name for info in pkgutil.iter_modules(service.cli.__path__) if not info.name.startswith("_")
+        info.name
+        for info in pkgutil.iter_modules(service.cli.__path__)
+        if not info.name.startswith("_")
         if hasattr(importlib.import_module(f"service.cli.{info.name}"), "register")
     }
     assert {module.__name__.rsplit(".", 1)[1] for module in COMMANDS} == with_register
     subparsers = next(a for a in build_parser()._actions if a.dest == "command")
+    assert isinstance(subparsers.choices, dict)
     assert sorted(subparsers.choices) == [
-        "check", "config", "data", "logs", "prune-backups", "runbook", "serve", "stack", "validate-config",
+        "check",
+        "config",
+        "data",
+        "logs",
+        "prune-backups",
+        "runbook",
+        "serve",
+        "stack",
+        "validate-config",
     ]
 
 
-def test_cli_main_reports_a_command_config_error_in_one_line(monkeypatch, capsys) -> None:
+def test_cli_main_reports_a_command_config_error_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("AI_DIY_RATE_LIMIT", "lots")
     assert main(["logs", "rotate"]) == EXIT_CONFIG
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("configuration error: AI_DIY_RATE_LIMIT:")
 
 
-def test_cli_main_reports_an_os_error_in_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_cli_main_reports_an_os_error_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "data" / "appdocs").mkdir(parents=True)
 
     def unreadable(root: Path, **_: object) -> None:
@@ -72,7 +96,9 @@ def test_cli_main_reports_an_os_error_in_one_line(tmp_path: Path, monkeypatch, c
 
 
 @pytest.mark.parametrize("kind", ["missing-directory", "a-directory"])
-def test_cli_data_export_checks_its_output_before_exporting(tmp_path: Path, capsys, kind) -> None:
+def test_cli_data_export_checks_its_output_before_exporting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
     (tmp_path / "data" / "appdocs").mkdir(parents=True)
     target = tmp_path / "missing" / "x.json"
     if kind == "a-directory":
@@ -83,13 +109,15 @@ def test_cli_data_export_checks_its_output_before_exporting(tmp_path: Path, caps
     assert line.startswith(f"configuration error: --output: {target}")
 
 
-def test_cli_validate_config_requires_the_models_file_the_environment_names(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_cli_validate_config_requires_the_models_file_the_environment_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("AI_DIY_MODELS_CONFIG", str(tmp_path / "typo.json"))
     assert main(["validate-config"]) == 1
     assert "❌ models config AI_DIY_MODELS_CONFIG:" in capsys.readouterr().out
 
 
-def test_cli_settings_know_whether_the_models_file_was_named(monkeypatch, tmp_path: Path) -> None:
+def test_cli_settings_know_whether_the_models_file_was_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert load_settings(env_file=None).models_config_required is False
     monkeypatch.setenv("AI_DIY_MODELS_CONFIG", str(tmp_path / "m.json"))
     assert load_settings(env_file=None).models_config_required is True

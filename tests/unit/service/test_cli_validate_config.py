@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,9 @@ def test_validate_config_passes_with_embedded_defaults(capsys: pytest.CaptureFix
     assert "❌" not in out
 
 
-def test_validate_config_fails_with_one_line_per_bad_setting(monkeypatch, capsys) -> None:
+def test_validate_config_fails_with_one_line_per_bad_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("AI_DIY_PORT", "eighty")
     monkeypatch.setenv("AI_DIY_APP_ENV", "staging")
     assert main(["validate-config"]) == 1
@@ -22,7 +25,9 @@ def test_validate_config_fails_with_one_line_per_bad_setting(monkeypatch, capsys
     assert "❌ setting AI_DIY_PORT:" in out and "❌ setting AI_DIY_APP_ENV:" in out
 
 
-def test_validate_config_checks_candidate_files_before_they_are_applied(tmp_path, capsys) -> None:
+def test_validate_config_checks_candidate_files_before_they_are_applied(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     env_file = tmp_path / "candidate.env"
     env_file.write_text("AI_DIY_RATE_LIMIT=often\n")
     models = tmp_path / "candidate_models.json"
@@ -33,7 +38,7 @@ def test_validate_config_checks_candidate_files_before_they_are_applied(tmp_path
     assert "default 'y' must be one of favorites" in out
 
 
-def test_validate_config_accepts_good_candidate_files(tmp_path, capsys) -> None:
+def test_validate_config_accepts_good_candidate_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     env_file = tmp_path / "candidate.env"
     env_file.write_text("AI_DIY_RATE_LIMIT=50/minute\nAI_DIY_APP_ENV=PRODUCTION\n")
     models = tmp_path / "candidate_models.json"
@@ -42,7 +47,9 @@ def test_validate_config_accepts_good_candidate_files(tmp_path, capsys) -> None:
     assert "✅ configuration is valid" in capsys.readouterr().out
 
 
-def test_validate_config_reports_a_data_dir_that_is_a_file(tmp_path, monkeypatch, capsys) -> None:
+def test_validate_config_reports_a_data_dir_that_is_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     blocker = tmp_path / "data"
     blocker.write_text("not a directory")
     monkeypatch.setenv("AI_DIY_DATA_DIR", str(blocker / "sub"))

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from service.data.store import STATUS_MAX_AGE, DocumentStore
 from tests.support.net import free_port
 
 pytestmark = pytest.mark.anyio
@@ -190,9 +191,7 @@ async def test_appdocs_wrong_method_lists_every_allowed_one(client: httpx.AsyncC
     assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "PUT", "DELETE"}
 
 
-def test_data_status_is_reused_within_its_age_and_recounted_after_a_change(tmp_path) -> None:
-    from service.data.store import STATUS_MAX_AGE, DocumentStore
-
+def test_data_status_is_reused_within_its_age_and_recounted_after_a_change(tmp_path: Path) -> None:
     now = [100.0]
     store = DocumentStore(tmp_path / "data", clock=lambda: now[0])
     store.ensure()
