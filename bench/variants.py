@@ -157,7 +157,7 @@ def _full_app(settings: Settings, built: Built, *, sampler: str | None = None) -
             os.environ.pop(SAMPLER_ENV, None)
         else:
             os.environ[SAMPLER_ENV] = previous
-    provider: TracerProvider = app.state.tracer_provider
+    provider: TracerProvider = app.state.context.tracer_provider
     provider.add_span_processor(BatchSpanProcessor(EncodingExporter()))
     built.flushers.append(provider.force_flush)
     return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .exposition import MetricsApp, multiprocess_dir, prepare_multiprocess_dir
 from .logging import LogSink, configure_logging
-from .metrics import HttpMetrics, ServiceMetrics
+from .metrics import HttpMetrics
 from .middleware import TelemetryMiddleware
 from .periodic import ResourceLogger
 from .resources import ResourceSampler, memory_limit_bytes, snapshot
@@ -22,7 +22,6 @@ __all__ = [
     "ResourceLogger",
     "ResourceSampler",
     "RouteResolver",
-    "ServiceMetrics",
     "TelemetryMiddleware",
     "configure_logging",
     "configure_tracer_provider",

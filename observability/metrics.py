@@ -1,23 +1,21 @@
-"""HTTP server and service metric definitions (prometheus-client).
+"""HTTP server metric definitions (prometheus-client).
 
 Every factory takes the `CollectorRegistry` to register on; nothing here touches the
 global registry. Names, labels and buckets follow docs/metrics.md.
 
 With several worker processes (prometheus-client multiprocess mode, see
 `observability.exposition`) the gauges below aggregate as their `multiprocess_mode`
-says. prometheus-client's multiprocess value store discards exemplars, so there the
+says (and so should a service's own gauges). prometheus-client's multiprocess value
+store discards exemplars, so there the
 latency exemplars go to each worker's `observability.exemplars` store instead and
 /metrics merges them.
 """
 
 from __future__ import annotations
 
-import platform
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from .exemplars import multiprocess_exemplar_store
-from .logging import QUEUE_FULL, WRITE_ERROR
 
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 SIZE_BUCKETS = (100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0, 10_000_000.0)
@@ -134,55 +132,3 @@ class HttpMetrics:
         if child is None:
             child = self._aborted[route] = self.aborted.labels(route)
         child.inc()
-
-
-class ServiceMetrics:
-    """Service state: build info, health checks, security state, dropped log lines."""
-
-    DROP_REASONS = (QUEUE_FULL, WRITE_ERROR)
-
-    def __init__(self, registry: CollectorRegistry, *, namespace: str, version: str) -> None:
-        self.build_info = Gauge(
-            f"{namespace}_build_info",
-            "Build information (always 1).",
-            ["version", "python"],
-            multiprocess_mode="max",
-            registry=registry,
-        )
-        self.build_info.labels(version, platform.python_version()).set(1)
-        # Worst worker wins: one failing worker makes the check fail.
-        self.health_status = Gauge(
-            f"{namespace}_health_status",
-            "1 when the health check passes, 0 when it fails.",
-            ["check"],
-            multiprocess_mode="livemin",
-            registry=registry,
-        )
-        self.security_active = Gauge(
-            f"{namespace}_security_active",
-            "1 when every security component works, 0 when degraded.",
-            multiprocess_mode="livemin",
-            registry=registry,
-        )
-        self.log_lines_dropped = Counter(
-            f"{namespace}_log_lines_dropped",
-            "Log lines that could not be written (queue full, sink failing).",
-            ["reason"],
-            registry=registry,
-        )
-        # Every reason's series exists at 0 from the first scrape: otherwise the first
-        # burst of drops is the series' first sample and increase() cannot see it.
-        for reason in self.DROP_REASONS:
-            self.log_lines_dropped.labels(reason)
-
-    def set_health(self, check: str, ok: bool) -> None:
-        """Record the outcome of one health check."""
-        self.health_status.labels(check).set(1 if ok else 0)
-
-    def set_security_active(self, ok: bool) -> None:
-        """Record whether every security component works."""
-        self.security_active.set(1 if ok else 0)
-
-    def log_line_dropped(self, reason: str) -> None:
-        """`on_drop` callback for `configure_logging`."""
-        self.log_lines_dropped.labels(reason).inc()

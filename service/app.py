@@ -25,7 +25,6 @@ from observability import (
     ResourceLogger,
     ResourceSampler,
     RouteResolver,
-    ServiceMetrics,
     TelemetryMiddleware,
     configure_logging,
     configure_tracer_provider,
@@ -34,9 +33,11 @@ from observability.keep import KeepPolicy
 from observability.spans import RequestTracing, request_tracing
 from observability.tracing import explicit_sampler, export_endpoint, sdk_disabled
 from service import __version__, openapi
+from service.context import ServiceContext
 from service.data.store import DocumentStore
 from service.errors import ErrorBoundaryMiddleware, http_exception_handler
 from service.health import CheckResult, HealthChecker
+from service.metrics import ServiceMetrics
 from service.metrics_port import MetricsPortMiddleware, RefreshingMetricsApp
 from service.models_config import load_models_config
 from service.routes import appdocs, data, env, health, models, security_status
@@ -117,21 +118,23 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
         exception_handlers={HTTPException: http_exception_handler},
         lifespan=_lifespan(settings, service_metrics, tracer_provider, configure_logs, metrics_app),
     )
-    state = app.state
-    state.settings = settings
-    state.tracer_provider = tracer_provider
-    state.registry = registry
-    state.service_metrics = service_metrics
-    state.models_config = models_config
-    state.models_config_source = models_source
-    state.document_store = store
-    state.security_events = events
-    state.rate_limiter = limiter
-    state.security_status = security
-    state.resource_usage = ResourceSampler().recent
-    state.started_monotonic = time.monotonic()
-    state.tracing_exporting = export_endpoint() is not None
-    state.log_sink = None
+    context = ServiceContext(
+        settings=settings,
+        registry=registry,
+        service_metrics=service_metrics,
+        tracer_provider=tracer_provider,
+        models_config=models_config,
+        models_config_source=models_source,
+        document_store=store,
+        security_events=events,
+        rate_limiter=limiter,
+        security_status=security,
+        resource_usage=ResourceSampler().recent,
+        started_monotonic=time.monotonic(),
+        tracing_exporting=export_endpoint() is not None,
+        health=health_checker,
+    )
+    app.state.context = context
     health_checker.checks.update(
         config=lambda: CheckResult(True, {"models_config": models_source}),
         data_store=lambda: _store_check(store),
@@ -143,9 +146,8 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
             {"rate_limit_storage_healthy": limiter.storage_healthy, "fail_closed": settings.rate_limit_fail_closed},
             degraded=not settings.rate_limit_fail_closed,
         ),
-        log_sink=lambda: _sink_check(state.log_sink),
+        log_sink=lambda: _sink_check(context.log_sink),
     )
-    state.health = health_checker
     return app
 
 
@@ -232,9 +234,9 @@ def _lifespan(
                 extra_files=LOG_EXTRA_FILES,
                 on_drop=service_metrics.log_line_dropped,
             )
-        app.state.log_sink = sink
+        app.state.context.log_sink = sink
         # Leftovers of writes a crash interrupted; after logging starts, so the removal is logged.
-        await run_in_threadpool(app.state.document_store.sweep)
+        await run_in_threadpool(app.state.context.document_store.sweep)
         resource_logger = ResourceLogger(logging.getLogger("ai_diy.resources"), settings.resource_log_interval)
         resource_logger.start()
         metrics_app.start()

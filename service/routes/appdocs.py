@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from service.context import service_context
 from service.data.etags import file_etag
 from service.data.store import MEDIA_TYPES
 from service.errors import error_response
@@ -33,7 +34,7 @@ async def list_documents(request: Request) -> JSONResponse:
           application/json:
             schema: {$ref: "#/components/schemas/Error"}
     """
-    store = request.app.state.document_store
+    store = service_context(request).document_store
     health = await run_in_threadpool(store.health)
     if not health.ok:
         return error_response(503, "data_store_unavailable", f"data store unavailable: {health.detail}")
@@ -76,13 +77,15 @@ async def get_document(request: Request) -> Response:
           application/json:
             schema: {$ref: "#/components/schemas/Error"}
     """
-    store = request.app.state.document_store
+    store = service_context(request).document_store
     requested = request.path_params["path"]
     try:
         path = await run_in_threadpool(resolve_document, store.root, requested, raw_path=request.scope.get("raw_path"))
     except PathRejected as rejected:
         client_ip = request.client.host if request.client else "unknown"
-        return path_rejection(request.app.state.security_events, rejected, client_ip=client_ip, requested=requested)
+        return path_rejection(
+            service_context(request).security_events, rejected, client_ip=client_ip, requested=requested
+        )
     preconditions = read_preconditions(request)
     if isinstance(preconditions, Response):
         return preconditions

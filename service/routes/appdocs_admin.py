@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from service.context import service_context
 from service.data import writes
 from service.data.etags import InvalidPrecondition, Preconditions
 from service.data.writes import PreconditionFailed
@@ -28,7 +29,7 @@ def _client_ip(request: Request) -> str:
 
 def _authorize(request: Request) -> Response | None:
     """None when the bearer token matches settings.admin_token, else the error to answer."""
-    token = request.app.state.settings.admin_token
+    token = service_context(request).settings.admin_token
     expected = token.get_secret_value() if token is not None else ""
     if not expected:
         return error_response(403, "writes_disabled", "document writes are disabled: no admin token is configured")
@@ -36,7 +37,7 @@ def _authorize(request: Request) -> Response | None:
     # compare_digest on bytes: constant time whatever the token's characters.
     if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected.encode()):
         return None
-    request.app.state.security_events.record(
+    service_context(request).security_events.record(
         "auth_failure",
         "warning",
         _client_ip(request),
@@ -57,13 +58,13 @@ async def _authorized_target(request: Request) -> Path | Response:
     denied = _authorize(request)
     if denied is not None:
         return denied
-    root = request.app.state.document_store.root
+    root = service_context(request).document_store.root
     requested = request.path_params["path"]
     try:
         return await run_in_threadpool(resolve_document, root, requested, raw_path=request.scope.get("raw_path"))
     except PathRejected as rejected:
         return path_rejection(
-            request.app.state.security_events, rejected, client_ip=_client_ip(request), requested=requested
+            service_context(request).security_events, rejected, client_ip=_client_ip(request), requested=requested
         )
 
 
@@ -145,7 +146,7 @@ async def put_document(request: Request) -> Response:
     if isinstance(preconditions, Response):
         return preconditions
     body = await request.body()
-    settings = request.app.state.settings
+    settings = service_context(request).settings
     if len(body) > settings.max_request_bytes:  # the body-size middleware normally answers first
         return error_response(413, "request_too_large", f"document larger than {settings.max_request_bytes} bytes")
     if target.suffix.lower() == ".json":
@@ -156,9 +157,9 @@ async def put_document(request: Request) -> Response:
         except SuspiciousInput as suspicious:
             client_ip = request.client.host if request.client else "unknown"
             return input_rejection(
-                request.app.state.security_events, suspicious, client_ip=client_ip, path=request.url.path
+                service_context(request).security_events, suspicious, client_ip=client_ip, path=request.url.path
             )
-    root = request.app.state.document_store.root
+    root = service_context(request).document_store.root
     relative = target.relative_to(root.resolve()).as_posix()
     try:
         written = await run_in_threadpool(writes.write_document, root, target, body, preconditions)
@@ -174,7 +175,7 @@ async def put_document(request: Request) -> Response:
             extra={"event": "document_write_failed", "status": "error"},
         )
         return error_response(503, "data_store_unavailable", "the document could not be written")
-    request.app.state.document_store.changed()
+    service_context(request).document_store.changed()
     _audit("document written", "document_put", request, relative, body)
     return JSONResponse(
         {"path": relative, "size": len(body), "sha256": hashlib.sha256(body).hexdigest(), "created": written.created},
@@ -211,7 +212,7 @@ async def delete_document(request: Request) -> Response:
     preconditions = read_preconditions(request)
     if isinstance(preconditions, Response):
         return preconditions
-    root = request.app.state.document_store.root
+    root = service_context(request).document_store.root
     relative = target.relative_to(root.resolve()).as_posix()
     try:
         removed = await run_in_threadpool(writes.delete_document, root, target, preconditions)
@@ -227,7 +228,7 @@ async def delete_document(request: Request) -> Response:
         return error_response(503, "data_store_unavailable", "the document could not be deleted")
     if removed is None:
         return error_response(404, "document_not_found", f"no document {relative!r}")
-    request.app.state.document_store.changed()
+    service_context(request).document_store.changed()
     _audit("document deleted", "document_delete", request, relative, removed)
     return JSONResponse(
         {"path": relative, "size": len(removed), "sha256": hashlib.sha256(removed).hexdigest(), "deleted": True}

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from service.context import service_context
 from service.errors import error_response
 
 log = logging.getLogger("ai_diy.api")
@@ -34,8 +35,10 @@ async def data_status(request: Request) -> JSONResponse:
           application/json:
             schema: {$ref: "#/components/schemas/Error"}
     """
-    store = request.app.state.document_store
-    status = store.cached_status() or await run_in_threadpool(store.status)
+    store = service_context(request).document_store
+    status = store.cached_status()
+    if status is None:
+        status = await run_in_threadpool(store.status)
     if status["status"] != "ok":
         # The client hears what is wrong, the log also where: no server path in a response.
         log.warning(

@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from service import __version__
+from service.context import service_context
 
 
 async def env(request: Request) -> JSONResponse:
@@ -20,8 +21,8 @@ async def env(request: Request) -> JSONResponse:
           application/json:
             schema: {$ref: "#/components/schemas/Env"}
     """
-    settings = request.app.state.settings
-    models = request.app.state.models_config
+    settings = service_context(request).settings
+    models = service_context(request).models_config
     return JSONResponse(
         {
             "environment": settings.environment,
@@ -31,7 +32,7 @@ async def env(request: Request) -> JSONResponse:
             "features": {
                 "rate_limiting": True,
                 "shared_rate_limits": not settings.rate_limit_storage.startswith("memory"),
-                "tracing": request.app.state.tracing_exporting,
+                "tracing": service_context(request).tracing_exporting,
                 "metrics": True,
                 "document_writes": settings.admin_token is not None,
             },

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from service import __version__
+from service.context import service_context
 from service.health import Verdict
 
 # A worker thread that cannot run a no-op within this long means every route that
@@ -19,7 +20,7 @@ LIVENESS_TIMEOUT = 2.0
 
 
 def _uptime(request: Request) -> float:
-    started: float = request.app.state.started_monotonic
+    started: float = service_context(request).started_monotonic
     return round(time.monotonic() - started, 3)
 
 
@@ -45,7 +46,7 @@ async def health(request: Request) -> JSONResponse:
           application/json:
             schema: {$ref: "#/components/schemas/Health"}
     """
-    results = await run_in_threadpool(request.app.state.health.run)
+    results = await run_in_threadpool(service_context(request).health.run)
     verdict = Verdict.of(results)
     status = "unhealthy" if not verdict.ready else "degraded" if verdict.degraded else "healthy"
     body = {
@@ -79,7 +80,7 @@ async def ready(request: Request) -> JSONResponse:
           application/json:
             schema: {$ref: "#/components/schemas/Readiness"}
     """
-    verdict = Verdict.of(await run_in_threadpool(request.app.state.health.run))
+    verdict = Verdict.of(await run_in_threadpool(service_context(request).health.run))
     body = {
         "status": "ready" if verdict.ready else "not_ready",
         "degraded": verdict.degraded,

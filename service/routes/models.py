@@ -6,6 +6,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from service.context import service_context
+
 
 async def models_config(request: Request) -> JSONResponse:
     """Models configuration.
@@ -18,7 +20,7 @@ async def models_config(request: Request) -> JSONResponse:
           application/json:
             schema: {$ref: "#/components/schemas/ModelsConfig"}
     """
-    state = request.app.state
+    state = service_context(request)
     return JSONResponse({**state.models_config.model_dump(), "source": state.models_config_source})
 
 

@@ -6,6 +6,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from service.context import service_context
+
 
 async def security_status(request: Request) -> JSONResponse:
     """Security status.
@@ -18,7 +20,7 @@ async def security_status(request: Request) -> JSONResponse:
           application/json:
             schema: {$ref: "#/components/schemas/SecurityStatus"}
     """
-    state = request.app.state
+    state = service_context(request)
     # At most one /proc snapshot a second, taken on the loop: see ResourceSampler.recent.
     usage = state.resource_usage()
     return JSONResponse(await state.security_status.report(usage))

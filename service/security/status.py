@@ -5,15 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import Gauge
 
 from service.security.events import SecurityEvents
 from service.security.limiter import RateLimiter
-
-
-def security_active_gauge(registry: CollectorRegistry) -> Gauge:
-    """`ai_diy_security_active`: 1 when every security component works, 0 when degraded."""
-    return Gauge("ai_diy_security_active", "1 when every security component works, 0 when degraded.", registry=registry)
 
 
 class SecurityStatus:
@@ -29,17 +24,12 @@ class SecurityStatus:
         *,
         limiter: RateLimiter,
         events: SecurityEvents,
-        registry: CollectorRegistry | None = None,
-        gauge: Gauge | None = None,
+        gauge: Gauge,
         trusted_proxies: int = 0,
         max_request_bytes: int,
         fail_closed: bool = False,
         json_limits: Mapping[str, int] | None = None,
     ) -> None:
-        if gauge is None:
-            if registry is None:
-                raise TypeError("SecurityStatus needs a registry or a gauge")
-            gauge = security_active_gauge(registry)
         self.gauge = gauge
         self.limiter = limiter
         self.events = events

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 from prometheus_client import CollectorRegistry, generate_latest
 from starlette.applications import Starlette
@@ -23,6 +24,7 @@ from starlette.routing import Route
 from observability.routes import RouteResolver
 from service.app import build_middleware
 from service.errors import error_response, http_exception_handler
+from service.metrics import ServiceMetrics
 from service.security.events import SecurityEvents
 from service.security.inspection import SuspiciousInput, input_rejection, parse_json_body
 from service.security.limiter import RateLimiter
@@ -48,7 +50,7 @@ def build_app(
     status = SecurityStatus(
         limiter=limiter,
         events=events,
-        registry=registry,
+        gauge=ServiceMetrics(registry, namespace="ai_diy", version="test").security_active,
         trusted_proxies=len(networks),
         max_request_bytes=max_request_bytes,
         fail_closed=fail_closed,
@@ -111,10 +113,10 @@ def build_app(
         middleware=build_middleware(settings, limiter=limiter, resolver=RouteResolver(routes)),
         exception_handlers={HTTPException: http_exception_handler},
     )
-    app.state.registry = registry
-    app.state.security_events = events
-    app.state.rate_limiter = limiter
-    app.state.security_status = status
+    # The parts the tests read, where the service keeps them (its ServiceContext).
+    app.state.context = SimpleNamespace(
+        registry=registry, security_events=events, rate_limiter=limiter, security_status=status
+    )
     return app
 
 

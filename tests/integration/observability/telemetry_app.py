@@ -23,7 +23,6 @@ from observability import (
     MetricsApp,
     ResourceLogger,
     RouteResolver,
-    ServiceMetrics,
     TelemetryMiddleware,
     configure_logging,
     configure_tracer_provider,
@@ -31,6 +30,7 @@ from observability import (
 from observability.keep import KeepPolicy
 from observability.spans import TailTracing
 from service.app import LOG_EXTRA_FILES, LOG_FILE_PREFIX
+from service.metrics import ServiceMetrics
 
 
 async def hello(request: Request) -> Response:

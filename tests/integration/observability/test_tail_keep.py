@@ -43,7 +43,7 @@ async def slow(request: Request) -> Response:
 
 
 async def child(request: Request) -> Response:
-    tracer = request.app.state.tracer_provider.get_tracer("application")
+    tracer = request.app.state.context.tracer_provider.get_tracer("application")
     with tracer.start_as_current_span("child work"):
         fail = request.query_params.get("fail") == "1"
     if fail:
@@ -95,7 +95,7 @@ def served(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Serve:
 
         async def __aexit__(self, *exc: object) -> None:
             await self._client.aclose()
-            self.app.state.tracer_provider.force_flush(10_000)
+            self.app.state.context.tracer_provider.force_flush(10_000)
             await self._lifespan.__aexit__(None, None, None)
 
     return Served

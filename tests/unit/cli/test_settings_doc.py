@@ -65,7 +65,7 @@ def test_settings_doc_otel_service_name_default_is_the_one_the_app_uses(tmp_path
     app = create_app(
         load_settings(env_file=None, data_dir=tmp_path / "data", log_dir=tmp_path / "logs"), configure_logs=False
     )
-    assert app.state.tracer_provider.resource.attributes["service.name"] == documented
+    assert app.state.context.tracer_provider.resource.attributes["service.name"] == documented
 
 
 def test_serve_help_lists_every_setting_with_its_default_and_meaning(capsys: pytest.CaptureFixture[str]) -> None:

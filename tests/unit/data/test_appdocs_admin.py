@@ -8,6 +8,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -41,11 +42,13 @@ def make_client(tmp_path: Path) -> Callable[..., Client]:
     def build(**overrides: Any) -> Client:
         settings = Settings(_env_file=None, data_dir=tmp_path / "data", **{"admin_token": TOKEN, **overrides})
         app = Starlette(routes=appdocs.routes, middleware=[Middleware(ErrorBoundaryMiddleware)])
-        app.state.settings = settings
-        app.state.registry = CollectorRegistry()
-        app.state.document_store = DocumentStore(settings.data_dir)
-        app.state.document_store.ensure()
-        app.state.security_events = SecurityEvents(app.state.registry)
+        # The parts of the service's context these routes read.
+        registry = CollectorRegistry()
+        store = DocumentStore(settings.data_dir)
+        store.ensure()
+        app.state.context = SimpleNamespace(
+            settings=settings, registry=registry, document_store=store, security_events=SecurityEvents(registry)
+        )
         client = Client(
             transport=httpx.ASGITransport(app=app, client=("198.51.100.7", 50000)), base_url="http://testserver"
         )
@@ -62,12 +65,12 @@ async def client(make_client: Callable[..., Client]) -> AsyncIterator[Client]:
 
 
 def root_of(client: Client) -> Path:
-    answer: Path = client.app.state.document_store.root
+    answer: Path = client.app.state.context.document_store.root
     return answer
 
 
 def sample(client: Client, name: str, **labels: str) -> float:
-    value = client.app.state.registry.get_sample_value(name, labels)
+    value = client.app.state.context.registry.get_sample_value(name, labels)
     return value or 0.0
 
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.anyio
 async def test_body_limit_content_length_over_limit_refused_before_reading(
     client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    registry = client._transport.app.state.registry  # type: ignore[attr-defined]  # the app behind the client's transport
+    registry = client._transport.app.state.context.registry  # type: ignore[attr-defined]  # the app behind the client's transport
     with caplog.at_level(logging.WARNING, logger="ai_diy.security"):
         response = await client.post("/api/echo", content=b"[" + b"1," * 600 + b"1]")
     assert response.status_code == 413

@@ -50,7 +50,7 @@ def test_parse_json_body_custom_limits() -> None:
 async def test_suspicious_input_answered_400_logged_and_counted(
     client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    registry: CollectorRegistry = client._transport.app.state.registry  # type: ignore[attr-defined]  # the app behind the client's transport
+    registry: CollectorRegistry = client._transport.app.state.context.registry  # type: ignore[attr-defined]  # the app behind the client's transport
     with caplog.at_level(logging.WARNING, logger="ai_diy.security"):
         response = await client.post("/api/echo", content=b"[" * 30 + b"]" * 30)
     assert response.status_code == 400

@@ -64,7 +64,7 @@ async def test_rate_limit_exempt_and_non_api_paths_not_counted(client: httpx.Asy
 async def test_rate_limit_refusals_counted_by_route_template(
     client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    registry: CollectorRegistry = client._transport.app.state.registry  # type: ignore[attr-defined]  # the app behind the client's transport
+    registry: CollectorRegistry = client._transport.app.state.context.registry  # type: ignore[attr-defined]  # the app behind the client's transport
     for _ in range(100):
         await client.get("/api/env")
     with caplog.at_level(logging.WARNING, logger="ai_diy.security"):
@@ -100,7 +100,7 @@ async def test_rate_limit_unreachable_storage_fails_open_and_degrades(
     docs_root: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = build_app(docs_root=docs_root, storage_uri=f"redis://127.0.0.1:{free_port()}/0")
-    registry: CollectorRegistry = app.state.registry
+    registry: CollectorRegistry = app.state.context.registry
     async with _client(app) as client:
         with caplog.at_level(logging.WARNING, logger="ai_diy.security"):
             codes = [(await client.get("/api/env")).status_code for _ in range(5)]
@@ -140,8 +140,8 @@ async def test_rate_limit_black_holed_storage_does_not_hang_requests(docs_root: 
             with anyio.fail_after(10):  # a bound for the test, not a timing assertion
                 codes = [(await client.get("/api/env")).status_code for _ in range(3)]
         assert codes == [200, 200, 200]
-        assert app.state.registry.get_sample_value("ai_diy_rate_limiter_errors_total") >= 1
-        assert app.state.rate_limiter.storage_healthy is False
+        assert app.state.context.registry.get_sample_value("ai_diy_rate_limiter_errors_total") >= 1
+        assert app.state.context.rate_limiter.storage_healthy is False
     finally:
         for writer in held:
             writer.close()

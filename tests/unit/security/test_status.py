@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 import pytest
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Gauge
 
+from service.metrics import ServiceMetrics
 from service.security.events import SecurityEvents
 from service.security.limiter import RateLimiter
 from service.security.status import SecurityStatus
@@ -37,7 +36,7 @@ async def test_security_status_active_report_shape(client: httpx.AsyncClient) ->
     assert report["events_last_hour"]["suspicious_input"] == 1
     assert report["events_last_hour"]["path_traversal_attempt"] == 0
     assert "pid" in report["resource_usage"]
-    registry: CollectorRegistry = client._transport.app.state.registry  # type: ignore[attr-defined]  # the app behind the client's transport
+    registry: CollectorRegistry = client._transport.app.state.context.registry  # type: ignore[attr-defined]  # the app behind the client's transport
     assert registry.get_sample_value("ai_diy_security_active") == 1
 
 
@@ -45,7 +44,7 @@ async def test_security_status_never_shows_storage_password() -> None:
     registry = CollectorRegistry()
     events = SecurityEvents(registry)
     limiter = RateLimiter("10/minute", f"redis://:hunter2@127.0.0.1:{free_port()}/0", events=events, timeout=0.2)
-    status = SecurityStatus(limiter=limiter, events=events, registry=registry, max_request_bytes=10)
+    status = SecurityStatus(limiter=limiter, events=events, gauge=_gauge(registry), max_request_bytes=10)
     body = await status.report({"memory_mb": 1})
     assert "hunter2" not in repr(body)
     assert body["report"]["rate_limit"]["storage"] == "redis"
@@ -58,7 +57,7 @@ def test_security_status_gauge_follows_limiter_health() -> None:
     registry = CollectorRegistry()
     events = SecurityEvents(registry)
     limiter = RateLimiter("10/minute", "memory://", events=events)
-    SecurityStatus(limiter=limiter, events=events, registry=registry, max_request_bytes=10)
+    SecurityStatus(limiter=limiter, events=events, gauge=_gauge(registry), max_request_bytes=10)
     assert registry.get_sample_value("ai_diy_security_active") == 1
     limiter._set_healthy(False)
     assert registry.get_sample_value("ai_diy_security_active") == 0
@@ -66,7 +65,6 @@ def test_security_status_gauge_follows_limiter_health() -> None:
     assert registry.get_sample_value("ai_diy_security_active") == 1
 
 
-def test_security_status_needs_registry_or_gauge(tmp_path: Path) -> None:
-    events = SecurityEvents(CollectorRegistry())
-    with pytest.raises(TypeError):
-        SecurityStatus(limiter=RateLimiter("1/second", "memory://", events=events), events=events, max_request_bytes=1)
+def _gauge(registry: CollectorRegistry) -> Gauge:
+    """The security gauge as the service registers it."""
+    return ServiceMetrics(registry, namespace="ai_diy", version="test").security_active

@@ -30,7 +30,7 @@ async def _answers(app: Starlette) -> dict[str, tuple[int, dict[str, Any]]]:
 
 
 def _gauge(app: Starlette, check: str) -> float | None:
-    answer: float | None = app.state.registry.get_sample_value("ai_diy_health_status", {"check": check})
+    answer: float | None = app.state.context.registry.get_sample_value("ai_diy_health_status", {"check": check})
     return answer
 
 
@@ -56,7 +56,7 @@ async def test_health_all_passing_is_healthy_ready_and_alive(make_app: Callable[
 
 async def test_health_log_sink_failing_is_degraded_not_down(make_app: Callable[..., Starlette]) -> None:
     app = make_app()
-    app.state.log_sink = SimpleNamespace(
+    app.state.context.log_sink = SimpleNamespace(
         healthy=False, dropped={"write_error": 3}, last_error="[Errno 28] No space left on device"
     )
     answers = await _answers(app)
@@ -75,7 +75,7 @@ async def test_health_lost_rate_limit_storage_is_degraded_under_fail_open_only(
     make_app: Callable[..., Starlette], fail_closed: bool, health: tuple[int, str], ready: int
 ) -> None:
     app = make_app(rate_limit_storage=f"redis://127.0.0.1:{free_port()}/0", rate_limit_fail_closed=fail_closed)
-    await app.state.rate_limiter.probe()  # nothing listens there: the storage is down
+    await app.state.context.rate_limiter.probe()  # nothing listens there: the storage is down
     answers = await _answers(app)
     assert (answers["/health"][0], answers["/health"][1]["status"]) == health
     assert answers["/health"][1]["checks"]["security"]["status"] == ("fail" if fail_closed else "degraded")
@@ -99,7 +99,7 @@ async def test_health_read_only_data_store_still_serving_is_degraded(
 ) -> None:
     app = make_app()
     # The tests run as root, whom permission bits do not stop: the store reports it instead.
-    monkeypatch.setattr(app.state.document_store, "health", lambda: StoreHealth(False, "not writable"))
+    monkeypatch.setattr(app.state.context.document_store, "health", lambda: StoreHealth(False, "not writable"))
     answers = await _answers(app)
     assert answers["/health"][0] == 200 and answers["/health"][1]["degraded"] == ["data_store"]
     assert answers["/health/ready"][0] == 200

@@ -159,8 +159,8 @@ async def test_health_fails_on_lost_rate_limit_storage_only_when_fail_closed(
     make_app: Callable[..., Starlette], fail_closed: bool, expected: int
 ) -> None:
     app = make_app(rate_limit_storage=f"redis://127.0.0.1:{free_port()}/0", rate_limit_fail_closed=fail_closed)
-    await app.state.rate_limiter.probe()  # nothing listens there: the storage is down
-    assert app.state.rate_limiter.storage_healthy is False
+    await app.state.context.rate_limiter.probe()  # nothing listens there: the storage is down
+    assert app.state.context.rate_limiter.storage_healthy is False
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         response = await http.get("/health")
         security = await http.get("/api/security/status")
