@@ -39,9 +39,10 @@ if [ "$1" = install ]; then
   [ -n "$FAKE_APT_FAILS" ] && { echo "E: Unable to locate package"; exit 100; }
   for package in "$@"; do
     if [ "$package" = redis-sentinel ]; then
+      unit=/lib/systemd/system/redis-sentinel.service
       mkdir -p "$SYSTEMD_SYSTEM_DIR/multi-user.target.wants"
-      ln -s /lib/systemd/system/redis-sentinel.service "$SYSTEMD_SYSTEM_DIR/multi-user.target.wants/redis-sentinel.service"
-      ln -s /lib/systemd/system/redis-sentinel.service "$SYSTEMD_SYSTEM_DIR/sentinel.service"
+      ln -s "$unit" "$SYSTEMD_SYSTEM_DIR/multi-user.target.wants/redis-sentinel.service"
+      ln -s "$unit" "$SYSTEMD_SYSTEM_DIR/sentinel.service"
     fi
   done
 fi
@@ -98,7 +99,7 @@ def _links(systemd: Path) -> set[str]:
 
 
 def test_install_system_deps_installs_only_the_missing_packages_without_upgrades(tmp_path: Path) -> None:
-    systemd, env = _host(tmp_path, present=tuple(b for b in BINARIES if b not in {"redis-sentinel", "wrk"}))
+    _, env = _host(tmp_path, present=tuple(b for b in BINARIES if b not in {"redis-sentinel", "wrk"}))
     result = _run(env)
     assert result.returncode == 0, result.stderr
     calls = _apt_calls(env)
@@ -154,4 +155,3 @@ def test_install_system_deps_failure_shows_the_log_tail_and_its_path(tmp_path: P
     assert "E: Unable to locate package" in result.stderr
     assert result.stderr.splitlines()[-1] == f"full output: {env['SYSTEM_DEPS_LOG']}"
     assert not Path(env["POLICY_RC_D"]).exists()
-
