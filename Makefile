@@ -91,11 +91,15 @@ bench: $(TEST_STAMP) system-deps
 deps-check: $(TEST_STAMP)
 	$(BIN)/deptry service observability
 
-## lock: deploy/requirements.lock, the hashed pins the container image installs
+## lock: the hashed pins the container image installs: deploy/requirements.lock (the
+## dependencies) and deploy/build-requirements.lock (pyproject.toml's build-system.requires)
 lock: $(RUN_STAMP)
 	@$(call logged,$(BIN)/python -m pip install 'uv>=0.4',$(INSTALL_LOG))
 	$(BIN)/uv pip compile --quiet --universal --generate-hashes --custom-compile-command 'make lock' \
 		pyproject.toml -o deploy/requirements.lock
+	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")' \
+		| $(BIN)/uv pip compile --quiet --universal --generate-hashes --custom-compile-command 'make lock' \
+		- -o deploy/build-requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
