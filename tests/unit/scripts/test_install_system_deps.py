@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 SCRIPT = ROOT / "scripts" / "install-system-deps"
 # What the script and the stand-ins run; every other command is absent from their PATH.
-TOOLS = ("bash", "sh", "find", "sort", "comm", "xargs", "rm", "tee", "chmod", "tail", "seq", "mkdir", "ln")
+TOOLS = ("bash", "sh", "find", "sort", "comm", "xargs", "rm", "tee", "chmod", "tail", "sed", "seq", "mkdir", "ln")
 BINARIES = (
     "prometheus",
     "promtool",
@@ -33,6 +33,13 @@ BINARIES = (
 # the service at boot (a link in multi-user.target.wants) and prints a page of dpkg output.
 FAKE_APT_GET = """#!/bin/bash
 echo "$*" >> "$FAKE_APT_CALLS"
+if [ "$1" = install ] && [[ " $* " == *" --simulate "* ]]; then
+  for package in $FAKE_APT_UPGRADES; do echo "Inst $package [1.0-1] (1.0-2 Debian:12/stable [amd64])"; done
+  for package in "$@"; do
+    [[ $package == -* || $package == install ]] || echo "Inst $package (2.0-1 Debian:12/stable [amd64])"
+  done
+  exit 0
+fi
 if [ "$1" = install ]; then
   [ -x "$POLICY_RC_D" ] && echo "policy-rc.d present" >> "$FAKE_APT_CALLS"
   for i in $(seq 45); do echo "Setting up package $i ..."; done
@@ -103,7 +110,7 @@ def test_install_system_deps_installs_only_the_missing_packages_without_upgrades
     result = _run(env)
     assert result.returncode == 0, result.stderr
     calls = _apt_calls(env)
-    install = next(call.split() for call in calls if call.startswith("install"))
+    (install,) = [call.split() for call in calls if call.startswith("install") and "--simulate" not in call]
     assert [word for word in install if not word.startswith("-")] == ["install", "redis-sentinel", "wrk"]
     assert "--no-upgrade" in install and "--no-install-recommends" in install
     assert not any(call.startswith(("upgrade", "dist-upgrade", "full-upgrade")) for call in calls)
@@ -120,6 +127,15 @@ def test_install_system_deps_says_what_it_installs_in_one_line_and_logs_the_rest
     ]
     assert result.stderr == ""
     assert "Setting up package 45 ..." in Path(env["SYSTEM_DEPS_LOG"]).read_text()
+
+
+def test_install_system_deps_names_what_a_new_package_needs_upgraded(tmp_path: Path) -> None:
+    _, env = _host(tmp_path, present=tuple(b for b in BINARIES if b != "jq"))
+    result = _run(env, FAKE_APT_UPGRADES="libonig5")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"installing Debian packages: jq, upgrading libonig5 as they require (log: {env['SYSTEM_DEPS_LOG']})"
+    ]
 
 
 def test_install_system_deps_enables_no_service_at_boot(tmp_path: Path) -> None:
