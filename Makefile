@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# Two stamps: `make run` needs the runtime dependencies only; the test tools (linters,
+# schemathesis, matplotlib ...) come with the first target that runs them.
+RUN_STAMP  := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 # pip's full output goes here; the terminal gets one line per step.
 INSTALL_LOG := $(VENV)/install.log
 BENCH_OUT   := bench/results
@@ -14,18 +17,23 @@ logged = $(1) >>$(2) 2>&1 || { status=$$?; tail -n 20 $(2) >&2; echo "failed: $(
 
 .PHONY: run lint test test-heavy system-deps stack rules dashboards kubernetes readme bench deps-check lock clean
 
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml
 	@test -x $(BIN)/python || { echo "creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
-	@echo "installing ai-diy[test] (log: $(INSTALL_LOG))"
+	@echo "installing ai-diy (log: $(INSTALL_LOG))"
 	@: > $(INSTALL_LOG)
 	@$(call logged,$(BIN)/python -m pip install --upgrade pip,$(INSTALL_LOG))
+	@$(call logged,$(BIN)/python -m pip install -e .,$(INSTALL_LOG))
+	@touch $@
+
+$(TEST_STAMP): $(RUN_STAMP)
+	@echo "installing ai-diy[test] (log: $(INSTALL_LOG))"
 	@$(call logged,$(BIN)/python -m pip install -e '.[test]',$(INSTALL_LOG))
 	@touch $@
 
 ## run: start the service on 127.0.0.1:8000 with embedded defaults
 # The address printed is the one in force (AI_DIY_HOST, AI_DIY_PORT, .env); serve itself
 # reports a bad setting.
-run: $(STAMP)
+run: $(RUN_STAMP)
 	@$(BIN)/python -c 'from service.settings import load_settings; s = load_settings(); print(f"serving on http://{s.host}:{s.port} (Ctrl-C stops)")' 2>/dev/null || true
 	@$(BIN)/ai-diy serve
 
@@ -33,30 +41,30 @@ system-deps:
 	@./scripts/install-system-deps
 
 ## lint: ruff's linter and format check, and mypy --strict (settings in pyproject.toml)
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 ## test: lint, then the whole test suite (unit, integration with real processes, promtool, reliability)
-test: $(STAMP) system-deps lint
+test: $(TEST_STAMP) system-deps lint
 	$(BIN)/python -m pytest
 
 ## test-heavy: the longer, bounded load and fault runs
-test-heavy: $(STAMP) system-deps
+test-heavy: $(TEST_STAMP) system-deps
 	$(BIN)/python -m pytest -m heavy
 
 ## stack: the service with a local Prometheus and Alertmanager (no Docker needed)
-stack: $(STAMP) system-deps
+stack: $(RUN_STAMP) system-deps
 	$(BIN)/ai-diy stack
 
 ## rules: regenerate alerts/*.rules.yml and the runbook copy in the package (JOB=..., RUNBOOK_BASE_URL=... to override)
-rules: $(STAMP)
+rules: $(RUN_STAMP)
 	$(BIN)/python -m alerts.generate $(if $(JOB),--job '$(JOB)') $(if $(RUNBOOK_BASE_URL),--runbook-base-url '$(RUNBOOK_BASE_URL)')
 	$(BIN)/python -m deploy.kubernetes.generate
 
 ## dashboards: regenerate grafana/dashboards/*.json
-dashboards: $(STAMP)
+dashboards: $(TEST_STAMP)
 	$(BIN)/python -m grafana.generate
 
 ## kubernetes: regenerate deploy/kubernetes/generated/ (PrometheusRule, dashboard ConfigMaps) from alerts/ and grafana/
@@ -64,12 +72,12 @@ kubernetes: dashboards
 	$(BIN)/python -m deploy.kubernetes.generate
 
 ## readme: regenerate README.md's settings table from service/settings.py (`ai-diy serve --help` shows the same)
-readme: $(STAMP)
+readme: $(RUN_STAMP)
 	$(BIN)/python -c 'from pathlib import Path; from service.cli.settings_doc import rewrite_readme; rewrite_readme(Path("README.md"))'
 
 ## bench: the benchmark over every route and over the JSON routes alone, and the chart of
 ## both (see docs/performance.md); the service's log lines go to $(BENCH_OUT)/*.log
-bench: $(STAMP) system-deps
+bench: $(TEST_STAMP) system-deps
 	@echo "installing ai-diy[test,bench] (log: $(INSTALL_LOG))"
 	@$(call logged,$(BIN)/python -m pip install -e '.[test,bench]',$(INSTALL_LOG))
 	@mkdir -p $(BENCH_OUT)
@@ -80,14 +88,18 @@ bench: $(STAMP) system-deps
 		--output docs/img/bench-ratios.svg
 
 ## deps-check: pyproject.toml's dependencies are exactly what service/ and observability/ import
-deps-check: $(STAMP)
+deps-check: $(TEST_STAMP)
 	$(BIN)/deptry service observability
 
-## lock: deploy/requirements.lock, the hashed pins the container image installs
-lock: $(STAMP)
+## lock: the hashed pins the container image installs: deploy/requirements.lock (the
+## dependencies) and deploy/build-requirements.lock (pyproject.toml's build-system.requires)
+lock: $(RUN_STAMP)
 	@$(call logged,$(BIN)/python -m pip install 'uv>=0.4',$(INSTALL_LOG))
 	$(BIN)/uv pip compile --quiet --universal --generate-hashes --custom-compile-command 'make lock' \
 		pyproject.toml -o deploy/requirements.lock
+	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")' \
+		| $(BIN)/uv pip compile --quiet --universal --generate-hashes --custom-compile-command 'make lock' \
+		- -o deploy/build-requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -110,7 +110,7 @@ def timeseries(
         panel = panel.min(minimum)
     if thresholds is not None:
         panel = panel.thresholds(thresholds).thresholds_style(
-            common_b.GraphThresholdsStyleConfig().mode(common_m.GraphTresholdsStyleMode.DASHED)
+            common_b.GraphThresholdsStyleConfig().mode(common_m.GraphThresholdsStyleMode.DASHED)
         )
     return panel
 
@@ -158,6 +158,11 @@ def table(title: str, target: prom_b.Dataquery, *, description: str, width: int 
         .span(width)
         .height(height)
         .no_value("none")
+        .show_header(True)
+        .frame_index(0)
+        .cell_height(common_m.TableCellHeight.SM)
+        .align(common_m.FieldTextAlignment.AUTO)
+        .inspect(False)
     )
 
 

@@ -40,7 +40,7 @@ from service.health import CheckResult, HealthChecker
 from service.metrics import ServiceMetrics
 from service.metrics_port import MetricsPortMiddleware, RefreshingMetricsApp
 from service.models_config import load_models_config
-from service.routes import appdocs, data, env, health, models, security_status
+from service.routes import appdocs, data, env, health, index, models, security_status
 from service.security.body_limit import RequestSizeMiddleware
 from service.security.client_ip import ClientIPMiddleware
 from service.security.events import SecurityEvents
@@ -83,6 +83,7 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
     )
 
     routes: list[BaseRoute] = [
+        *index.routes,
         *health.routes,
         *env.routes,
         *security_status.routes,

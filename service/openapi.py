@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.schemas import SchemaGenerator
 
-from service import __version__
+from service import __version__, models_config
 from service.security.paths import ALLOWED_EXTENSIONS, MAX_SEGMENT_BYTES
 
-_STR = {"type": "string"}
-_INT = {"type": "integer"}
-_NUM = {"type": "number"}
-_CHECK = {
-    "type": "object",
-    "required": ["status"],
-    "properties": {"status": {"type": "string", "enum": ["ok", "degraded", "fail"]}},
-}
-_CHECK_NAMES = {"type": "array", "items": _STR}
-
 # Conditional requests on /api/appdocs/{path} (RFC 9110 §13), shared by GET, PUT and DELETE.
-_ETAG_LIST = {"type": "string", "pattern": r'^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$'}
+# RFC 9110's syntax (etagc: visible ASCII but DQUOTE; OWS: spaces and tabs), a subset of
+# what service.data.etags accepts: what a client may send, so what generators should.
+_ETAG = r'(W/)?"[\x21\x23-\x7e]*"'
+_ETAG_LIST = {"type": "string", "pattern": rf"^[ \t]*(\*|{_ETAG}([ \t]*,[ \t]*{_ETAG})*)[ \t]*$"}
 CONDITIONALS: dict[str, Any] = {
     "parameters": {
         "IfMatch": {
@@ -55,128 +50,162 @@ CONDITIONALS: dict[str, Any] = {
     },
 }
 
-COMPONENTS: dict[str, Any] = {
-    **CONDITIONALS,
-    "schemas": {
-        "Error": {
-            "type": "object",
-            "required": ["error"],
-            "properties": {
-                "error": {
-                    "type": "object",
-                    "required": ["code", "message"],
-                    "properties": {"code": _STR, "message": _STR},
-                }
-            },
-        },
-        "Health": {
-            "type": "object",
-            "required": ["status", "version", "uptime_seconds", "checks", "degraded", "failing"],
-            "properties": {
-                "status": {"type": "string", "enum": ["healthy", "degraded", "unhealthy"]},
-                "version": _STR,
-                "uptime_seconds": _NUM,
-                "checks": {
-                    "type": "object",
-                    "required": ["config", "data_store", "security", "log_sink"],
-                    "additionalProperties": _CHECK,
-                },
-                "degraded": _CHECK_NAMES,
-                "failing": _CHECK_NAMES,
-            },
-        },
-        "Readiness": {
-            "type": "object",
-            "required": ["status", "degraded", "failing"],
-            "properties": {
-                "status": {"type": "string", "enum": ["ready", "not_ready"]},
-                "degraded": _CHECK_NAMES,
-                "failing": _CHECK_NAMES,
-            },
-        },
-        "Liveness": {
-            "type": "object",
-            "required": ["status", "uptime_seconds"],
-            "properties": {"status": {"type": "string", "enum": ["alive", "wedged"]}, "uptime_seconds": _NUM},
-        },
-        "Env": {
-            "type": "object",
-            "required": ["environment", "app_env", "log_level", "features", "models"],
-            "properties": {
-                "environment": {"type": "string", "enum": ["DEVELOPMENT", "PRODUCTION"]},
-                "app_env": {"type": "string", "enum": ["DEV", "PRODUCTION"]},
-                "version": _STR,
-                "log_level": _STR,
-                "features": {"type": "object", "additionalProperties": {"type": "boolean"}},
-                "models": {
-                    "type": "object",
-                    "required": ["available", "default"],
-                    "properties": {"available": _INT, "default": _STR},
-                },
-            },
-        },
-        "ModelsConfig": {
-            "type": "object",
-            "required": ["favorites", "default", "last_used", "meta", "source"],
-            "properties": {
-                "favorites": {"type": "array", "items": _STR},
-                "default": _STR,
-                "last_used": {"type": ["string", "null"]},
-                "meta": {"type": "object"},
-                "source": {"type": "string", "enum": ["file", "embedded default"]},
-            },
-        },
-        "DataStatus": {
-            "type": "object",
-            "required": ["status", "documents", "total_bytes", "by_type"],
-            "properties": {
-                "status": {"type": "string", "enum": ["ok"]},
-                "documents": _INT,
-                "total_bytes": _INT,
-                "by_type": {"type": "object", "additionalProperties": _INT},
-                "last_modified": {"type": ["number", "null"]},
-            },
-        },
-        "DocumentList": {
-            "type": "object",
-            "required": ["documents"],
-            "properties": {
-                "documents": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["path", "size"],
-                        "properties": {"path": _STR, "size": _INT},
-                    },
-                }
-            },
-        },
-        "SecurityStatus": {
-            "type": "object",
-            "required": ["security_status", "report"],
-            "properties": {
-                "security_status": {"type": "string", "enum": ["active", "degraded"]},
-                "report": {
-                    "type": "object",
-                    "required": ["resource_usage"],
-                    "properties": {
-                        "resource_usage": {
-                            "type": "object",
-                            "required": [
-                                "memory_mb",
-                                "memory_percent",
-                                "cpu_percent",
-                                "threads",
-                                "open_files",
-                                "uptime_seconds",
-                            ],
-                        }
-                    },
-                },
-            },
-        },
-    },
-}
+
+class _Model(BaseModel):
+    """A response body as the routes send it: every field present unless it has a default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Check(BaseModel):
+    """A check's verdict beside its own details."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: Literal["ok", "degraded", "fail"]
+
+
+class HealthChecks(BaseModel):
+    """The four checks always present; more may be added by name."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, Check] = Field(init=False)
+
+    config: Check
+    data_store: Check
+    security: Check
+    log_sink: Check
+
+
+class Health(_Model):
+    status: Literal["healthy", "degraded", "unhealthy"]
+    version: str
+    uptime_seconds: float
+    checks: HealthChecks
+    degraded: list[str]
+    failing: list[str]
+
+
+class Readiness(_Model):
+    status: Literal["ready", "not_ready"]
+    degraded: list[str]
+    failing: list[str]
+
+
+class Liveness(_Model):
+    status: Literal["alive", "wedged"]
+    uptime_seconds: float
+    detail: str | None = None  # why, when wedged
+
+
+class ModelsSummary(_Model):
+    available: int
+    default: str
+
+
+class Env(_Model):
+    environment: Literal["DEVELOPMENT", "PRODUCTION"]
+    app_env: Literal["DEV", "PRODUCTION"]
+    version: str
+    log_level: str
+    features: dict[str, bool]
+    models: ModelsSummary
+
+
+class ModelsConfig(models_config.ModelsConfig):
+    """models_config.json as validated at start-up, and where it came from."""
+
+    # The route sends every field, defaults included.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    source: Literal["file", "embedded default"]
+
+
+class DataStatus(_Model):
+    status: Literal["ok"]
+    documents: int
+    total_bytes: int
+    by_type: dict[str, int]
+    last_modified: float | None
+
+
+class DocumentEntry(_Model):
+    path: str
+    size: int
+
+
+class DocumentList(_Model):
+    documents: list[DocumentEntry]
+
+
+class ResourceUsage(BaseModel):
+    memory_mb: float
+    memory_percent: float
+    cpu_percent: float
+    threads: int
+    open_files: int
+    uptime_seconds: float
+
+
+class SecurityReport(BaseModel):
+    """Component states, limits and recent events; their detail may grow."""
+
+    resource_usage: ResourceUsage
+
+
+class SecurityStatus(_Model):
+    security_status: Literal["active", "degraded"]
+    report: SecurityReport
+
+
+class IndexLinks(_Model):
+    health: str
+    openapi: str
+    metrics: str
+    docs: str
+
+
+class Index(_Model):
+    name: str
+    version: str
+    links: IndexLinks
+
+
+class ErrorDetail(_Model):
+    code: str
+    message: str
+
+
+class Error(_Model):
+    error: ErrorDetail
+
+
+# Each named in the routes' docstrings as #/components/schemas/<name>.
+RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
+    Error,
+    Index,
+    Health,
+    Readiness,
+    Liveness,
+    Env,
+    ModelsConfig,
+    DataStatus,
+    DocumentList,
+    SecurityStatus,
+)
+
+
+def component_schemas(models: tuple[type[BaseModel], ...] = RESPONSE_MODELS) -> dict[str, Any]:
+    """JSON Schemas of these models, nested models included, referenced as components."""
+    _, top = models_json_schema(
+        [(model, "serialization") for model in models], ref_template="#/components/schemas/{model}"
+    )
+    answer: dict[str, Any] = top.get("$defs", {})
+    return answer
+
+
+COMPONENTS: dict[str, Any] = {**CONDITIONALS, "schemas": component_schemas()}
+
 
 schemas = SchemaGenerator(
     {
@@ -230,6 +259,10 @@ def build_schema(routes: list[BaseRoute]) -> dict[str, Any]:
             extra = API_RESPONSES if path.startswith("/api/") else {"500": API_RESPONSES["500"]}
             for status, response in extra.items():
                 responses.setdefault(status, response)
+            # Every refusal is the JSON error body (service.errors), whichever layer sends it.
+            for status, response in responses.items():
+                if int(status) >= 400 and "content" not in response:
+                    response["content"] = _ERROR_CONTENT
     return schema
 
 

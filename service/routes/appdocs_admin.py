@@ -128,16 +128,23 @@ async def put_document(request: Request) -> Response:
       201:
         description: Created.
         headers: {ETag: {$ref: "#/components/headers/ETag"}}
-      400: {description: Bad path, a malformed If-Match / If-None-Match, or a .json document that does not parse.}
-      404: {description: The path cannot name a document (no route matches it).}
-      401: {description: Missing or wrong bearer token.}
-      403: {description: Writes are disabled (no admin token configured).}
-      409: {description: The path names a directory.}
+      400:
+        description: Bad path, a malformed If-Match / If-None-Match, or a .json document that does not parse.
+      404:
+        description: The path cannot name a document (no route matches it).
+      401:
+        description: Missing or wrong bearer token.
+      403:
+        description: Writes are disabled (no admin token configured).
+      409:
+        description: The path names a directory.
       412:
         description: If-Match or If-None-Match does not hold; the current ETag, if any, is in the ETag header.
         headers: {ETag: {$ref: "#/components/headers/ETag"}}
-      413: {description: Body larger than the configured limit.}
-      503: {description: The data store could not be written.}
+      413:
+        description: Body larger than the configured limit.
+      503:
+        description: The data store could not be written.
     """
     target = await _authorized_target(request)
     if isinstance(target, Response):
@@ -196,15 +203,21 @@ async def delete_document(request: Request) -> Response:
       Conditional: `If-Match: "<etag>"` deletes only the version that ETag names; 412
       when it does not hold.
     responses:
-      200: {description: Deleted.}
-      400: {description: The path breaks the path rules, or a malformed If-Match / If-None-Match.}
-      401: {description: Missing or wrong bearer token.}
-      403: {description: Writes are disabled (no admin token configured).}
-      404: {description: No such document.}
+      200:
+        description: Deleted.
+      400:
+        description: The path breaks the path rules, or a malformed If-Match / If-None-Match.
+      401:
+        description: Missing or wrong bearer token.
+      403:
+        description: Writes are disabled (no admin token configured).
+      404:
+        description: No such document.
       412:
         description: If-Match or If-None-Match does not hold; the current ETag, if any, is in the ETag header.
         headers: {ETag: {$ref: "#/components/headers/ETag"}}
-      503: {description: The data store could not be written.}
+      503:
+        description: The data store could not be written.
     """
     target = await _authorized_target(request)
     if isinstance(target, Response):

@@ -6,10 +6,13 @@ any failure at all (status codes, content types, Allow headers, response schemas
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +24,7 @@ TOKEN = "reliability-token"
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 SEED = "20260101"
 BUDGETS = [
-    pytest.param((10, 10), id="10s"),
+    pytest.param((20, 30), id="30s"),
     pytest.param((300, 300), id="300s", marks=pytest.mark.heavy),
 ]
 
@@ -32,21 +35,34 @@ BUDGETS = [
 # sent). /api/appdocs/{path} (GET, PUT, DELETE) is fuzzed with every check but the
 # one that treats a 4xx for a schema-valid request as a failure; every other
 # operation gets every check.
+# A third pass sends schema-valid data only to /api/appdocs/{path}: malformed values
+# dominate the mixed pass, and the conditions must also be judged (412), not only refused (400).
 PASSES = [
     ("--exclude-path", "/api/appdocs/{path}"),
     ("--include-path", "/api/appdocs/{path}", "--exclude-checks", "positive_data_acceptance"),
+    ("--include-path", "/api/appdocs/{path}", "--exclude-checks", "positive_data_acceptance", "--mode", "positive"),
 ]
 
 
+@dataclass(frozen=True)
+class Run:
+    """The bounded `schemathesis run` passes: worst exit code, joined output, every exchange (HAR entries)."""
+
+    code: int
+    output: str
+    exchanges: list[dict[str, Any]]
+
+
 @pytest.fixture(scope="module", params=BUDGETS)
-def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str]:
-    """Worst exit code and joined output of the bounded `schemathesis run` passes against a real server."""
+def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """The bounded `schemathesis run` passes against a real server."""
     examples, max_time = request.param
     root = tmp_path_factory.mktemp("schemathesis")
-    codes, outputs = [], []
+    codes, outputs, exchanges = [], [], []
     # Writes enabled (bearer token) so PUT and DELETE are explored; limits out of the way.
     with running_service(root, AI_DIY_ADMIN_TOKEN=TOKEN, AI_DIY_RATE_LIMIT="1000000/minute") as (proc, base):
-        for selection in PASSES:
+        for number, selection in enumerate(PASSES):
+            har = root / f"pass-{number}.har"
             result = subprocess.run(
                 [
                     str(SCHEMATHESIS),
@@ -67,6 +83,10 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                     "10",
                     "-H",
                     f"Authorization: Bearer {TOKEN}",
+                    "--report",
+                    "har",
+                    "--report-har-path",
+                    str(har),
                 ],
                 capture_output=True,
                 text=True,
@@ -80,15 +100,30 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             assert "Loaded specification" in output, output[-3000:]
             codes.append(result.returncode)
             outputs.append(output)
-    return max(codes), "\n".join(outputs)
+            exchanges += json.loads(har.read_text())["log"]["entries"]
+    return Run(max(codes), "\n".join(outputs), exchanges)
 
 
-def test_schemathesis_no_server_error(run: tuple[int, str]) -> None:
-    code, output = run
-    assert "Server error" not in output, output[-6000:]
-    assert code in (0, 1), output[-6000:]  # 1: failures found (judged below); anything else: the run broke
+def test_schemathesis_no_server_error(run: Run) -> None:
+    assert "Server error" not in run.output, run.output[-6000:]
+    # 1: failures found (judged below); anything else: the run broke
+    assert run.code in (0, 1), run.output[-6000:]
+    assert all(entry["response"]["status"] < 500 for entry in run.exchanges)
 
 
-def test_schemathesis_responses_conform_to_the_schema(run: tuple[int, str]) -> None:
-    code, output = run
-    assert code == 0, output[-6000:]
+def test_schemathesis_responses_conform_to_the_schema(run: Run) -> None:
+    assert run.code == 0, run.output[-6000:]
+
+
+@pytest.mark.parametrize("header", ["if-match", "if-none-match"])
+def test_schemathesis_exercises_the_conditional_request_headers(run: Run, header: str) -> None:
+    """The header reaches /api/appdocs/{path} well-formed and malformed; some conditions are judged (412)."""
+    answers = [
+        entry["response"]["status"]
+        for entry in run.exchanges
+        if "/api/appdocs/" in entry["request"]["url"]
+        and any(h["name"].lower() == header for h in entry["request"]["headers"])
+    ]
+    assert 400 in answers, "no malformed value was sent"
+    assert set(answers) - {400}, "no well-formed value was sent"
+    assert 412 in [entry["response"]["status"] for entry in run.exchanges]

@@ -26,7 +26,7 @@ def _image_sources() -> list[str]:
     """What the Dockerfile copies into the build: the distribution's files and nothing else."""
     sources = []
     for line in DOCKERFILE.read_text().splitlines():
-        if line.startswith("COPY "):
+        if line.startswith("COPY ") and "--from=" not in line:  # not what a stage copies from another
             sources += line.split()[1:-1]
     return sources
 

@@ -1,4 +1,4 @@
-"""deploy/Dockerfile: slim base, hashed lock, non-root user, urllib healthcheck on /health, `ai-diy serve`."""
+"""deploy/Dockerfile: slim base, every package hash-checked, non-root user, urllib healthcheck, `ai-diy serve`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[3]
 LOCK = ROOT / "deploy" / "requirements.lock"
+BUILD_LOCK = ROOT / "deploy" / "build-requirements.lock"
 
 
 def _instructions() -> list[tuple[str, str]]:
@@ -30,9 +31,13 @@ def test_dockerfile_uses_pinned_python_311_slim() -> None:
     assert re.fullmatch(r"python:3\.11(\.\d+)?-slim(-\w+)?", _last("FROM"))
 
 
+def _runs() -> list[str]:
+    return [args for key, args in _instructions() if key == "RUN"]
+
+
 def test_dockerfile_installs_the_distribution_and_runs_as_non_root() -> None:
-    runs = " ".join(args for key, args in _instructions() if key == "RUN")
-    assert "pip install --no-deps ." in runs
+    runs = " ".join(_runs())
+    assert "-r /wheels/ai-diy.lock" in runs
     user = _last("USER")
     assert user not in {"root", "0"}
     assert "useradd" in runs and user in runs
@@ -56,8 +61,17 @@ def test_dockerfile_serves_on_all_interfaces() -> None:
 def test_dockerignore_keeps_context_to_the_distribution() -> None:
     patterns = [p.rstrip("/") for p in (ROOT / ".dockerignore").read_text().splitlines() if p and not p.startswith("#")]
     assert patterns[0] == "*", "everything is excluded first, then the sources are let back in"
-    sources = {word for key, args in _instructions() if key == "COPY" for word in args.split()[:-1]}
-    assert sources == {"deploy/requirements.lock", "pyproject.toml", "README.md", "service", "observability"}
+    sources = {
+        word for key, args in _instructions() if key == "COPY" and "--from=" not in args for word in args.split()[:-1]
+    }
+    assert sources == {
+        "deploy/requirements.lock",
+        "deploy/build-requirements.lock",
+        "pyproject.toml",
+        "README.md",
+        "service",
+        "observability",
+    }
     for source in sources:
         assert f"!{source}" in patterns, source
 
@@ -69,10 +83,10 @@ class Pin:
     via: tuple[str, ...]
 
 
-def _lock() -> dict[str, Pin]:
-    """deploy/requirements.lock by package: `name==version ; marker`, its hashes and its `# via` lines."""
+def _lock(path: Path = LOCK) -> dict[str, Pin]:
+    """A hashed lock (deploy/requirements.lock) by package: `name==version ; marker`, its hashes, its `# via` lines."""
     pins: dict[str, Pin] = {}
-    for block in re.split(r"\n(?=\S)", LOCK.read_text(encoding="utf-8")):
+    for block in re.split(r"\n(?=\S)", path.read_text(encoding="utf-8")):
         if block.startswith("#"):
             continue
         lines = block.splitlines()
@@ -123,8 +137,51 @@ def test_lock_was_compiled_from_the_current_dependencies() -> None:
 def test_dockerfile_installs_the_hashed_lock_before_the_distribution() -> None:
     instructions = _instructions()
     assert ("COPY", "deploy/requirements.lock ./") in instructions
-    runs = [args for key, args in instructions if key == "RUN"]
+    runs = _runs()
     lock_install = next(i for i, args in enumerate(runs) if "-r requirements.lock" in args)
     assert "pip install --require-hashes --no-deps -r requirements.lock" in runs[lock_install]
-    dist_install = next(i for i, args in enumerate(runs) if "pip install --no-deps ." in args)
+    dist_install = next(i for i, args in enumerate(runs) if "-r /wheels/ai-diy.lock" in args)
     assert lock_install < dist_install
+
+
+def _pip_commands() -> list[list[str]]:
+    """Every pip invocation of every RUN, as words (a RUN may chain several with &&)."""
+    commands = []
+    for run in _runs():
+        for command in re.split(r"&&|;", run):
+            words = command.split()
+            if words[:1] == ["pip"] and words[1:2] != ["hash"]:
+                commands.append(words)
+    return commands
+
+
+def test_dockerfile_installs_every_package_in_hash_checking_mode_from_requirement_files() -> None:
+    installs = [words for words in _pip_commands() if words[1] == "install"]
+    assert len(installs) == 3  # the build backend, the dependencies, the service's wheel
+    for words in installs:
+        assert "--require-hashes" in words and "--no-deps" in words, words
+        # Only -r files: a bare `pip install .` or name would bypass the hashes (and build isolation).
+        named = [w for i, w in enumerate(words[2:], start=2) if not w.startswith("-") and words[i - 1] != "-r"]
+        assert named == [], words
+
+
+def test_dockerfile_builds_the_wheel_from_the_locked_backend_without_fetching() -> None:
+    (build,) = [words for words in _pip_commands() if words[1] == "wheel"]
+    # Build isolation would download the backend outside the lock; --no-index forbids any download,
+    # --check-build-dependencies fails unless the locked backend satisfies build-system.requires.
+    assert {"--no-build-isolation", "--no-index", "--check-build-dependencies", "--no-deps"} <= set(build)
+    backend = next(i for i, run in enumerate(_runs()) if "-r build-requirements.lock" in run)
+    assert backend < next(i for i, run in enumerate(_runs()) if "pip wheel" in run)
+    assert ("COPY", "deploy/build-requirements.lock ./") in _instructions()
+
+
+def test_build_lock_pins_the_build_backend_with_hashes() -> None:
+    pins = _lock(BUILD_LOCK)
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["build-system"]["requires"]
+    for line in requires:
+        requirement = Requirement(line)
+        pin = pins[canonicalize_name(requirement.name)]
+        (pinned,) = pin.requirement.specifier
+        assert pinned.operator == "==" and requirement.specifier.contains(pinned.version), line
+    for name, pin in pins.items():
+        assert pin.hashes and all(re.fullmatch(r"sha256:[0-9a-f]{64}", h) for h in pin.hashes), name

@@ -57,38 +57,58 @@ def make(fakes: Path, *targets: str, **env: str) -> subprocess.CompletedProcess[
 
 def test_make_setup_prints_one_line_per_step_and_logs_pip(fakes: Path) -> None:
     venv = fakes / ".venv"
-    result = make(fakes, f"{venv}/.installed")
+    result = make(fakes, f"{venv}/.installed-test")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [f"creating {venv}", f"installing ai-diy[test] (log: {venv}/install.log)"]
+    assert result.stdout.splitlines() == [
+        f"creating {venv}",
+        f"installing ai-diy (log: {venv}/install.log)",
+        f"installing ai-diy[test] (log: {venv}/install.log)",
+    ]
     assert result.stderr == ""
     log = (venv / "install.log").read_text()
     assert "pip said: -m pip install --upgrade pip" in log and "pip said: -m pip install -e .[test]" in log
-    assert (venv / ".installed").exists()
+    assert (venv / ".installed-run").exists() and (venv / ".installed-test").exists()
 
 
 def test_make_setup_failure_names_the_log_and_leaves_setup_undone(fakes: Path) -> None:
     venv = fakes / ".venv"
-    result = make(fakes, f"{venv}/.installed", FAKE_PIP_FAILS="1")
+    result = make(fakes, f"{venv}/.installed-test", FAKE_PIP_FAILS="1")
     assert result.returncode != 0
     assert "ERROR: no matching distribution" in result.stderr
     assert f"full output: {venv}/install.log" in result.stderr
-    assert not (venv / ".installed").exists()
+    assert not (venv / ".installed-test").exists()
     # The next run tries again, and without recreating the virtualenv.
-    again = make(fakes, f"{venv}/.installed")
+    again = make(fakes, f"{venv}/.installed-test")
     assert again.returncode == 0 and f"creating {venv}" not in again.stdout
 
 
 def test_make_run_says_where_it_serves_then_serves(fakes: Path) -> None:
-    venv = fakes / ".venv"
-    assert make(fakes, f"{venv}/.installed").returncode == 0
     result = make(fakes, "run", AI_DIY_HOST="127.0.0.1", AI_DIY_PORT="8123")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["serving on http://127.0.0.1:8123 (Ctrl-C stops)", "ai-diy serve"]
+    assert result.stdout.splitlines()[-2:] == ["serving on http://127.0.0.1:8123 (Ctrl-C stops)", "ai-diy serve"]
+
+
+def test_make_run_installs_the_runtime_dependencies_only(fakes: Path) -> None:
+    venv = fakes / ".venv"
+    result = make(fakes, "run")
+    assert result.returncode == 0, result.stderr
+    log = (venv / "install.log").read_text()
+    assert "pip said: -m pip install -e ." in log.splitlines()
+    assert "[test]" not in log and "[test]" not in result.stdout
+    assert not (venv / ".installed-test").exists()
+
+
+def test_make_test_adds_the_test_extra_to_a_run_setup(fakes: Path) -> None:
+    venv = fakes / ".venv"
+    assert make(fakes, f"{venv}/.installed-run").returncode == 0
+    planned = make(fakes, "-n", "test").stdout
+    assert "pip install -e '.[test]'" in planned
+    assert "pip install -e . >>" not in planned, "the runtime setup is done already"
 
 
 def test_make_test_lints_before_pytest(fakes: Path) -> None:
     venv = fakes / ".venv"
-    assert make(fakes, f"{venv}/.installed").returncode == 0
+    assert make(fakes, f"{venv}/.installed-test").returncode == 0
     planned = make(fakes, "-n", "test").stdout.splitlines()
     pytest_at = next(i for i, line in enumerate(planned) if line.endswith("-m pytest"))
     lint = [f"{venv}/bin/ruff check .", f"{venv}/bin/ruff format --check .", f"{venv}/bin/mypy"]
@@ -98,7 +118,7 @@ def test_make_test_lints_before_pytest(fakes: Path) -> None:
 
 def test_make_test_installs_the_debian_tools_before_pytest(fakes: Path) -> None:
     venv = fakes / ".venv"
-    assert make(fakes, f"{venv}/.installed").returncode == 0
+    assert make(fakes, f"{venv}/.installed-test").returncode == 0
     planned = make(fakes, "-n", "test").stdout.splitlines()
     assert planned.index("./scripts/install-system-deps") < next(
         i for i, line in enumerate(planned) if line.endswith("-m pytest")
