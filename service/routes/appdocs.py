@@ -89,11 +89,12 @@ async def get_document(request: Request) -> Response:
     preconditions = read_preconditions(request)
     if isinstance(preconditions, Response):
         return preconditions
-    key, etag = store.etags.lookup(path)
-    if key is not None and etag is None:
+    seen = store.etags.lookup(path)
+    etag = seen.tag if seen is not None else None
+    if seen is not None and etag is None:
         etag = await run_in_threadpool(file_etag, path)
         if etag is not None:
-            store.etags.remember(key, etag)
+            store.etags.remember(seen, etag)
     failure = preconditions.failure(etag, safe_method=True) if preconditions.present else None
     if failure == 412:
         return precondition_failed(etag)
