@@ -44,12 +44,23 @@ async def test_appdocs_etag_changes_when_bytes_are_rewritten_in_place_with_the_o
 
         changed = await http.get("/api/appdocs/page.md")
         conditional = await http.get("/api/appdocs/page.md", headers={"If-None-Match": old})
-        stale_write = await http.put(
-            "/api/appdocs/page.md", content=b"lost update", headers={**AUTH, "If-Match": old}
-        )
+        stale_write = await http.put("/api/appdocs/page.md", content=b"lost update", headers={**AUTH, "If-Match": old})
     assert changed.status_code == 200 and changed.content == b"version TWO"
     assert changed.headers["etag"] == _quoted_sha256(b"version TWO") != old
     assert conditional.status_code == 200 and conditional.content == b"version TWO"
     assert stale_write.status_code == 412
     assert stale_write.headers["etag"] == _quoted_sha256(b"version TWO")
     assert target.read_bytes() == b"version TWO"
+
+
+async def test_appdocs_name_that_would_be_a_file_and_a_folder_is_a_409(
+    make_app: Callable[..., Starlette], tmp_path: Path
+) -> None:
+    app = make_app(admin_token=TOKEN)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        assert (await http.put("/api/appdocs/guide.md", content=b"# Guide", headers=AUTH)).status_code == 201
+        nested = await http.put("/api/appdocs/guide.md/part.md", content=b"# Part", headers=AUTH)
+        read = await http.get("/api/appdocs/guide.md/part.md")
+    assert nested.status_code == 409 and nested.json()["error"]["code"] == "path_conflict"
+    assert read.status_code == 404
+    assert (tmp_path / "data" / "appdocs" / "guide.md").read_bytes() == b"# Guide"
