@@ -12,8 +12,6 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-import service.data.store
-
 pytestmark = pytest.mark.anyio
 
 TOKEN = "read-only-admin-token"
@@ -47,7 +45,7 @@ async def test_data_read_only_store_serves_reads_and_refuses_writes(
             return False
         return real_access(path, mode, **kwargs)
 
-    monkeypatch.setattr(service.data.store.os, "access", read_only)
+    monkeypatch.setattr("service.data.store.os.access", read_only)
     before = _hashes(tmp_path / "data")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         listing = await http.get("/api/appdocs")
