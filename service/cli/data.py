@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -13,9 +12,17 @@ from service.cli import progress
 from service.cli._common import EXIT_FAILURE, EXIT_OK
 from service.cli.progress import FileProgress
 from service.data import documents_dir
-from service.data.atomic import atomic_write
 from service.data.validate import validate_data_dir
-from service.ops.backups import BackupError, entry_count, export_backup, load_backup, tree_size, verify_backup
+from service.ops.backups import (
+    BackupError,
+    backup_text,
+    entry_count,
+    export_backup,
+    load_backup,
+    tree_size,
+    verify_backup,
+    write_backup,
+)
 from service.ops.restore import ImportPlan, import_backup
 from service.settings import load_settings
 
@@ -82,18 +89,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     with FileProgress.from_args(args) as shown:
         backup, skipped = export_backup(root, on_file=shown.phase("export", *tree_size(root)))
     _fail([f"skipped {line}" for line in skipped], EXIT_OK)
-    text = json.dumps(backup, ensure_ascii=False, indent=1) + "\n"
     if args.output is None:
-        sys.stdout.write(text)
+        sys.stdout.write(backup_text(backup))
     else:
-        _write_file(args.output, text.encode("utf-8"))
+        write_backup(args.output, backup)
         print(f"exported {len(backup['documents'])} documents to {args.output}", file=sys.stderr)
     return EXIT_OK
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    # A backup file is written whole or not at all, like every other write here.
-    atomic_write(path.resolve(), data, mode=0o600)
 
 
 def _refused(file: Path, error: BackupError, *, then: str = "") -> int:

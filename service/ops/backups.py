@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from service import __version__
-from service.data.atomic import is_temp_name
+from service.data.atomic import atomic_write, is_temp_name
 from service.data.names import file_and_directory, name_problem
 from service.data.validate import json_problem
 
@@ -152,6 +152,16 @@ def export_backup(
         "checksum": documents_checksum(documents),
     }
     return backup, skipped
+
+
+def backup_text(backup: dict[str, Any]) -> str:
+    """The backup file's text, as export writes it."""
+    return json.dumps(backup, ensure_ascii=False, indent=1) + "\n"
+
+
+def write_backup(path: Path, backup: dict[str, Any]) -> None:
+    """The backup as a file, whole or not at all; 0600, since documents may be private."""
+    atomic_write(path.resolve(), backup_text(backup).encode("utf-8"), mode=0o600)
 
 
 # --- the verdict ---------------------------------------------------------------------
