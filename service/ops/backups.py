@@ -190,6 +190,9 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def load_backup(path: Path) -> dict[str, Any]:
     """Parse a backup file; raises BackupError when it is not one JSON object that parses strictly."""
     try:
+        # A device or a pipe (/dev/zero, /dev/urandom) would be read forever.
+        if path.exists() and not path.is_file():
+            raise BackupError(["not a regular file"])
         raw = path.read_bytes()
     except OSError as exc:
         raise BackupError([f"cannot read ({exc.strerror})"]) from None

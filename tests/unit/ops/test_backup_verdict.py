@@ -280,13 +280,15 @@ def test_backup_base64_document_round_trips(tmp_path: Path, good_backup: dict[st
     assert (live / "appdocs" / "latin1.txt").read_bytes() == data
 
 
-@pytest.mark.parametrize("kind", ["missing", "directory"])
+@pytest.mark.parametrize("kind", ["missing", "directory", "endless device"])
 def test_backup_file_that_cannot_be_read_gets_one_line_and_exit_1(
     tmp_path: Path, live: Path, capsys: pytest.CaptureFixture[str], kind: str
 ) -> None:
     backup = tmp_path / "backup.json"
     if kind == "directory":
         backup.mkdir()
+    elif kind == "endless device":
+        backup = Path("/dev/zero")
     before = _hashes(live)
     for argv in (["data", "validate-backup", str(backup)], ["data", "import", "--data-dir", str(live), str(backup)]):
         code, err, _ = _verdict(capsys, argv)
