@@ -50,11 +50,22 @@ class DocumentStore:
         self._status: tuple[float, tuple[int, ...], dict[str, object]] | None = None
 
     def ensure(self) -> None:
-        """Create the directories on first start; an existing non-directory is left for health to report."""
-        if not self.data_dir.exists():
-            self.root.mkdir(parents=True, exist_ok=True)
-        elif self.data_dir.is_dir() and not self.root.exists():
-            self.root.mkdir(exist_ok=True)
+        """Create the directories on first start; what cannot be created is left for health to report.
+
+        A read-only mount without the documents directory must not stop start-up: the
+        service starts, and /health names the missing directory.
+        """
+        try:
+            if not self.data_dir.exists():
+                self.root.mkdir(parents=True, exist_ok=True)
+            elif self.data_dir.is_dir() and not self.root.exists():
+                self.root.mkdir(exist_ok=True)
+        except OSError as exc:
+            log.warning(
+                "cannot create the documents directory: %s",
+                exc.strerror,
+                extra={"event": "data_store_unavailable", "data_dir": str(self.data_dir)},
+            )
 
     def health(self) -> StoreHealth:
         """Whether the store can be read and written (blocking: call off the event loop).

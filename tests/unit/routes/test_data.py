@@ -73,3 +73,15 @@ async def test_data_status_of_a_writable_store_says_writable(client: httpx.Async
     response = await client.get("/api/data/status")
     assert response.status_code == 200
     assert response.json()["status"] == "ok" and response.json()["writable"] is True
+
+
+async def test_data_store_that_cannot_be_created_does_not_stop_start_up(
+    make_app: Callable[..., Starlette], tmp_path: Path
+) -> None:
+    (tmp_path / "not-a-dir").write_text("a file where a folder should be")
+    app = make_app(data_dir=tmp_path / "not-a-dir" / "data")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        listing = await http.get("/api/appdocs")
+        ready = await http.get("/health/ready")
+    assert listing.status_code == 503 and listing.json()["error"]["code"] == "data_store_unavailable"
+    assert ready.status_code == 503 and ready.json()["failing"] == ["data_store"]
