@@ -76,7 +76,13 @@ def documents_checksum(documents: list[Any]) -> str:
 
 
 def _show(value: object, limit: int = 60) -> str:
-    """repr() cut to a length one line can carry: values come from the file, any size."""
+    """repr() cut to a length one line can carry: values come from the file, any size.
+
+    Arrays and objects are named, never printed: one nested near the parser's limit
+    would take repr() past the recursion limit.
+    """
+    if isinstance(value, (list, dict)):
+        return "a JSON array" if isinstance(value, list) else "a JSON object"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,7 @@ def _deep_inside_documents(doc: dict[str, Any]) -> bytes:
 def _deep_size(doc: dict[str, Any]) -> dict[str, Any]:
     # Parses (under the parser's limit), then nests deep enough to trouble a recursive walk.
     deep: Any = 1
-    for _ in range(950):
+    for _ in range(sys.getrecursionlimit() - 60):
         deep = [deep]
     doc["documents"][0]["size"] = deep
     return doc
@@ -131,7 +132,7 @@ MALFORMED: dict[str, Tamper] = {
     "nested 100,000 levels": _raw(b"[" * 100_000 + b"]" * 100_000),
     "objects nested 100,000 levels": _raw(b'{"a":' * 100_000 + b"1" + b"}" * 100_000),
     "documents nested 100,000 levels": _deep_inside_documents,
-    "a size nested 950 levels": _deep_size,
+    "a size nested just under the parser's limit": _deep_size,
     "a .json document nested 100,000 levels": _deep_json_document,
     "a duplicate key": _duplicate_key,
     "a 5,000-digit integer": _huge_integer,
