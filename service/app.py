@@ -262,7 +262,7 @@ def _lifespan(
 def _store_check(store: DocumentStore) -> CheckResult:
     result = store.health()
     # Readable but not writable: documents are still served, only writes answer 503.
-    return CheckResult(result.ok, {"detail": result.detail}, degraded=not result.ok and store.readable())
+    return CheckResult(result.ok, {"detail": result.detail}, degraded=result.readable)
 
 
 def _sink_check(sink: LogSink | None) -> CheckResult:

@@ -3,28 +3,27 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from observability.errors import ConfigError
 from service.cli import progress
 from service.cli._common import EXIT_FAILURE, EXIT_OK
 from service.cli.progress import FileProgress
 from service.data import documents_dir
-from service.data.atomic import atomic_write
-from service.data.backup import (
+from service.data.validate import validate_data_dir
+from service.ops.backups import (
     BackupError,
-    ImportPlan,
-    decode_documents,
+    backup_text,
+    entry_count,
     export_backup,
-    import_backup,
     load_backup,
     tree_size,
+    verify_backup,
+    write_backup,
 )
-from service.data.validate import validate_data_dir
+from service.ops.restore import ImportPlan, import_backup
 from service.settings import load_settings
 
 
@@ -90,58 +89,46 @@ def cmd_export(args: argparse.Namespace) -> int:
     with FileProgress.from_args(args) as shown:
         backup, skipped = export_backup(root, on_file=shown.phase("export", *tree_size(root)))
     _fail([f"skipped {line}" for line in skipped], EXIT_OK)
-    text = json.dumps(backup, ensure_ascii=False, indent=1) + "\n"
     if args.output is None:
-        sys.stdout.write(text)
+        sys.stdout.write(backup_text(backup))
     else:
-        _write_file(args.output, text.encode("utf-8"))
+        write_backup(args.output, backup)
         print(f"exported {len(backup['documents'])} documents to {args.output}", file=sys.stderr)
     return EXIT_OK
 
 
-def _write_file(path: Path, data: bytes) -> None:
-    # A backup file is written whole or not at all, like every other write here.
-    atomic_write(path.resolve(), data, mode=0o600)
+def _refused(file: Path, error: BackupError, *, then: str = "") -> int:
+    """The verdict on a refused backup: one line on stderr, exit 1."""
+    return _fail([f"{file}: invalid backup: {error.summary()}{then}"], EXIT_FAILURE)
 
 
 def cmd_validate_backup(args: argparse.Namespace) -> int:
-    """Check format, version, checksums, sizes and paths; exit 1 on any problem."""
+    """Check the backup exactly as `import` does before it changes anything; exit 1 on any problem."""
     try:
         backup = load_backup(args.file)
+        with FileProgress.from_args(args) as shown:
+            verified = verify_backup(backup, shown.phase("verify", entry_count(backup)))
     except BackupError as exc:
-        return _fail(exc.problems, EXIT_FAILURE)
-    with FileProgress.from_args(args) as shown:
-        documents, problems = decode_documents(backup, shown.phase("verify", _entry_count(backup)))
-    if problems:
-        return _fail(
-            [f"{args.file}: {problem}" for problem in problems] + [f"{len(problems)} problem(s)"], EXIT_FAILURE
-        )
-    total = sum(len(data) for data in documents.values())
+        return _refused(args.file, exc)
     print(
-        f"{args.file}: valid backup, {len(documents)} documents, {total} bytes, "
-        f"created {backup.get('created_at')} by version {backup.get('service_version')}"
+        f"{args.file}: valid backup, {len(verified.documents)} documents, {verified.total_bytes} bytes, "
+        f"created {verified.created_at} by version {verified.service_version}"
     )
     return EXIT_OK
 
 
-def _entry_count(backup: dict[str, Any]) -> int:
-    """Entries a backup lists (0 when it lists none, which validation reports)."""
-    documents = backup.get("documents")
-    return len(documents) if isinstance(documents, list) else 0
-
-
 def cmd_import(args: argparse.Namespace) -> int:
-    """Validate, then swap the documents in; report added, changed, removed."""
+    """Verify, then swap the documents in; report added, changed, removed."""
     data_dir = _data_dir(args)
     try:
         backup = load_backup(args.file)
         with FileProgress.from_args(args) as shown:
-            verified = shown.phase("verify", _entry_count(backup))
+            verified = shown.phase("verify", entry_count(backup))
             # No bar for writing in a dry run: nothing is written.
-            written = None if args.dry_run else shown.phase("write", _entry_count(backup))
+            written = None if args.dry_run else shown.phase("write", entry_count(backup))
             plan = import_backup(data_dir, backup, dry_run=args.dry_run, on_verified=verified, on_written=written)
     except BackupError as exc:
-        return _fail([f"{args.file}: {p}" for p in exc.problems] + ["nothing was changed"], EXIT_FAILURE)
+        return _refused(args.file, exc, then="; nothing was changed")
     except OSError as exc:
         return _fail([f"import failed, nothing was changed: {exc}"], EXIT_FAILURE)
     _print_plan(plan, dry_run=args.dry_run)

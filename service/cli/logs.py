@@ -7,10 +7,10 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from service import retention
 from service.cli import progress
 from service.cli._common import EXIT_FAILURE, EXIT_OK
 from service.cli.progress import FileProgress, total_size
+from service.ops import retention
 from service.settings import load_settings
 
 

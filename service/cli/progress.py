@@ -23,7 +23,7 @@ from rich.filesize import decimal, pick_unit_and_suffix
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from service.data.backup import FileDone
+from service.ops.backups import FileDone
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from service.cli._common import EXIT_FAILURE, InputError
-from service.data.backup import prune, prune_plan
+from service.ops.backup_pruning import prune, prune_plan
 
 
 def _age(value: str) -> int:

@@ -1,4 +1,4 @@
-"""The documents: the store, atomic writes, backups and checks."""
+"""The documents: the store, its name rules, atomic and conditional writes, and the live-directory check."""
 
 from __future__ import annotations
 

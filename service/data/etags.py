@@ -13,7 +13,8 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,34 +49,59 @@ def file_etag(path: Path) -> str | None:
     return f'"{digest.hexdigest()}"'
 
 
+# How long after a file's last change its tag may be trusted from the cache: longer
+# than any file system's timestamp granularity (the kernel's coarse clock ticks in
+# milliseconds), so a change that lands in the same tick as the state we hashed
+# cannot leave the key as it was.
+SETTLE_NS = 2_000_000_000
+Key = tuple[int, int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A regular file as one stat() saw it: its key, its cached tag, and whether a tag may be kept for it."""
+
+    key: Key
+    tag: str | None
+    settled: bool
+
+
 class EtagCache:
     """ETags of documents already hashed, keyed by what any change of the file changes.
 
-    The service writes by rename, so every write gives the path a new inode; an edit
-    in place changes the size or the modification time. One stat() (cheap enough
-    for the event loop) then tells whether the tag computed earlier still holds,
-    instead of reading the whole file again on a thread for every GET.
+    The key is (device, inode, size, mtime, ctime). The service writes by rename, so
+    every write gives the path a new inode; an edit in place changes the ctime, which
+    no client, copy tool or `touch` can set back (utime() can restore the mtime, and
+    a same-size rewrite keeps the size). A file changed less than SETTLE_NS before
+    the stat() is hashed afresh on every GET: its ctime might not have ticked since.
+    One stat() (cheap enough for the event loop) then tells whether the tag computed
+    earlier still holds, instead of reading the whole file again for every GET.
     """
 
-    def __init__(self, size: int = 1024) -> None:
+    def __init__(self, size: int = 1024, *, clock: Callable[[], int] = time.time_ns) -> None:
         self._size = size
-        self._tags: dict[tuple[int, int, int, int], str] = {}
+        self._clock = clock
+        self._tags: dict[Key, str] = {}
 
-    def lookup(self, path: Path) -> tuple[tuple[int, int, int, int] | None, str | None]:
-        """(the file's key, its cached tag or None); (None, None) when there is no regular file."""
+    def lookup(self, path: Path) -> Seen | None:
+        """The file as it is now, with its cached tag if any; None when there is no regular file."""
+        now = self._clock()  # before the stat: a change after it gets a later ctime
         try:
             found = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
-            return None, None
+            return None
         if not stat.S_ISREG(found.st_mode):
-            return None, None
-        key = (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
-        return key, self._tags.get(key)
+            return None
+        key = (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
+        return Seen(key, self._tags.get(key), settled=now - found.st_ctime_ns >= SETTLE_NS)
 
-    def remember(self, key: tuple[int, int, int, int], etag: str) -> None:
+    def remember(self, seen: Seen, etag: str) -> None:
+        """Keep the tag hashed after `seen`, unless the file had changed too recently to tell."""
+        if not seen.settled:
+            return
         if len(self._tags) >= self._size:
             self._tags.clear()  # bounded; documents are few and the next GETs refill it
-        self._tags[key] = etag
+        self._tags[seen.key] = etag
 
 
 def _tags(header: str) -> list[tuple[bool, str]] | None:

@@ -11,20 +11,12 @@ from pathlib import Path
 
 from service.data import documents_dir
 from service.data.etags import EtagCache
+from service.data.names import MEDIA_TYPES, PathRejected, check_name
 from service.data.writes import sweep_leftovers
 
 log = logging.getLogger("ai_diy.data")
 # How old a cached /api/data/status summary may be (see DocumentStore.cached_status).
 STATUS_MAX_AGE = 1.0
-
-# Extension -> media type of every document type the store serves.
-MEDIA_TYPES = {
-    ".json": "application/json",
-    ".csv": "text/csv; charset=utf-8",
-    ".md": "text/markdown; charset=utf-8",
-    ".html": "text/html; charset=utf-8",
-    ".txt": "text/plain; charset=utf-8",
-}
 
 
 @dataclass(frozen=True)
@@ -34,10 +26,16 @@ class DocumentInfo:
     modified: float
 
 
+__all__ = ["MEDIA_TYPES", "STATUS_MAX_AGE", "DocumentInfo", "DocumentStore", "StoreHealth"]
+
+
 @dataclass(frozen=True)
 class StoreHealth:
+    """Whether the store can be written (`ok`) and read (`readable`); a read-only store is readable, not ok."""
+
     ok: bool
     detail: str
+    readable: bool = True
 
 
 class DocumentStore:
@@ -52,11 +50,22 @@ class DocumentStore:
         self._status: tuple[float, tuple[int, ...], dict[str, object]] | None = None
 
     def ensure(self) -> None:
-        """Create the directories on first start; an existing non-directory is left for health to report."""
-        if not self.data_dir.exists():
-            self.root.mkdir(parents=True, exist_ok=True)
-        elif self.data_dir.is_dir() and not self.root.exists():
-            self.root.mkdir(exist_ok=True)
+        """Create the directories on first start; what cannot be created is left for health to report.
+
+        A read-only mount without the documents directory must not stop start-up: the
+        service starts, and /health names the missing directory.
+        """
+        try:
+            if not self.data_dir.exists():
+                self.root.mkdir(parents=True, exist_ok=True)
+            elif self.data_dir.is_dir() and not self.root.exists():
+                self.root.mkdir(exist_ok=True)
+        except OSError as exc:
+            log.warning(
+                "cannot create the documents directory: %s",
+                exc.strerror,
+                extra={"event": "data_store_unavailable", "data_dir": str(self.data_dir)},
+            )
 
     def health(self) -> StoreHealth:
         """Whether the store can be read and written (blocking: call off the event loop).
@@ -65,15 +74,16 @@ class DocumentStore:
         """
         for label, path in (("data directory", self.data_dir), ("documents directory", self.root)):
             if not path.exists():
-                return StoreHealth(False, f"{label} does not exist")
+                return StoreHealth(False, f"{label} does not exist", readable=False)
             if not path.is_dir():
-                return StoreHealth(False, f"{label} is not a directory")
+                return StoreHealth(False, f"{label} is not a directory", readable=False)
             # access() also reports a read-only file system for root, which plain
             # permission bits would not.
             if not os.access(path, os.R_OK | os.X_OK):
-                return StoreHealth(False, f"{label} is not readable")
+                return StoreHealth(False, f"{label} is not readable", readable=False)
+        for label, path in (("data directory", self.data_dir), ("documents directory", self.root)):
             if not os.access(path, os.W_OK):
-                return StoreHealth(False, f"{label} is not writable")
+                return StoreHealth(False, f"{label} is not writable (documents are still served)")
         return StoreHealth(True, "readable and writable")
 
     def documents(self) -> list[DocumentInfo]:
@@ -82,13 +92,16 @@ class DocumentStore:
         for dirpath, dirnames, filenames in os.walk(self.root):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
-                if name.startswith(".") or Path(name).suffix.lower() not in MEDIA_TYPES:
-                    continue
                 full = Path(dirpath) / name
+                relative = full.relative_to(self.root).as_posix()
+                try:
+                    check_name(relative)  # only what GET /api/appdocs/{path} would serve
+                except PathRejected:
+                    continue
                 if full.is_symlink():
                     continue
                 stat = full.stat()
-                found.append(DocumentInfo(full.relative_to(self.root).as_posix(), stat.st_size, stat.st_mtime))
+                found.append(DocumentInfo(relative, stat.st_size, stat.st_mtime))
         return found
 
     def cached_status(self) -> dict[str, object] | None:
@@ -119,7 +132,7 @@ class DocumentStore:
         """Summary for /api/data/status (blocking); a good one is kept for cached_status."""
         taken_at, fingerprint = self._clock(), self._fingerprint()
         health = self.health()
-        if not health.ok:
+        if not health.readable:
             self._status = None
             return {"status": "unavailable", "detail": health.detail}
         docs = self.documents()
@@ -133,14 +146,11 @@ class DocumentStore:
             "total_bytes": sum(d.size for d in docs),
             "by_type": by_type,
             "last_modified": max((d.modified for d in docs), default=None),
+            "writable": health.ok,
         }
         if fingerprint:
             self._status = (taken_at, fingerprint, summary)
         return summary
-
-    def readable(self) -> bool:
-        """Whether documents can be listed and read, writable or not (blocking)."""
-        return all(path.is_dir() and os.access(path, os.R_OK | os.X_OK) for path in (self.data_dir, self.root))
 
     def sweep(self) -> list[str]:
         """Remove what writes interrupted by a crash left behind, and log it (blocking; at start).

@@ -1,46 +1,35 @@
-"""Checks of the live documents directory (the runbook's validate_data) and of document paths."""
+"""Checks of the live documents directory (the runbook's validate_data), by the document rules the API serves by."""
 
 from __future__ import annotations
 
 import json
 import os
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from service.data import documents_dir
 from service.data.atomic import is_temp_name
-from service.data.store import MEDIA_TYPES
+from service.data.names import name_problem
 
-ALLOWED_EXTENSIONS = frozenset(MEDIA_TYPES)
-# Directories an interrupted import leaves beside the live tree (see service.data.backup).
+# Directories an interrupted import leaves beside the live tree (see service.ops.restore).
 STAGING_PREFIX = ".appdocs.import-"
 
 
-def path_problem(path: object) -> str | None:
-    """Why a relative document path (as stored in a backup) is not acceptable, or None."""
-    if not isinstance(path, str) or not path:
-        return "path must be a non-empty string"
-    if "\x00" in path or "\\" in path:
-        return "path contains a NUL byte or a backslash"
-    if path.startswith("/"):
-        return "path is absolute"
-    parts = path.split("/")
-    if any(part in ("", ".", "..") for part in parts):
-        return "path has an empty, '.' or '..' segment"
-    if any(part.startswith(".") for part in parts):
-        return "path has a hidden segment (names starting with '.' are never served)"
-    if PurePosixPath(path).suffix.lower() not in ALLOWED_EXTENSIONS:
-        return f"extension not allowed (allowed: {', '.join(sorted(ALLOWED_EXTENSIONS))})"
-    return None
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 def json_problem(data: bytes) -> str | None:
     """Why a .json document does not parse, or None."""
     try:
-        json.loads(data.decode("utf-8"))
+        json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
     except UnicodeDecodeError as exc:
         return f"not UTF-8 ({exc.reason} at byte {exc.start})"
     except json.JSONDecodeError as exc:
         return f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+    except RecursionError:
+        return "not valid JSON (nested deeper than the parser goes)"
+    except ValueError as exc:  # NaN / Infinity, or a number of more than 4,300 digits
+        return f"not valid JSON ({exc})"
     return None
 
 
@@ -88,11 +77,10 @@ def _file_problems(entry: Path, root: Path, real_root: Path) -> list[str]:
             return [f"{rel}: dangling symlink (-> {os.readlink(entry)})"]
     if not entry.is_file():
         return [f"{rel}: not a regular file"]
-    if entry.name.startswith("."):
-        return [f"{rel}: hidden file (never served)"]
+    problem = name_problem(rel)
+    if problem:
+        return [f"{rel}: {problem} (never served)"]
     suffix = entry.suffix.lower()
-    if suffix not in ALLOWED_EXTENSIONS:
-        return [f"{rel}: extension {suffix or '(none)'} not allowed"]
     try:
         data = entry.read_bytes()
     except OSError as exc:

@@ -28,6 +28,10 @@ class PreconditionFailed(Exception):
         self.current = current
 
 
+class PathConflict(Exception):
+    """A folder of the target's path is a document: one name cannot be a file and a directory."""
+
+
 @dataclass(frozen=True)
 class Written:
     created: bool
@@ -58,7 +62,10 @@ def write_document(root: Path, target: Path, data: bytes, preconditions: Precond
         else:
             exists = target.is_file()
         # Parents stay inside root: the path rules already placed target under it.
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise PathConflict(str(target)) from None
         atomic_write(target, data)
     return Written(created=not exists, etag=etag_of(data))
 

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from service.context import service_context
 from service.data.etags import file_etag
-from service.data.store import MEDIA_TYPES
+from service.data.names import MEDIA_TYPES
 from service.errors import error_response
 from service.routes.appdocs_admin import delete_document, precondition_failed, put_document, read_preconditions
 from service.security.paths import PathRejected, path_rejection, resolve_document
@@ -29,14 +29,14 @@ async def list_documents(request: Request) -> JSONResponse:
           application/json:
             schema: {$ref: "#/components/schemas/DocumentList"}
       503:
-        description: The store is unavailable.
+        description: The store cannot be read.
         content:
           application/json:
             schema: {$ref: "#/components/schemas/Error"}
     """
     store = service_context(request).document_store
     health = await run_in_threadpool(store.health)
-    if not health.ok:
+    if not health.readable:  # a read-only store still lists its documents
         return error_response(503, "data_store_unavailable", f"data store unavailable: {health.detail}")
     docs = await run_in_threadpool(store.documents)
     return JSONResponse({"documents": [{"path": d.path, "size": d.size} for d in docs]})
@@ -89,11 +89,12 @@ async def get_document(request: Request) -> Response:
     preconditions = read_preconditions(request)
     if isinstance(preconditions, Response):
         return preconditions
-    key, etag = store.etags.lookup(path)
-    if key is not None and etag is None:
+    seen = store.etags.lookup(path)
+    etag = seen.tag if seen is not None else None
+    if seen is not None and etag is None:
         etag = await run_in_threadpool(file_etag, path)
         if etag is not None:
-            store.etags.remember(key, etag)
+            store.etags.remember(seen, etag)
     failure = preconditions.failure(etag, safe_method=True) if preconditions.present else None
     if failure == 412:
         return precondition_failed(etag)

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from service.context import service_context
 from service.data import writes
 from service.data.etags import InvalidPrecondition, Preconditions
-from service.data.writes import PreconditionFailed
+from service.data.writes import PathConflict, PreconditionFailed
 from service.errors import error_response
 from service.security.inspection import SuspiciousInput, input_rejection, parse_json_body
 from service.security.paths import PathRejected, path_rejection, resolve_document
@@ -58,14 +58,22 @@ async def _authorized_target(request: Request) -> Path | Response:
     denied = _authorize(request)
     if denied is not None:
         return denied
-    root = service_context(request).document_store.root
+    store = service_context(request).document_store
     requested = request.path_params["path"]
     try:
-        return await run_in_threadpool(resolve_document, root, requested, raw_path=request.scope.get("raw_path"))
+        target = await run_in_threadpool(
+            resolve_document, store.root, requested, raw_path=request.scope.get("raw_path")
+        )
     except PathRejected as rejected:
         return path_rejection(
             service_context(request).security_events, rejected, client_ip=_client_ip(request), requested=requested
         )
+    # A read-only store (a read-only mount, a full quota) keeps serving reads; a write
+    # is refused before it starts, not half-way through.
+    health = await run_in_threadpool(store.health)
+    if not health.ok:
+        return error_response(503, "data_store_unavailable", f"data store unavailable: {health.detail}")
+    return target
 
 
 def _audit(message: str, event: str, request: Request, relative: str, data: bytes) -> None:
@@ -174,6 +182,10 @@ async def put_document(request: Request) -> Response:
         return precondition_failed(failed.current)
     except IsADirectoryError:
         return error_response(409, "path_is_directory", f"{relative!r} is a directory")
+    except PathConflict:
+        return error_response(
+            409, "path_conflict", f"a folder of {relative!r} is a document: a name cannot be a file and a folder"
+        )
     except OSError as exc:
         log.error(
             "document write failed for %s: %s",

@@ -25,12 +25,14 @@ async def data_status(request: Request) -> JSONResponse:
       at once; a file changed by hand deeper in the tree shows a second later.
     responses:
       200:
-        description: The store is readable and writable.
+        description: >-
+          The store can be read; `writable` says whether writes are accepted (a
+          read-only store still serves its documents, and its writes answer 503).
         content:
           application/json:
             schema: {$ref: "#/components/schemas/DataStatus"}
       503:
-        description: The store is unavailable.
+        description: The store cannot be read.
         content:
           application/json:
             schema: {$ref: "#/components/schemas/Error"}

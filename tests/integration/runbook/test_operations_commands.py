@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.data.backup import export_backup
+from service.ops.backups import export_backup
 from tests.support.net import wait_for
 from tests.support.processes import ROOT
 

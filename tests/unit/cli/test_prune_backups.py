@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from service.cli import main
-from service.data.backup import export_backup
+from service.ops.backups import export_backup
 
 TODAY = "20250301"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from service.data import atomic
-from service.data.backup import export_backup
 from service.data.store import DocumentStore
 from service.data.validate import validate_data_dir
+from service.ops.backups import export_backup
 from tests.support.processes import ROOT
 
 

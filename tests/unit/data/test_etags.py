@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
 
-from service.data.etags import EtagCache, InvalidPrecondition, Preconditions, etag_of, file_etag
+from service.data.etags import SETTLE_NS, EtagCache, InvalidPrecondition, Preconditions, etag_of, file_etag
 
 CURRENT = etag_of(b"v1")
 OTHER = etag_of(b"v2")
@@ -65,20 +67,62 @@ def test_preconditions_from_headers_accepts_star_and_entity_tag_lists(value: str
     assert Preconditions.from_headers({"if-match": value}).if_match == value
 
 
+def _later_than(ctime_ns: int, scratch: Path) -> None:
+    """Wait (bounded) until the file system's clock has ticked past ctime_ns, as seen on a scratch file."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        scratch.write_bytes(b"tick")
+        if os.stat(scratch).st_ctime_ns > ctime_ns:
+            return
+    raise AssertionError("the file system's clock did not move within 5 s")
+
+
+def _settled_cache() -> EtagCache:
+    """A cache whose clock says every file changed long ago, as it will have a few seconds later."""
+    return EtagCache(clock=lambda: time.time_ns() + 10 * SETTLE_NS)
+
+
 def test_etag_cache_holds_until_the_file_changes(tmp_path: Path) -> None:
     path = tmp_path / "doc.json"
     path.write_bytes(b'{"v": 1}')
-    cache = EtagCache()
-    key, cached = cache.lookup(path)
-    assert key is not None and cached is None
-    cache.remember(key, file_etag(path) or "")
-    assert cache.lookup(path)[1] == file_etag(path)
+    cache = _settled_cache()
+    seen = cache.lookup(path)
+    assert seen is not None and seen.tag is None and seen.settled
+    cache.remember(seen, file_etag(path) or "")
+    assert (again := cache.lookup(path)) is not None and again.tag == file_etag(path)
     replacement = tmp_path / "new.json"
     replacement.write_bytes(b'{"v": 2}')
     replacement.replace(path)  # as the service writes: a new file renamed over the old
-    key, cached = cache.lookup(path)
-    assert key is not None and cached is None
+    assert (renamed := cache.lookup(path)) is not None and renamed.tag is None
     with path.open("ab") as grow:  # an edit in place changes the size
         grow.write(b" ")
-    assert cache.lookup(path)[1] is None
-    assert cache.lookup(tmp_path) == (None, None) and cache.lookup(tmp_path / "missing") == (None, None)
+    assert (grown := cache.lookup(path)) is not None and grown.tag is None
+    assert cache.lookup(tmp_path) is None and cache.lookup(tmp_path / "missing") is None
+
+
+def test_etag_cache_misses_a_same_size_rewrite_with_the_mtime_put_back(tmp_path: Path) -> None:
+    path = tmp_path / "doc.txt"
+    path.write_bytes(b"version one")
+    cache = _settled_cache()
+    seen = cache.lookup(path)
+    assert seen is not None
+    cache.remember(seen, etag_of(b"version one"))
+    before = os.stat(path)
+    _later_than(before.st_ctime_ns, tmp_path / "scratch")
+    with open(path, "r+b") as handle:
+        handle.write(b"version TWO")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # what `cp -p`, rsync or a script can do
+    after = os.stat(path)
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)
+    rewritten = cache.lookup(path)
+    assert rewritten is not None and rewritten.tag is None
+
+
+def test_etag_cache_keeps_no_tag_for_a_file_changed_within_the_settle_time(tmp_path: Path) -> None:
+    path = tmp_path / "doc.txt"
+    path.write_bytes(b"fresh")
+    cache = EtagCache()  # the real clock: the file changed a moment ago
+    seen = cache.lookup(path)
+    assert seen is not None and not seen.settled
+    cache.remember(seen, etag_of(b"fresh"))
+    assert (again := cache.lookup(path)) is not None and again.tag is None

@@ -6,7 +6,7 @@ import tarfile
 from datetime import date
 from pathlib import Path
 
-from service import retention
+from service.ops import retention
 
 TODAY = date(2026, 3, 1)
 # Deleted (past 30 days), compressed (past 7), left alone (today's).

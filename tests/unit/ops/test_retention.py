@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from service import retention
 from service.cli import logs as logs_cli
+from service.ops import retention
 
 TODAY = date(2026, 3, 1)
 KINDS = ("api", "security", "audit", "backup")
@@ -142,7 +142,7 @@ def test_compress_failure_keeps_the_original(tmp_path: Path, monkeypatch: pytest
     def broken(src: object, dst: object) -> None:
         raise OSError(28, "simulated: no space left")
 
-    monkeypatch.setattr("service.retention.os.replace", broken)
+    monkeypatch.setattr("service.ops.retention.os.replace", broken)
     with pytest.raises(OSError):
         retention.compress(source)
     assert [p.name for p in tmp_path.iterdir()] == [source.name]
