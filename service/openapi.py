@@ -127,6 +127,7 @@ class DataStatus(_Model):
     total_bytes: int
     by_type: dict[str, int]
     last_modified: float | None
+    writable: bool = Field(description="Whether writes are accepted; a read-only store still serves documents.")
 
 
 class DocumentEntry(_Model):
