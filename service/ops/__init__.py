@@ -1,0 +1,1 @@
+"""Operators' domain logic: config snapshots, backups, retention."""
