@@ -107,16 +107,35 @@ def _metrics_port_is_api_port(monkeypatch: pytest.MonkeyPatch, port: int) -> Non
     monkeypatch.setenv("AI_DIY_METRICS_PORT", str(port))
 
 
+def _log_dir_under_proc(monkeypatch: pytest.MonkeyPatch, _: int) -> None:
+    monkeypatch.setenv("AI_DIY_LOG_DIR", "/proc/ai-diy-logs")
+
+
+def _data_dir_is_a_file(monkeypatch: pytest.MonkeyPatch, _: int) -> None:
+    Path("blocker").write_text("x")
+    monkeypatch.setenv("AI_DIY_DATA_DIR", "blocker")
+
+
+def _bad_setting(monkeypatch: pytest.MonkeyPatch, _: int) -> None:
+    monkeypatch.setenv("AI_DIY_RATE_LIMIT", "often")
+
+
+def _missing_models_file(monkeypatch: pytest.MonkeyPatch, _: int) -> None:
+    monkeypatch.setenv("AI_DIY_MODELS_CONFIG", "missing.json")
+
+
+def _unreachable_storage_fail_closed(monkeypatch: pytest.MonkeyPatch, _: int) -> None:
+    monkeypatch.setenv("AI_DIY_RATE_LIMIT_STORAGE", f"redis://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("AI_DIY_RATE_LIMIT_FAIL_CLOSED", "true")
+
+
 SCENARIOS: dict[str, Callable[[pytest.MonkeyPatch, int], None]] = {
     "metrics-port-is-api-port": _metrics_port_is_api_port,
-    "log-dir-under-proc": lambda mp, _: mp.setenv("AI_DIY_LOG_DIR", "/proc/ai-diy-logs"),
-    "data-dir-is-a-file": lambda mp, _: (Path("blocker").write_text("x"), mp.setenv("AI_DIY_DATA_DIR", "blocker"))[1],
-    "bad-setting": lambda mp, _: mp.setenv("AI_DIY_RATE_LIMIT", "often"),
-    "missing-models-file": lambda mp, _: mp.setenv("AI_DIY_MODELS_CONFIG", "missing.json"),
-    "unreachable-storage-fail-closed": lambda mp, _: (
-        mp.setenv("AI_DIY_RATE_LIMIT_STORAGE", f"redis://127.0.0.1:{_closed_port()}"),
-        mp.setenv("AI_DIY_RATE_LIMIT_FAIL_CLOSED", "true"),
-    )[1],
+    "log-dir-under-proc": _log_dir_under_proc,
+    "data-dir-is-a-file": _data_dir_is_a_file,
+    "bad-setting": _bad_setting,
+    "missing-models-file": _missing_models_file,
+    "unreachable-storage-fail-closed": _unreachable_storage_fail_closed,
 }
 
 
@@ -149,13 +168,19 @@ def test_validate_config_and_serve_refuse_a_busy_port_alike(
     assert main(["serve"]) == 2
     served = capsys.readouterr().err.splitlines()
     assert main(["validate-config"]) == 2
-    assert _problems(capsys.readouterr().err) == served == [
-        f"configuration error: AI_DIY_HOST/AI_DIY_PORT: cannot listen on 127.0.0.1:{free_api_port}: "
-        "Address already in use"
-    ]
+    assert (
+        _problems(capsys.readouterr().err)
+        == served
+        == [
+            f"configuration error: AI_DIY_HOST/AI_DIY_PORT: cannot listen on 127.0.0.1:{free_api_port}: "
+            "Address already in use"
+        ]
+    )
 
 
-def test_serve_only_warns_about_an_unknown_name(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_only_warns_about_an_unknown_name(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("AI_DIY_RATELIMIT", "5/minute")
     monkeypatch.setenv("AI_DIY_WORKERS", "0")  # stops serve before it serves, after the warnings
     assert main(["serve"]) == 2

@@ -38,7 +38,9 @@ def test_preflight_lists_every_problem_at_once(tmp_path: Path, monkeypatch: pyte
     assert result.sockets is None, "a start that stops holds no port"
 
 
-def test_preflight_metrics_port_equal_to_api_port_is_one_line(free_api_port: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_preflight_metrics_port_equal_to_api_port_is_one_line(
+    free_api_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AI_DIY_METRICS_PORT", str(free_api_port))
     assert run_preflight(None).problems == [
         f"AI_DIY_METRICS_PORT: must differ from AI_DIY_PORT (both are {free_api_port})"
@@ -56,9 +58,7 @@ def test_preflight_busy_port_is_refused(free_api_port: int) -> None:
         holder.bind(("127.0.0.1", free_api_port))
         holder.listen()
         [line] = run_preflight(None).problems
-    assert line == (
-        f"AI_DIY_HOST/AI_DIY_PORT: cannot listen on 127.0.0.1:{free_api_port}: Address already in use"
-    )
+    assert line == (f"AI_DIY_HOST/AI_DIY_PORT: cannot listen on 127.0.0.1:{free_api_port}: Address already in use")
 
 
 def test_preflight_names_the_closest_setting_for_each_unknown_name(
