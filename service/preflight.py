@@ -5,14 +5,20 @@ every problem is one line naming the setting (the command exits 2), every warnin
 line that does not stop the start. Each check does what start-up does rather than
 guess from the outside: the log directory is written to, the listening ports are
 bound (serve keeps these sockets and serves on them), the rate-limit storage is asked.
-An AI_DIY_* name no setting reads is an `unknown` line: serve warns, validate-config fails.
+Two kinds of line are weighed differently by the two commands, and say so:
+- an AI_DIY_* name no setting reads (`unknown`): serve warns, validate-config fails;
+- a port held by a running AI-DIY service (`held`): serve cannot start, while for
+  validate-config, run to check a change before a restart, it is a warning: the restart
+  stops that service before the new one binds (as systemd's ExecStartPre run does).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import tempfile
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +44,7 @@ class Preflight:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
     passed: list[str] = field(default_factory=list)
     sockets: Sockets | None = None
 
@@ -138,9 +145,27 @@ def _listen(settings: Settings, result: Preflight) -> str:
         raise ConfigError(f"AI_DIY_METRICS_PORT: must differ from AI_DIY_PORT (both are {settings.port})")
     from service.server import bind_sockets, hypercorn_config  # noqa: PLC0415  # hypercorn only when it is needed
 
-    result.sockets = bind_sockets(settings, hypercorn_config(settings))
+    try:
+        result.sockets = bind_sockets(settings, hypercorn_config(settings))
+    except ConfigError as error:
+        if not _running_ai_diy(settings.host, settings.port):
+            raise
+        result.held += [f"{line} (held by a running AI-DIY service)" for line in error.problems]
+        return ""
     ports = [str(settings.port)] + ([str(settings.metrics_port)] if settings.metrics_port is not None else [])
     return f"listening ports {', '.join(ports)} free"
+
+
+def _running_ai_diy(host: str, port: int) -> bool:
+    """Whether the AI-DIY service answers on host:port (its liveness answer, bounded to one second)."""
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104  # a wildcard bind is reached on loopback
+        host = "127.0.0.1"
+    where = f"[{host}]" if ":" in host else host
+    try:
+        with urllib.request.urlopen(f"http://{where}:{port}/health/live", timeout=1.0) as response:
+            return bool(json.loads(response.read()).get("status") == "alive")
+    except (OSError, ValueError, AttributeError):  # anything else on the port, or nothing that answers HTTP
+        return False
 
 
 def storage_unreachable(uri: str, timeout: float = STORAGE_PROBE_TIMEOUT) -> str | None:

@@ -141,6 +141,14 @@ class Settings(BaseSettings):
             value = [part for part in value.split(",") if part.strip()]
         return [_network(part) for part in value]
 
+    @field_validator("log_dir", "data_dir", "models_config", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # No file system takes a NUL in a path: refused here, not as a traceback from the first open().
+        if isinstance(value, str | Path) and "\x00" in str(value):
+            raise ValueError("a path cannot contain a NUL character")
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: Any) -> Any:

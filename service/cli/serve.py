@@ -27,8 +27,8 @@ def run(args: argparse.Namespace) -> int:
     # An unknown AI_DIY_* name changes nothing the service does: a warning here, a failure in validate-config.
     for line in [*preflight.unknown, *preflight.warnings]:
         print(f"warning: {line}", file=sys.stderr)
-    if preflight.problems or preflight.settings is None:
-        raise ConfigError(*preflight.problems)
+    if preflight.problems or preflight.held or preflight.settings is None:
+        raise ConfigError(*preflight.problems, *preflight.held)
     from service.server import serve  # noqa: PLC0415  # hypercorn and the app only once the configuration holds
 
     return serve(preflight.settings, preflight.sockets)

@@ -2,8 +2,9 @@
 
 The same function as `serve` runs (service.preflight), so the verdict and the lines
 are the same: each problem is a `configuration error:` line on stderr, exactly as
-serve prints it, and the exit code is serve's (2). One difference: an AI_DIY_* name
-no setting reads is a warning for serve and a failure here, where typos are hunted.
+serve prints it, and the exit code is serve's (2). Two differences, both named by the
+check (see service.preflight): an unknown AI_DIY_* name fails here (serve warns), and
+a port held by a running AI-DIY service only warns here (serve cannot start).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     preflight.close()
     for line in preflight.passed:
         print(f"{OK} {line}", flush=True)
-    for line in preflight.warnings:
+    # A port this service already holds is freed by the restart that applies the change.
+    for line in [*preflight.held, *preflight.warnings]:
         print(f"warning: {line}", file=sys.stderr)
     problems = [*preflight.unknown, *preflight.problems]
     for line in problems:

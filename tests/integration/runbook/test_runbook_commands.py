@@ -88,11 +88,11 @@ def _status_failed_at_start(result: Result, _: Deployment) -> None:
 
 
 def _journal_names_the_bad_setting(result: Result, _: Deployment) -> None:
-    assert "❌ setting AI_DIY_RATE_LIMIT" in result.out
+    assert "configuration error: AI_DIY_RATE_LIMIT: " in result.out
 
 
 def _validate_config_names_the_bad_setting(result: Result, _: Deployment) -> None:
-    assert "❌ setting AI_DIY_RATE_LIMIT" in result.out and result.out.endswith("problem(s) found\n")
+    assert "configuration error: AI_DIY_RATE_LIMIT: " in result.err and result.out.endswith("❌ 1 problem(s) found\n")
 
 
 def _not_answering(result: Result, _: Deployment) -> None:
@@ -164,9 +164,9 @@ def _a_file_not_a_directory(result: Result, _: Deployment) -> None:
 
 
 def _data_dir_not_a_directory(result: Result, deployment: Deployment) -> None:
-    assert f"❌ data directory {deployment.state / 'data'}: {deployment.state / 'data'} is not a directory" in _lines(
-        result
-    )
+    data = deployment.state / "data"
+    assert f"configuration error: AI_DIY_DATA_DIR: {data} is not a directory" in result.err.splitlines()
+    assert "(held by a running AI-DIY service)" in result.err, "the running service's port is no problem here"
 
 
 def _disk_and_log_files(result: Result, _: Deployment) -> None:
@@ -434,10 +434,10 @@ FOLLOWS = {"""tail -f "$LOG" | jq --unbuffered -c 'select(.logger=="ai_diy.secur
 SITUATIONS = {
     ("AiDiyServiceDown", "systemctl status ai-diy"): Check(_status_failed_at_start, code=3),
     ("AiDiyServiceDown", "ai-diy validate-config --env-file /etc/ai-diy/ai-diy.env"): Check(
-        _validate_config_names_the_bad_setting, code=1
+        _validate_config_names_the_bad_setting, code=2
     ),
     ("AiDiyHealthCheckFailing", "ai-diy validate-config --env-file /etc/ai-diy/ai-diy.env"): Check(
-        _data_dir_not_a_directory, code=1
+        _data_dir_not_a_directory, code=2
     ),
 }
 
