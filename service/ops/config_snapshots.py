@@ -60,12 +60,14 @@ class ManifestFile(BaseModel):
     sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     size: int | None = Field(None, ge=0)
     mode: int | None = Field(None, ge=0, le=0o7777)
-    uid: int | None = Field(None, ge=0)
-    gid: int | None = Field(None, ge=0)
+    uid: int | None = Field(None, ge=0, le=2**32 - 2)
+    gid: int | None = Field(None, ge=0, le=2**32 - 2)
 
     @field_validator("path")
     @classmethod
     def _absolute(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("cannot contain a NUL character")
         if not Path(value).is_absolute():
             raise ValueError("must be an absolute path")
         return value

@@ -56,6 +56,9 @@ DAMAGES: dict[str, Callable[[dict[str, Any]], None]] = {
     "entry-without-path": lambda m: m["files"][0].pop("path"),
     "mode-as-string": lambda m: m["files"][1].update(mode="0644"),
     "relative-path": lambda m: m["files"][0].update(path="ai-diy.env"),
+    "nul-in-path": lambda m: m["files"][0].update(path="/etc/ai-diy\x00.env"),
+    "owner-out-of-range": lambda m: m["files"][0].update(uid=2**40),
+    "size-as-string": lambda m: m["files"][0].update(size="12"),
     "role-outside-the-snapshot": lambda m: m["files"][0].update(role="../../etc/passwd"),
     "present-as-number": lambda m: m["files"][0].update(present=1),
     "no-files": lambda m: m.update(files=[]),
@@ -188,3 +191,18 @@ def test_config_list_shows_a_damaged_snapshot_and_goes_on(
         "Input should be an object (got 'env'))",
         f"{later.name}: {tmp_path / 'ai-diy.env'}",
     ]
+
+
+def test_config_rollback_target_that_became_a_directory_is_refused_before_any_change(
+    snapshot: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "models.json").unlink()
+    (tmp_path / "models.json").mkdir()
+    before = _hashes(tmp_path)
+    for argv in (["config", "rollback", snapshot.name, "--dry-run"], ["config", "rollback", snapshot.name]):
+        assert main(argv) == 1
+        assert capsys.readouterr().err.splitlines() == [
+            f"{tmp_path / 'models.json'}: is not a regular file; it is left alone",
+            f"{Path('config-backups') / snapshot.name} cannot be rolled back to; nothing was changed",
+        ]
+    assert _hashes(tmp_path) == before and (tmp_path / "ai-diy.env").read_bytes() == NEW_ENV
