@@ -19,6 +19,7 @@ import json
 import os
 import tempfile
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,8 @@ def run_preflight(env_file: str | Path | None = ".env", *, models_config: Path |
     return result
 
 
-def _check(result: Preflight, check: Any) -> None:
+def _check(result: Preflight, check: Callable[[], str | None]) -> None:
+    """Run one check: its ConfigError lines are problems, what it returns is the line of a passed check."""
     try:
         passed = check()
     except ConfigError as error:
