@@ -49,6 +49,7 @@ from service.security.limiter import RateLimiter
 from service.security.rate_limit import RateLimitMiddleware
 from service.security.status import SecurityStatus
 from service.settings import Settings
+from service.storage_watch import StorageWatch
 
 NAMESPACE = "ai_diy"
 LOG_FILE_PREFIX = "ai_diy_api"
@@ -117,7 +118,9 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
             metrics_app=metrics_app,
         ),
         exception_handlers={HTTPException: http_exception_handler},
-        lifespan=_lifespan(settings, service_metrics, tracer_provider, configure_logs, metrics_app),
+        lifespan=_lifespan(
+            settings, service_metrics, tracer_provider, configure_logs, metrics_app, StorageWatch(limiter)
+        ),
     )
     context = ServiceContext(
         settings=settings,
@@ -223,6 +226,7 @@ def _lifespan(
     tracer_provider: TracerProvider,
     configure_logs: bool,
     metrics_app: RefreshingMetricsApp,
+    storage_watch: StorageWatch,
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -241,6 +245,7 @@ def _lifespan(
         resource_logger = ResourceLogger(logging.getLogger("ai_diy.resources"), settings.resource_log_interval)
         resource_logger.start()
         metrics_app.start()
+        storage_watch.start()
         logging.getLogger("ai_diy.api").info(
             "AI-DIY %s started",
             __version__,
@@ -250,6 +255,7 @@ def _lifespan(
             yield
         finally:
             logging.getLogger("ai_diy.api").info("AI-DIY stopping", extra={"event": "shutdown"})
+            await storage_watch.stop()
             resource_logger.stop()
             metrics_app.stop()
             tracer_provider.shutdown()

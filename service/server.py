@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import time
 from multiprocessing.connection import wait
@@ -76,15 +77,15 @@ def configure_process() -> None:
 
 def bind_sockets(settings: Settings, config: HypercornConfig) -> Sockets:
     """The listening sockets, bound before anything starts; ConfigError naming the settings when one cannot be."""
-    listeners = [("AI_DIY_HOST", "AI_DIY_PORT", config.bind[0])]
+    listeners = [("AI_DIY_HOST", "AI_DIY_PORT", settings.host, settings.port, config.bind[0])]
     if settings.metrics_port is not None:
-        listeners.append(("AI_DIY_METRICS_HOST", "AI_DIY_METRICS_PORT", config.bind[1]))
-    bound = []
-    for host_setting, port_setting, address in listeners:
-        one = HypercornConfig()
-        one.bind, one.workers = [address], config.workers  # the workers count decides SO_REUSEPORT
+        listeners.append(
+            ("AI_DIY_METRICS_HOST", "AI_DIY_METRICS_PORT", settings.metrics_host, settings.metrics_port, config.bind[1])
+        )
+    bound: list[socket.socket] = []
+    for host_setting, port_setting, host, port, address in listeners:
         try:
-            bound += one.create_sockets().insecure_sockets
+            bound.append(_listening_socket(host, port, reuse_port=config.workers > 1))
         except OSError as exc:
             for sock in bound:
                 sock.close()
@@ -93,8 +94,31 @@ def bind_sockets(settings: Settings, config: HypercornConfig) -> Sockets:
     return Sockets(secure_sockets=[], insecure_sockets=bound, quic_sockets=[])
 
 
-def serve(settings: Settings) -> int:
-    """Serve until a signal arrives; returns the exit code (ConfigError when a port cannot be bound).
+def _listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    """One listening socket as hypercorn makes it, closed again when it cannot be bound.
+
+    Hypercorn's own create_sockets leaves a socket it failed to bind open; here a
+    refused address costs nothing, so the start-up check can try it and report.
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if reuse_port:  # spawned workers share the one port
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.setblocking(False)
+        sock.set_inheritable(True)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def serve(settings: Settings, sockets: Sockets | None = None) -> int:
+    """Serve on `sockets` (bound here when None) until a signal arrives; returns the exit code.
+
+    ConfigError when a port cannot be bound.
 
     Several workers share their metrics through prometheus-client's multiprocess
     files, in a directory made fresh for this start (stale files from an earlier
@@ -102,7 +126,8 @@ def serve(settings: Settings) -> int:
     """
     configure_process()
     config = hypercorn_config(settings)
-    sockets = bind_sockets(settings, config)
+    if sockets is None:
+        sockets = bind_sockets(settings, config)
     try:
         if settings.workers == 1:
             run_worker(config, sockets, drain=settings.drain_timeout)

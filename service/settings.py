@@ -6,11 +6,15 @@ one readable line per problem (`ConfigError`), never a traceback.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import os
+from collections.abc import Mapping
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+from dotenv import dotenv_values
 from limits import parse_many
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -137,6 +141,14 @@ class Settings(BaseSettings):
             value = [part for part in value.split(",") if part.strip()]
         return [_network(part) for part in value]
 
+    @field_validator("log_dir", "data_dir", "models_config", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # No file system takes a NUL in a path: refused here, not as a traceback from the first open().
+        if isinstance(value, str | Path) and "\x00" in str(value):
+            raise ValueError("a path cannot contain a NUL character")
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
@@ -233,3 +245,32 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
         return Settings(_env_file=env_file, **overrides)
     except ValidationError as exc:
         raise ConfigError(*describe_errors(exc)) from None
+
+
+def known_names() -> list[str]:
+    """Every AI_DIY_* variable the settings read, aliases included."""
+    names = set()
+    for name, field in Settings.model_fields.items():
+        names.add(f"{ENV_PREFIX}{name}".upper())
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names.update(str(choice).upper() for choice in alias.choices if str(choice).upper().startswith(ENV_PREFIX))
+    return sorted(names)
+
+
+def unknown_names(env_file: str | Path | None = ".env", environ: Mapping[str, str] | None = None) -> list[str]:
+    """One line per AI_DIY_* variable no setting reads (a typo is otherwise ignored), naming the closest one."""
+    environ = os.environ if environ is None else environ
+    sources = [("the environment", list(environ))]
+    if env_file is not None and Path(env_file).is_file():
+        sources.append((str(env_file), list(dotenv_values(env_file))))
+    known = known_names()
+    lines = []
+    for source, names in sources:
+        for name in sorted(name for name in names if name.upper().startswith(ENV_PREFIX)):
+            if name.upper() in known:
+                continue
+            # Cut-off 0: however far the typo, the line names the nearest real setting.
+            (closest,) = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.0)
+            lines.append(f"{name}: unknown setting in {source}, ignored (did you mean {closest}?)")
+    return lines

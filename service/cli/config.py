@@ -12,8 +12,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from service.cli import config_snapshots as snap
 from service.cli._common import EXIT_FAILURE, InputError
+from service.ops import config_snapshots as snap
 
 DEFAULT_DIR = Path("config-backups")
 
@@ -90,18 +90,19 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    """Every snapshot, oldest first; a damaged one is shown as damaged and the listing goes on."""
     found = snap.snapshots(args.dir)
     if not found:
         print(f"no configuration backups in {args.dir}")
         return 0
-    for snapshot in found:
+    for directory in found:
         try:
-            entries, _ = snap.load(snapshot)
+            snapshot = snap.load(directory)
         except snap.SnapshotError as exc:
-            print(f"{snapshot.name}: damaged ({exc.problems[0]})")
+            print(f"{directory.name}: damaged ({exc.problems[0]})")
             continue
-        files = ", ".join(f"{entry['path']}" + ("" if entry["present"] else " (absent)") for entry in entries)
-        print(f"{snapshot.name}: {files}")
+        files = ", ".join(entry.path + ("" if entry.present else " (absent)") for entry in snapshot.manifest.files)
+        print(f"{directory.name}: {files}")
     return 0
 
 
@@ -121,28 +122,29 @@ def _choose(args: argparse.Namespace) -> Path:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    """Restore a snapshot; a damaged one changes nothing."""
+    """Restore a snapshot, all files or none; a dry run is the real rollback's validation, and stops there."""
     snapshot = _choose(args)
     try:
-        if args.dry_run:
-            changes, replaced = snap.plan_rollback(snapshot), None
-        else:
-            changes, replaced = snap.rollback(snapshot, args.dir, now=datetime.now(UTC))
+        result = snap.rollback(snapshot, args.dir, now=datetime.now(UTC), dry_run=args.dry_run)
+    except snap.RollbackRefused as exc:
+        return _fail([*exc.problems, f"{snapshot} cannot be rolled back to; nothing was changed"])
     except snap.SnapshotError as exc:
         return _fail([*exc.problems, f"{snapshot} is damaged; nothing was changed"])
     except OSError as exc:
-        return _fail([f"config rollback stopped: {exc}"])
+        return _fail([f"config rollback failed, nothing was changed: {_os_error(exc)}"])
     verbs = {"restore": "restored", "remove": "removed", "unchanged": "unchanged"}
-    for change in changes:
-        print(
-            f"{'would be ' if args.dry_run and change.verb != 'unchanged' else ''}{verbs[change.verb]}: {change.path}"
-        )
+    for change in result.changes:
+        would = "would be " if args.dry_run and change.verb != "unchanged" else ""
+        print(f"{would}{verbs[change.verb]}: {change.path}")
     if args.dry_run:
-        print(
-            f"dry run: nothing changed; rollback to {snapshot} would change "
-            f"{sum(c.verb != 'unchanged' for c in changes)} file(s)"
-        )
+        changed = sum(change.verb != "unchanged" for change in result.changes)
+        print(f"dry run: nothing changed; rollback to {snapshot} would change {changed} file(s)")
         return 0
-    print(f"rolled back to {snapshot}; the replaced configuration is kept in {replaced}")
+    print(f"rolled back to {snapshot}; the replaced configuration is kept in {result.replaced}")
     print("apply it with: systemctl restart ai-diy")
     return 0
+
+
+def _os_error(exc: OSError) -> str:
+    names = " -> ".join(str(name) for name in (exc.filename, exc.filename2) if name)
+    return f"{names}: {exc.strerror or exc}" if names else str(exc.strerror or exc)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -281,11 +282,13 @@ def prometheus(
         proc.stop()
 
 
-def broken_data_dir(tmp_path: Path) -> Path:
-    """The data-store fault: a regular file where the service's data directory should be."""
-    data_dir = tmp_path / "data"
+def break_data_dir(data_dir: Path) -> None:
+    """The data-store fault: a regular file where the running service's data directory was.
+
+    Made after the start: the start-up check refuses a data directory that is a file.
+    """
+    shutil.rmtree(data_dir)
     data_dir.write_text("a regular file where the data directory should be\n")
-    return data_dir
 
 
 def repair_data_dir(data_dir: Path) -> None:

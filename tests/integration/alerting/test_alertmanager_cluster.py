@@ -21,7 +21,7 @@ from tests.support.alerting_stack import (
     RunningAlertmanager,
     WebhookSink,
     alertmanager_pair,
-    broken_data_dir,
+    break_data_dir,
     cluster_peers,
     prometheus,
     render_alertmanager_config,
@@ -63,7 +63,7 @@ def _pages_stay(sink: WebhookSink, alertname: str, count: int, seconds: float) -
 
 def test_alertmanager_pair_pages_once_per_group_and_survives_losing_a_member(tmp_path: Path) -> None:
     port = free_port()
-    data_dir = broken_data_dir(tmp_path)
+    data_dir = tmp_path / "data"
     (tmp_path / "first").mkdir()
     (tmp_path / "second").mkdir()
 
@@ -82,6 +82,7 @@ def test_alertmanager_pair_pages_once_per_group_and_survives_losing_a_member(tmp
                 service,
                 _,
             ):
+                break_data_dir(data_dir)
                 # The store cannot be read: AiDiyHealthCheckFailing reaches both members, and one page goes out.
                 _paged_by(sink, "AiDiyHealthCheckFailing")
                 for member in pair:

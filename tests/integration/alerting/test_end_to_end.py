@@ -18,7 +18,7 @@ import pytest
 from tests.support.alerting_stack import (
     WebhookSink,
     alertmanager,
-    broken_data_dir,
+    break_data_dir,
     prometheus,
     render_alertmanager_config,
     repair_data_dir,
@@ -72,7 +72,7 @@ def _await(
 
 def test_faults_page_and_resolve_through_prometheus_and_alertmanager(tmp_path: Path) -> None:
     port = free_port()
-    data_dir = broken_data_dir(tmp_path)
+    data_dir = tmp_path / "data"
     (tmp_path / "first").mkdir()
     (tmp_path / "second").mkdir()
 
@@ -85,6 +85,7 @@ def test_faults_page_and_resolve_through_prometheus_and_alertmanager(tmp_path: P
             service,
             base,
         ):
+            break_data_dir(data_dir)
             wait_for(lambda: _scraped(prom_url), timeout=30, what="service scraped")
             with httpx.Client(base_url=base, timeout=5) as client:
                 # 100 requests to a store that cannot be read: 503s (the default limit is 100/minute).

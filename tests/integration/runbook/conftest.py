@@ -21,14 +21,23 @@ def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
             yield deployed
             return
         deployed.traffic_seen = deployed.traffic()
-        # The access lines are written in batches: wait until the last request's is there.
-        wait_for(
-            lambda: sum(
-                line.get("event") == "http_request" and line.get("status_code") == 413 for line in deployed.log_lines()
-            ),
-            timeout=15,
-            what="the traffic's access lines written",
-        )
+
+        # The access lines are written in batches, after the responses: wait until the last
+        # request of each stream is logged (the client's 413, then each slow upload, which
+        # ends after it), so no check reads the log before the traffic's lines are all there.
+        def last_lines_written() -> bool:
+            lines = [line for line in deployed.log_lines() if line.get("event") == "http_request"]
+            paths = {line.get("path") for line in lines}
+            return (
+                any(line.get("status_code") == 413 for line in lines)
+                and {
+                    "/api/appdocs/slow.md",
+                    "/api/appdocs/slowish.md",
+                }
+                <= paths
+            )
+
+        wait_for(last_lines_written, timeout=15, what="the traffic's access lines written")
         yield deployed
     finally:
         deployed.stop()

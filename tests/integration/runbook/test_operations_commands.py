@@ -221,11 +221,11 @@ def _failed_at_start(result: Result, _: Deployment) -> None:
 
 
 def _journal_bad_setting(result: Result, _: Deployment) -> None:
-    assert "❌ setting AI_DIY_WORKERS" in result.out
+    assert "configuration error: AI_DIY_WORKERS: " in result.out
 
 
 def _config_bad_setting(result: Result, _: Deployment) -> None:
-    assert "❌ setting AI_DIY_WORKERS" in result.out and _lines(result)[-1] == "❌ 1 problem(s) found"
+    assert "configuration error: AI_DIY_WORKERS: " in result.err and _lines(result)[-1] == "❌ 1 problem(s) found"
 
 
 def _version(result: Result, _: Deployment) -> None:
@@ -306,7 +306,7 @@ CHECKS: dict[str, Check] = {
 FOLLOWS = {'tail -f "$LOG"'}
 SITUATIONS = {
     ("The service does not start", "ai-diy validate-config --env-file /etc/ai-diy/ai-diy.env"): Check(
-        _config_bad_setting, code=1
+        _config_bad_setting, code=2
     ),
 }
 OLD_DAY = "20200101"

@@ -10,8 +10,9 @@ from starlette.applications import Starlette
 from service.app import create_app
 from service.settings import load_settings
 from tests.support.environment import clean_environment
+from tests.support.net import free_port
 
-__all__ = ["clean_environment", "client", "make_app"]
+__all__ = ["clean_environment", "client", "free_api_port", "make_app"]
 
 
 @pytest.fixture
@@ -37,3 +38,11 @@ async def client(make_app: Callable[..., Starlette]) -> AsyncIterator[httpx.Asyn
         transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
+
+
+@pytest.fixture
+def free_api_port(monkeypatch: pytest.MonkeyPatch) -> int:
+    """AI_DIY_PORT on a free loopback port: the start-up check binds it, and 8000 may be taken on this machine."""
+    port = free_port()
+    monkeypatch.setenv("AI_DIY_PORT", str(port))
+    return port

@@ -109,12 +109,13 @@ def test_cli_data_export_checks_its_output_before_exporting(
     assert line.startswith(f"configuration error: --output: {target}")
 
 
+@pytest.mark.usefixtures("free_api_port")
 def test_cli_validate_config_requires_the_models_file_the_environment_names(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("AI_DIY_MODELS_CONFIG", str(tmp_path / "typo.json"))
-    assert main(["validate-config"]) == 1
-    assert "❌ models config AI_DIY_MODELS_CONFIG:" in capsys.readouterr().out
+    assert main(["validate-config"]) == EXIT_CONFIG
+    assert "configuration error: AI_DIY_MODELS_CONFIG:" in capsys.readouterr().err
 
 
 def test_cli_settings_know_whether_the_models_file_was_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ def test_storage_setting_rejects_uri_missing_a_port_or_the_master(uri: str, expe
     assert line.startswith("AI_DIY_RATE_LIMIT_STORAGE: expected ") and expected in line
 
 
+@pytest.mark.usefixtures("free_api_port")
 def test_validate_config_accepts_sentinel_storage(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -50,10 +51,11 @@ def test_validate_config_accepts_sentinel_storage(
     assert "❌" not in capsys.readouterr().out
 
 
+@pytest.mark.usefixtures("free_api_port")
 def test_validate_config_names_the_sentinel_form_when_master_is_missing(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("AI_DIY_RATE_LIMIT_STORAGE", "redis+sentinel://10.0.0.1:26379")
-    assert main(["validate-config"]) == 1
-    [line] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("❌ setting")]
-    assert line.startswith("❌ setting AI_DIY_RATE_LIMIT_STORAGE: expected redis+sentinel://host:port")
+    assert main(["validate-config"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("configuration error: AI_DIY_RATE_LIMIT_STORAGE: expected redis+sentinel://host:port")
