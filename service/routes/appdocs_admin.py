@@ -145,7 +145,7 @@ async def put_document(request: Request) -> Response:
       403:
         description: Writes are disabled (no admin token configured).
       409:
-        description: The path names a directory (`path_is_directory`), or one of its folders is a document (`path_conflict`).
+        description: The path names a directory, or one of its folders is a document (`path_conflict`).
       412:
         description: If-Match or If-None-Match does not hold; the current ETag, if any, is in the ETag header.
         headers: {ETag: {$ref: "#/components/headers/ETag"}}
