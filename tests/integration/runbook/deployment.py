@@ -159,6 +159,18 @@ class Deployment:
         )
         self.start_prometheus()
 
+    def serving(self) -> None:
+        """Running and answering, whatever an earlier procedure left: started again if stopped.
+
+        `systemctl start` returns once the process runs, before it listens; wait for that too.
+        """
+        if self.main_pid() == 0:
+            result = self.systemctl("start", "ai-diy")
+            assert result.returncode == 0, result.stdout + result.stderr + self.journal()
+        wait_for(
+            lambda: httpx.get(f"{self.api}/health/live", timeout=2).status_code == 200, timeout=30, what="service live"
+        )
+
     def stop(self) -> None:
         self.systemctl("stop", "ai-diy")
         if self.prometheus is not None:

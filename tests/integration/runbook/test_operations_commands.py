@@ -1,7 +1,8 @@
 """Every procedure in docs/operations.md runs against the deployed service and prints what it says.
 
 Same deployment and traffic as the runbook's test (a module of its own, so a fresh
-service and Redis). The procedures that stop or break the service run last. The
+service and Redis). Each procedure starts from a running service and brings what it needs,
+so they pass in any order (`pytest --random-order`). The
 rate-limit loop spends this client's budget for a minute, so it runs on a deployment of
 its own (test_operations_rate_limit.py).
 """
@@ -357,6 +358,14 @@ def test_operations_links_resolve_and_each_procedure_names_what_it_replaces() ->
 # -- the procedures -----------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def _serving(request: pytest.FixtureRequest) -> None:
+    """Each procedure starts from a running, answering service, whichever procedure ran before it."""
+    if "deployment" in request.fixturenames:
+        deployment: Deployment = request.getfixturevalue("deployment")
+        deployment.serving()
+
+
 def test_operations_compliance_checks(deployment: Deployment) -> None:
     masked = httpx.get(
         f"{deployment.api}/api/appdocs/contact-jane.doe@example.com.md", headers={"X-Forwarded-For": USER}, timeout=5
@@ -418,6 +427,14 @@ def test_operations_safe_configuration_update_and_rollback(deployment: Deploymen
 
 def test_operations_data_recovery_from_a_backup(deployment: Deployment) -> None:
     appdocs = deployment.state / "data" / "appdocs"
+    # Its own backup of a known document, so it does not depend on what earlier procedures
+    # (an import of another host's export, say) left in the documents or in $BACKUPS.
+    (appdocs / "notes").mkdir(exist_ok=True)
+    (appdocs / "notes" / "readme.md").write_text("# Notes\n")
+    make = section(OPERATIONS, "Backups: make, verify, prune")[0][0]
+    for old in deployment.backups.glob("ai-diy-data-*.json"):
+        old.unlink()
+    run_checked(deployment, OPERATIONS, [make], CHECKS)
     (appdocs / "notes" / "readme.md").unlink()  # a document lost
     (appdocs / "stray.md").write_text("written by mistake\n")  # and one that should not be there
     _run_section(deployment, "From a backup")
