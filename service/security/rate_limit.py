@@ -66,7 +66,7 @@ class RateLimitMiddleware:
         if not decision.allowed:
             await self._refuse(scope, receive, send, decision, client_ip)
             return
-        extra = _rate_headers(decision)
+        extra = rate_headers(decision)
         outer = scope.get(EXTRA_HEADERS)
         if isinstance(outer, list):
             # SecurityHeadersMiddleware outside adds them with its own headers.
@@ -100,11 +100,12 @@ class RateLimitMiddleware:
             headers={"Retry-After": str(decision.reset_after)},
         )
         # Appended raw so the names keep their canonical case on the wire.
-        response.raw_headers.extend(_rate_headers(decision))
+        response.raw_headers.extend(rate_headers(decision))
         await response(scope, receive, send)
 
 
-def _rate_headers(decision: Decision) -> list[tuple[bytes, bytes]]:
+def rate_headers(decision: Decision) -> list[tuple[bytes, bytes]]:
+    """The RateLimit response headers of an answered hit."""
     return [
         (b"RateLimit-Limit", b"%d" % decision.limit),
         (b"RateLimit-Remaining", b"%d" % decision.remaining),
