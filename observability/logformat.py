@@ -165,10 +165,30 @@ _CACHED_CHARS = 512
 _scrub_cached = functools.lru_cache(maxsize=1024)(_scrub_text)
 
 
+# A client-supplied string in a log line keeps at most this many characters: a 60 KiB
+# User-Agent or Cookie must not make a 60 KiB line (log shippers cut or drop lines
+# past 16 KiB, and one such line costs every reader). The cut is marked.
+FIELD_LIMIT = 1024
+CUT_MARK = "…[cut]"
+
+
+def scrub_field(text: str) -> str:
+    """A client-supplied string as a log line shows it: masked (scrub_text) and cut to FIELD_LIMIT.
+
+    Masked before the cut, so a cut cannot leave half an e-mail address unmasked;
+    only the first 4 × FIELD_LIMIT characters are scanned, so a huge value costs no
+    more than a long one (a match that ends past the scan ends past the cut too).
+    """
+    if len(text) <= FIELD_LIMIT:
+        return scrub_text(text)
+    masked = _scrub_text(text[: 4 * FIELD_LIMIT])
+    return masked if len(masked) <= FIELD_LIMIT else masked[:FIELD_LIMIT] + CUT_MARK
+
+
 def scrub(value: Any, depth: int = 0) -> Any:
-    """Copy of value with secret keys redacted and strings masked."""
+    """Copy of value with secret keys redacted and strings masked and cut (scrub_field)."""
     if isinstance(value, str):
-        return scrub_text(value)
+        return scrub_field(value)
     if depth > 8:
         return value
     if isinstance(value, dict):
@@ -187,44 +207,64 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
+_MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
+
+
+class Timestamps:
+    """ISO 8601 UTC timestamps with milliseconds; strftime once per second, not once per line."""
+
+    def __init__(self) -> None:
+        # One tuple, replaced whole: readers on another thread never see a mixed pair.
+        self._cached = (-1, "")
+
+    def format(self, created: float) -> str:
+        """`2026-12-07T16:00:00.123Z` for a `time.time()` value."""
+        second = int(created)
+        cached_second, prefix = self._cached
+        if second != cached_second:
+            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._cached = (second, prefix)
+        return prefix + _MILLIS[int((created - second) * 1000)]
+
+
+def dump_line(entry: dict[str, Any]) -> bytes:
+    """One log entry as one UTF-8 JSON line, newline included (what the files get)."""
+    try:
+        line = orjson.dumps(entry, default=_default, option=orjson.OPT_NON_STR_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        # Lone surrogates, integers past 64 bits: the standard encoder takes anything.
+        return encode_line(json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=_default))
+    # isascii() first: an ASCII line (nearly every line) cannot hold them, and a
+    # bytes `in` test costs about as much as the encoding (it first tries the
+    # operand as an integer and formats the error it then discards).
+    if not line.isascii() and (b"\xe2\x80\xa8" in line or b"\xe2\x80\xa9" in line or b"\xc2\x85" in line):
+        # Valid JSON as they are, but str.splitlines() and some log shippers break
+        # lines at them: written as escapes, one record stays one line for every reader.
+        for raw, escaped in _LINE_BREAKER_BYTES:
+            line = line.replace(raw, escaped)
+    return line + b"\n"
+
+
 class JsonFormatter(logging.Formatter):
     """Formats a LogRecord as one compact JSON line (see the module docstring)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._second = -1
-        self._prefix = ""
-
-    def _timestamp(self, created: float) -> str:
-        second = int(created)
-        if second != self._second:  # strftime once per second, not once per line
-            self._second, self._prefix = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return f"{self._prefix}.{int((created - second) * 1000):03d}Z"
+        self._timestamp = Timestamps().format
 
     def format(self, record: logging.LogRecord) -> str:
         return self.format_line(record)[:-1].decode("utf-8")
 
     def format_line(self, record: logging.LogRecord) -> bytes:
         """The record as one UTF-8 JSON line, newline included (what the files get)."""
-        entry = self._entry(record)
-        try:
-            line = orjson.dumps(entry, default=_default, option=orjson.OPT_NON_STR_KEYS)
-        except (TypeError, orjson.JSONEncodeError):
-            # Lone surrogates, integers past 64 bits: the standard encoder takes anything.
-            return encode_line(json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=_default))
-        if b"\xe2\x80\xa8" in line or b"\xe2\x80\xa9" in line or b"\xc2\x85" in line:
-            # Valid JSON as they are, but str.splitlines() and some log shippers break
-            # lines at them: written as escapes, one record stays one line for every reader.
-            for raw, escaped in _LINE_BREAKER_BYTES:
-                line = line.replace(raw, escaped)
-        return line + b"\n"
+        return dump_line(self._entry(record))
 
     def _entry(self, record: logging.LogRecord) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "timestamp": self._timestamp(record.created),
             "level": record.levelname,
             "logger": record.name,
-            "message": scrub_text(record.getMessage()),
+            "message": scrub_field(record.getMessage()),
         }
         # A prepared record (the access line) names its own fields: no scan of the standard attributes.
         fields = record.__dict__.get(PREPARED_FIELDS)

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
-from .logging import PreparedRecord
+from .accesslog import AccessLog
 from .metrics import HttpMetrics
 from .routes import RouteResolver, method_label
 from .spans import RequestTrace, RequestTracing
@@ -57,7 +57,7 @@ class TelemetryMiddleware:
         self.app = app
         self.metrics = metrics
         self.tracing = tracing
-        self.access_logger = access_log
+        self.access_log = AccessLog(access_log) if access_log is not None else None
         self.resolve_route = route_resolver or RouteResolver()
         self.exclude_tracing = frozenset(exclude_tracing)
         self.clock = clock
@@ -195,33 +195,17 @@ class _Recorder:
             metrics.observe(self.method, route, status, duration, self.request_bytes, self.response_bytes, exemplar)
             if aborted:
                 metrics.response_aborted(route)
-        logger = telemetry.access_logger
-        if logger is not None:
-            level = logging.ERROR if status >= 500 else logging.INFO
-            if logger.isEnabledFor(level):
-                client = scope.get("client")
-                path = scope["path"]
-                # A ready record through Logger.handle: same handlers and fields as
-                # logger.log(), without its caller lookup (see PreparedRecord).
-                logger.handle(
-                    PreparedRecord(
-                        logger.name,
-                        level,
-                        f"{scope['method']} {path} {status}",
-                        {
-                            "event": "http_request",
-                            "status": "success" if status < 400 else "error",
-                            "duration_ms": round(duration * 1000.0, 3),
-                            "method": scope["method"],
-                            "path": path,
-                            "route": route,
-                            "status_code": status,
-                            "details": {
-                                "client_ip": client[0] if client else None,
-                                "user_agent": self.headers.get("user-agent"),
-                            },
-                            "trace_id": trace_hex,
-                            "span_id": span_hex,
-                        },
-                    )
-                )
+        access_log = telemetry.access_log
+        if access_log is not None:
+            client = scope.get("client")
+            access_log.write(
+                scope["method"],
+                scope["path"],
+                status,
+                route,
+                duration,
+                client[0] if client else None,
+                self.headers.get("user-agent"),
+                trace_hex,
+                span_hex,
+            )
