@@ -25,9 +25,17 @@ class ClientIPMiddleware:
     def __init__(self, app: ASGIApp, *, trusted_proxies: Iterable[Network] = ()) -> None:
         self.app = app
         self.trusted: tuple[Network, ...] = tuple(trusted_proxies)
-        # Peers and forwarded hops repeat (the proxies, returning clients): each
-        # string is parsed and checked against the networks once, in a bounded cache.
-        self._verdict = functools.lru_cache(maxsize=_PEER_CACHE)(self._parse_and_check)
+        # Dotted-quad IPv4, what nearly every hop is, is read here by hand: behind a
+        # proxy each request names a new client, so a cache would miss and
+        # `ipaddress` would parse every one (several times the cost).
+        self._v4 = tuple(
+            (int(net.network_address), int(net.netmask))
+            for net in self.trusted
+            if isinstance(net, ipaddress.IPv4Network)
+        )
+        # Everything else (IPv6, odd spellings) is parsed by `ipaddress`, once per
+        # string, in a bounded cache: peers and proxies repeat.
+        self._parsed = functools.lru_cache(maxsize=_PEER_CACHE)(self._parse_and_check)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.trusted and scope["type"] in ("http", "websocket"):
@@ -48,6 +56,16 @@ class ClientIPMiddleware:
             return None
         return str(address), any(address in network for network in self.trusted)
 
+    def _verdict(self, host: str) -> tuple[str, bool] | None:
+        """(canonical address, whether a trusted proxy); None when `host` is no address."""
+        value = _ipv4_value(host)
+        if value is None:
+            return self._parsed(host)
+        for network, mask in self._v4:
+            if value & mask == network:
+                return host, True
+        return host, False
+
     def _is_trusted(self, host: str) -> bool:
         verdict = self._verdict(host)
         return verdict is not None and verdict[1]
@@ -63,6 +81,27 @@ class ClientIPMiddleware:
             if not trusted:
                 return real
         return real
+
+
+def _ipv4_value(host: str) -> int | None:
+    """The integer of a canonical dotted-quad IPv4 address (`198.18.0.7`), else None.
+
+    Canonical only (ASCII digits, no leading zeros, each part up to 255): then the
+    string is already what `str(ipaddress.ip_address(host))` would give. Any other
+    spelling goes to `ipaddress`.
+    """
+    parts = host.split(".")
+    if len(parts) != 4 or not host.isascii():
+        return None
+    value = 0
+    for part in parts:
+        if not part.isdigit() or (part[0] == "0" and len(part) > 1) or len(part) > 3:
+            return None
+        octet = int(part)
+        if octet > 255:
+            return None
+        value = value << 8 | octet
+    return value
 
 
 def _address(value: str) -> Address | None:
