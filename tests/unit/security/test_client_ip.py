@@ -84,7 +84,11 @@ _HOSTS = st.one_of(
 @given(host=_HOSTS)
 def test_client_ip_hand_read_ipv4_agrees_with_ipaddress(host: str) -> None:
     networks = [ipaddress.ip_network(n) for n in ("127.0.0.1/32", "10.0.0.0/8", "198.18.0.0/16", "::1/128")]
-    middleware = ClientIPMiddleware(lambda *_: None, trusted_proxies=networks)
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        return None
+
+    middleware = ClientIPMiddleware(inner, trusted_proxies=networks)
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
