@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 from .accesslog import AccessLog
-from .metrics import HttpMetrics
+from .metrics import HttpMetrics, scheme_label
+from .outcome import RequestOutcome, error_type
 from .routes import RouteResolver, method_label
 from .spans import RequestTrace, RequestTracing
 
@@ -88,6 +89,7 @@ class _Recorder:
         "method",
         "request_bytes",
         "response_bytes",
+        "scheme",
         "scope",
         "start",
         "start_ns",
@@ -126,8 +128,9 @@ class _Recorder:
         self.trace: RequestTrace | None = None
         if tracing is not None and scope["path"] not in telemetry.exclude_tracing:
             self.trace = tracing.start(scope, headers, method, self.start_ns)
+        self.scheme = scheme = scheme_label(scope.get("scheme", "http"))
         metrics = telemetry.metrics
-        self.active = metrics.active_gauge(method) if metrics is not None else None
+        self.active = metrics.active_gauge(method, scheme) if metrics is not None else None
         if self.active is not None:
             self.active.inc()
 
@@ -163,6 +166,8 @@ class _Recorder:
         status = self.status if self.started else 500
         route = telemetry.resolve_route(scope)
         aborted = self.started and not self.finished
+        # An inner error boundary answers a 500 for the exception and leaves it in the scope.
+        error = error or scope.get(EXCEPTION_SCOPE_KEY)
         trace = self.trace
         trace_hex = span_hex = exemplar = None
         if trace is not None:
@@ -174,15 +179,10 @@ class _Recorder:
             else:
                 failed = error is not None or aborted or status == CLIENT_CLOSED_REQUEST
                 kept = policy.keeps(trace.kept_at_start, status, failed, duration)
+            start_ns = self.start_ns
             trace.finish(
                 scope,
-                self.method,
-                route,
-                status,
-                error or scope.get(EXCEPTION_SCOPE_KEY),
-                kept,
-                self.start_ns,
-                self.start_ns + int(duration * 1e9),
+                RequestOutcome(self.method, route, status, error, kept, start_ns, start_ns + int(duration * 1e9)),
             )
             trace_hex = format(trace.trace_id, "032x")
             span_hex = format(trace.span_id, "016x")
@@ -192,7 +192,17 @@ class _Recorder:
             self.active.dec()
         metrics = telemetry.metrics
         if metrics is not None:
-            metrics.observe(self.method, route, status, duration, self.request_bytes, self.response_bytes, exemplar)
+            metrics.observe(
+                self.method,
+                route,
+                status,
+                duration,
+                self.request_bytes,
+                self.response_bytes,
+                exemplar,
+                scheme=self.scheme,
+                error_type=error_type(error, status),
+            )
             if aborted:
                 metrics.response_aborted(route)
         access_log = telemetry.access_log

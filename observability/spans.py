@@ -31,6 +31,7 @@ from opentelemetry.util.types import AttributeValue
 
 from .keep import KeepPolicy
 from .logformat import REDACTED, is_secret_key, scrub_text
+from .outcome import RequestOutcome, error_type
 from .routes import OTHER_METHOD, UNMATCHED, method_label
 from .tracing import ReservedIds
 
@@ -59,18 +60,8 @@ class RequestTrace(Protocol):
     span_id: int
     kept_at_start: bool
 
-    def finish(
-        self,
-        scope: Scope,
-        method: str,
-        route: str,
-        status: int,
-        error: BaseException | None,
-        kept: bool,
-        start_ns: int,
-        end_ns: int,
-    ) -> None:
-        """End the request's trace; `kept` is the verdict of the keep rule (tail mode)."""
+    def finish(self, scope: Scope, outcome: RequestOutcome) -> None:
+        """End the request's trace; `outcome.kept` is the verdict of the keep rule (tail mode)."""
 
 
 class RequestTracing(Protocol):
@@ -114,19 +105,9 @@ class _TailTrace:
         )
         self.token = otel_context.attach(trace.set_span_in_context(current, parent_context))
 
-    def finish(
-        self,
-        scope: Scope,
-        method: str,
-        route: str,
-        status: int,
-        error: BaseException | None,
-        kept: bool,
-        start_ns: int,
-        end_ns: int,
-    ) -> None:
+    def finish(self, scope: Scope, outcome: RequestOutcome) -> None:
         otel_context.detach(self.token)
-        if not kept:
+        if not outcome.kept:
             return
         tracing = self.tracing
         parent = self.parent
@@ -139,13 +120,13 @@ class _TailTrace:
             context = trace.set_span_in_context(NonRecordingSpan(parent))
         tracing.ids.reserve(self.trace_id, self.span_id)
         span = tracing.tracer.start_span(
-            span_name(method, route),
+            span_name(outcome.method, outcome.route),
             context,
             SpanKind.SERVER,
             attributes=start_attributes(scope, self.headers),
-            start_time=start_ns,
+            start_time=outcome.start_ns,
         )
-        end_span(span, scope, route, status, error, end_ns)
+        end_span(span, scope, outcome)
 
 
 class TailTracing:
@@ -184,24 +165,14 @@ class _EagerTrace:
         self.span_id = context.span_id
         self.kept_at_start = context.trace_flags.sampled
 
-    def finish(
-        self,
-        scope: Scope,
-        method: str,
-        route: str,
-        status: int,
-        error: BaseException | None,
-        kept: bool,
-        start_ns: int,
-        end_ns: int,
-    ) -> None:
+    def finish(self, scope: Scope, outcome: RequestOutcome) -> None:
         otel_context.detach(self.token)
         span = self.span
         if span.is_recording():
-            span.update_name(span_name(method, route))
-            end_span(span, scope, route, status, error, end_ns)
+            span.update_name(span_name(outcome.method, outcome.route))
+            end_span(span, scope, outcome)
         else:
-            span.end(end_time=end_ns)
+            span.end(end_time=outcome.end_ns)
 
 
 class EagerTracing:
@@ -292,8 +263,9 @@ def masked_query(query: str) -> str:
     return "&".join(parts)
 
 
-def end_span(span: trace.Span, scope: Scope, route: str, status: int, error: BaseException | None, end_ns: int) -> None:
+def end_span(span: trace.Span, scope: Scope, outcome: RequestOutcome) -> None:
     """Set what is known at the end (client, route, status, error) and end the span."""
+    route, status, error = outcome.route, outcome.status, outcome.error
     attributes: dict[str, AttributeValue] = {}
     # Read now: a middleware inside the telemetry may have put the real client there.
     client = scope.get("client")
@@ -304,10 +276,9 @@ def end_span(span: trace.Span, scope: Scope, route: str, status: int, error: Bas
     attributes["http.response.status_code"] = status
     if error is not None:
         span.record_exception(error)
-        attributes["error.type"] = type(error).__qualname__
-    elif status >= 500:
-        attributes["error.type"] = str(status)
-    if status >= 500 or error is not None:
+    failure = error_type(error, status)
+    if failure:
+        attributes["error.type"] = failure
         span.set_status(Status(StatusCode.ERROR))
     span.set_attributes(attributes)
-    span.end(end_time=end_ns)
+    span.end(end_time=outcome.end_ns)
