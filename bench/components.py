@@ -97,8 +97,7 @@ def _limiter(settings: Any) -> Any:
 def _tracing(ratio: float, stack: Stack) -> Any:
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    from observability.keep import KeepPolicy
-    from observability.spans import TailTracing
+    from observability.request_tracing import KeepPolicy, TailTracing
     from observability.tracing import new_tracer_provider
 
     from .variants import EncodingExporter

@@ -230,9 +230,8 @@ def _build_metrics(settings: Settings, built: Built, space: Workspace) -> Any:
 
 
 def _build_tracing(settings: Settings, built: Built, space: Workspace) -> Any:
-    from observability.keep import KeepPolicy
     from observability.middleware import TelemetryMiddleware
-    from observability.spans import TailTracing
+    from observability.request_tracing import KeepPolicy, TailTracing
 
     tracing = TailTracing(_tracer_provider(built), KeepPolicy(), name="bench")
     return _bare(settings, [Middleware(TelemetryMiddleware, tracing=tracing, exclude_tracing=TRACE_EXCLUDED)])

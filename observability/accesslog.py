@@ -18,8 +18,9 @@ import logging
 import time
 from typing import Any
 
-from .logformat import Timestamps, dump_line, scrub_field
+from .logformat import Timestamps, dump_line
 from .logging import PreparedRecord, active_sink
+from .redaction import scrub_field
 
 _timestamp = Timestamps().format
 _LEVEL_NAMES = {logging.INFO: "INFO", logging.ERROR: "ERROR"}

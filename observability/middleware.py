@@ -4,8 +4,8 @@ Pure ASGI. Each request gets one `_Recorder`, in the style of Starlette's gzip
 responder: its `receive` and `send` watch the request pass, `finish(error)` records
 it. Every request is measured and gets its access line (with its trace id);
 whether its trace is exported is decided in `finish`, by the keep rule
-(observability.keep) or, with an explicit OTEL_TRACES_SAMPLER, by the sampler
-(observability.spans). Only kept traces become latency exemplars, so every
+(observability.request_tracing) or, with an explicit OTEL_TRACES_SAMPLER, by the sampler
+(observability.request_tracing). Only kept traces become latency exemplars, so every
 exemplar names a trace the tracing backend received (or, without an exporter, one
 the same rule would have kept).
 """
@@ -20,8 +20,8 @@ from typing import Any
 from .accesslog import AccessLog
 from .metrics import HttpMetrics, scheme_label
 from .outcome import RequestOutcome, error_type
+from .request_tracing import RequestTrace, RequestTracing
 from .routes import RouteResolver, method_label
-from .spans import RequestTrace, RequestTracing
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

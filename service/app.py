@@ -20,18 +20,21 @@ from starlette.types import ASGIApp
 
 from observability import (
     HttpMetrics,
+    KeepPolicy,
     LogSink,
     MetricsApp,
+    RequestTracing,
     ResourceLogger,
     ResourceSampler,
     RouteResolver,
     TelemetryMiddleware,
     configure_logging,
     configure_tracer_provider,
+    explicit_sampler,
+    export_endpoint,
+    request_tracing,
+    sdk_disabled,
 )
-from observability.keep import KeepPolicy
-from observability.spans import RequestTracing, request_tracing
-from observability.tracing import explicit_sampler, export_endpoint, sdk_disabled
 from service import __version__, openapi
 from service.context import ServiceContext
 from service.data.store import DocumentStore

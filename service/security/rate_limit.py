@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from observability.routes import RouteResolver
+from observability import RouteResolver
 from service.errors import error_response
 from service.security.headers import EXTRA_HEADERS
 from service.security.limiter import Decision, RateLimiter

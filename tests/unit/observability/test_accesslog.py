@@ -14,8 +14,9 @@ import pytest
 
 from observability import LogSink, configure_logging
 from observability.accesslog import AccessLog
-from observability.logformat import CUT_MARK, FIELD_LIMIT, JsonFormatter
+from observability.logformat import JsonFormatter
 from observability.logging import PreparedRecord
+from observability.redaction import CUT_MARK, FIELD_LIMIT
 
 LOGGER = "ai_diy.api"
 HOSTILE_AGENT = "Mozilla/5.0 (reach me at jane.doe@example.com) " + "A" * 60 * 1024

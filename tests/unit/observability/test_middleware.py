@@ -20,8 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from observability import HttpMetrics, RouteResolver, TelemetryMiddleware
-from observability.keep import KeepPolicy
-from observability.spans import TailTracing
+from observability.request_tracing import KeepPolicy, TailTracing
 
 from .conftest import AppFactory, ListHandler, client
 

@@ -1,11 +1,11 @@
-"""The trace of one request: ids and context at its start, a server span at its end.
+"""Per-request tracing: ids and context at the start, the keep rule, a server span at the end.
 
 Two ways, chosen once at start-up (`request_tracing`):
 
 - `TailTracing`, the default: every request gets a trace id, a span id and a
   current span context (a non-recording span, so code inside the request and its
   outgoing calls see and propagate them), but an SDK span is built only when the
-  keep rule (observability.keep) says so at the end, with the request's real start
+  keep rule (`KeepPolicy`, below) says so at the end, with the request's real start
   and end times. A request that is not kept costs a few ids and one context switch.
 - `EagerTracing`, when OTEL_TRACES_SAMPLER is set: the standard OpenTelemetry
   meaning, an SDK span from the start that the sampler keeps or drops.
@@ -14,31 +14,145 @@ Spans started by application code inside a request follow the request's sampled
 flag (parent-based sampling). Under `TailTracing` that flag is set at the start for
 caller-sampled and in-ratio requests, which are kept whatever happens; so a child
 span is never exported without its parent.
+
+The keep rule (`KeepPolicy`):
+
+A trace is worth exporting when the caller asked for it (its `traceparent` has the
+sampled flag), when the request failed (5xx, an exception, or the client left
+before the response ended), when it was slow, or when its trace id falls in the
+keep ratio. The ratio is decided on the trace id exactly as OpenTelemetry's
+`TraceIdRatioBased` sampler does, so that every service of a trace keeps or drops
+it alike.
+
+Optionally, a per-process cap bounds how many traces the ratio keeps per second
+(`max_ratio_kept_per_second`): then the export work stops growing with the load.
+Below the cap the ratio agrees with `TraceIdRatioBased` exactly; past it, a trace
+in the ratio is left out until the next second's allowance. Caller-sampled, failed
+and slow requests are kept whatever the cap.
+
+`ReservedIds` is the id generator that lets the span built at the end carry the
+ids handed out at the start.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, MutableMapping
+import threading
+import time
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.propagators.textmap import Getter, TextMapPropagator
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.util.types import AttributeValue
 
-from .keep import KeepPolicy
-from .logformat import REDACTED, is_secret_key, scrub_text
 from .outcome import RequestOutcome, error_type
+from .redaction import REDACTED, is_secret_key, scrub_text
 from .routes import OTHER_METHOD, UNMATCHED, method_label
-from .tracing import ReservedIds
 
 Scope = MutableMapping[str, Any]
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 _getrandbits = random.getrandbits
+
+
+DEFAULT_SAMPLE_RATIO = 0.05
+DEFAULT_SLOW_SECONDS = 1.0
+_LOW_64_BITS = TraceIdRatioBased.TRACE_ID_LIMIT
+
+
+class KeepPolicy:
+    """The keep rule: caller-sampled, failed, slow (>= `slow_seconds`) or within `sample_ratio`."""
+
+    __slots__ = (
+        "_allowance",
+        "_bound",
+        "_clock",
+        "_second",
+        "max_ratio_kept_per_second",
+        "sample_ratio",
+        "slow_seconds",
+    )
+
+    def __init__(
+        self,
+        sample_ratio: float = DEFAULT_SAMPLE_RATIO,
+        slow_seconds: float = DEFAULT_SLOW_SECONDS,
+        *,
+        max_ratio_kept_per_second: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not 0.0 <= sample_ratio <= 1.0:
+            raise ValueError(f"sample_ratio must be within [0, 1], got {sample_ratio!r}")
+        if slow_seconds <= 0:
+            raise ValueError(f"slow_seconds must be positive, got {slow_seconds!r}")
+        if max_ratio_kept_per_second is not None and max_ratio_kept_per_second < 0:
+            raise ValueError(f"max_ratio_kept_per_second must be 0 or more, got {max_ratio_kept_per_second!r}")
+        self.sample_ratio = sample_ratio
+        self.slow_seconds = slow_seconds
+        self.max_ratio_kept_per_second = max_ratio_kept_per_second
+        self._bound = TraceIdRatioBased.get_bound_for_rate(sample_ratio)
+        self._clock = clock
+        self._second = -1
+        self._allowance = 0
+
+    def in_ratio(self, trace_id: int) -> bool:
+        """Whether the trace id falls within the keep ratio (TraceIdRatioBased's test), under the cap if any."""
+        if trace_id & _LOW_64_BITS >= self._bound:
+            return False
+        cap = self.max_ratio_kept_per_second
+        if cap is None:
+            return True
+        # A fixed one-second window: one clock read per in-ratio trace, nothing per other request.
+        second = int(self._clock())
+        if second != self._second:
+            self._second = second
+            self._allowance = cap
+        if self._allowance <= 0:
+            return False
+        self._allowance -= 1
+        return True
+
+    def keeps(self, kept_at_start: bool, status: int, failed: bool, duration: float) -> bool:
+        """The verdict at the end: `kept_at_start` is caller-sampled or in the ratio."""
+        return kept_at_start or failed or status >= 500 or duration >= self.slow_seconds
+
+
+class ReservedIds(RandomIdGenerator):
+    """Random ids, except for the span the telemetry builds at the end of a kept request.
+
+    That span's ids were handed out when the request began (access line, current
+    span context, children's parent id), so the SDK must give the span exactly
+    those. `reserve` sets them for the next `start_span` on this thread only.
+    """
+
+    def __init__(self) -> None:
+        self._reserved = threading.local()
+
+    def reserve(self, trace_id: int, span_id: int) -> None:
+        """The next trace id and span id generated on this thread."""
+        self._reserved.trace_id = trace_id
+        self._reserved.span_id = span_id
+
+    def generate_trace_id(self) -> int:
+        trace_id: int = getattr(self._reserved, "trace_id", 0)
+        if trace_id:
+            self._reserved.trace_id = 0
+            return trace_id
+        return super().generate_trace_id()
+
+    def generate_span_id(self) -> int:
+        span_id: int = getattr(self._reserved, "span_id", 0)
+        if span_id:
+            # A span with a parent asks for no trace id: the reservation ends here.
+            self._reserved.span_id = self._reserved.trace_id = 0
+            return span_id
+        return super().generate_span_id()
 
 
 class _HeaderGetter(Getter[Mapping[str, str]]):

@@ -1,4 +1,4 @@
-"""KeepPolicy: which traces are kept at the end of a request."""
+"""observability.request_tracing: the keep rule (KeepPolicy), which traces are kept at the end of a request."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 import pytest
 from opentelemetry.sdk.trace.sampling import Decision, TraceIdRatioBased
 
-from observability.keep import KeepPolicy
+from observability.request_tracing import KeepPolicy
 
 
 def test_keep_policy_ratio_agrees_with_trace_id_ratio_sampler() -> None:
