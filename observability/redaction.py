@@ -156,8 +156,10 @@ def scrub_field(text: str) -> str:
     only the first 4 × FIELD_LIMIT characters are scanned, so a huge value costs no
     more than a long one (a match that ends past the scan ends past the cut too).
     """
+    if len(text) <= _CACHED_CHARS:
+        return _scrub_cached(text)  # what scrub_text does, one call less on the request path
     if len(text) <= FIELD_LIMIT:
-        return scrub_text(text)
+        return _scrub_text(text)
     masked = _scrub_text(text[: 4 * FIELD_LIMIT])
     return masked if len(masked) <= FIELD_LIMIT else masked[:FIELD_LIMIT] + CUT_MARK
 

@@ -66,8 +66,9 @@ class ClientIPMiddleware:
                 return host, True
         return host, False
 
-    def _is_trusted(self, host: str) -> bool:
-        verdict = self._verdict(host)
+    def _is_trusted(self, peer: str) -> bool:
+        # Peers repeat (the proxies themselves): the cached verdict.
+        verdict = self._parsed(peer)
         return verdict is not None and verdict[1]
 
     def _real_client(self, peer: str, hops: Sequence[str]) -> str:
@@ -114,11 +115,11 @@ def _address(value: str) -> Address | None:
 def _forwarded_hops(headers: Iterable[tuple[bytes, bytes]]) -> list[str]:
     forwarded: list[str] = []
     x_forwarded_for: list[str] = []
+    # ASGI header names are lower case (the spec requires it of servers).
     for name, value in headers:
-        lowered = name.lower()
-        if lowered == b"forwarded":
+        if name == b"forwarded":
             forwarded.extend(_parse_forwarded(value.decode("latin-1")))
-        elif lowered == b"x-forwarded-for":
+        elif name == b"x-forwarded-for":
             x_forwarded_for.extend(part.strip() for part in value.decode("latin-1").split(","))
     # Forwarded is the standard form; X-Forwarded-For is the common one.
     return forwarded or x_forwarded_for
