@@ -170,7 +170,7 @@ def build_component(name: str) -> Stack:
     elif name in ("security", "full"):
         from observability.metrics import HttpMetrics
         from observability.routes import RouteResolver
-        from service.app import Telemetry, build_middleware
+        from service.middleware import Telemetry, build_middleware
 
         telemetry = None
         if name == "full":

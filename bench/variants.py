@@ -247,7 +247,7 @@ def _build_access_log(settings: Settings, built: Built, space: Workspace) -> Any
 
 def _build_security(settings: Settings, built: Built, space: Workspace) -> Any:
     from observability.routes import RouteResolver
-    from service.app import build_middleware
+    from service.middleware import build_middleware
     from service.security.events import SecurityEvents
     from service.security.limiter import RateLimiter
 
