@@ -67,8 +67,7 @@ class ClientIPMiddleware:
         return host, False
 
     def _is_trusted(self, peer: str) -> bool:
-        # Peers repeat (the proxies themselves): the cached verdict.
-        verdict = self._parsed(peer)
+        verdict = self._verdict(peer)
         return verdict is not None and verdict[1]
 
     def _real_client(self, peer: str, hops: Sequence[str]) -> str:
