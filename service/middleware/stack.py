@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
-from observability import RequestTracing, RouteResolver, TelemetryMiddleware
-from observability.metrics import HttpMetrics
+from observability import HttpMetrics, RequestTracing, RouteResolver, TelemetryMiddleware
 from service.errors import ErrorBoundaryMiddleware
 from service.metrics_port import MetricsPortMiddleware
 from service.security.body_limit import RequestSizeMiddleware
