@@ -73,6 +73,7 @@ def annotate(results: dict[str, Any]) -> None:
                 0.80,
             )
         )
+    if "full" in server and "bare" in server:
         budgets.append(
             _budget("hypercorn: full stack RSS - bare RSS (MiB)", server["full"]["rss_added_mib"], "<=", 10.0)
         )

@@ -20,7 +20,7 @@ from .metrics import HttpMetrics
 from .middleware import CLIENT_CLOSED_REQUEST, EXCEPTION_SCOPE_KEY, TelemetryMiddleware
 from .outcome import RequestOutcome
 from .periodic import Periodic, ResourceLogger
-from .request_tracing import KeepPolicy, RequestTracing, request_tracing
+from .request_tracing import KeepPolicy, RequestTracing, StandardTracing, request_tracing
 from .resources import ResourceSampler, memory_limit_bytes, snapshot
 from .routes import RouteResolver
 from .tracing import (
@@ -47,6 +47,7 @@ __all__ = [
     "ResourceLogger",
     "ResourceSampler",
     "RouteResolver",
+    "StandardTracing",
     "TelemetryMiddleware",
     "check_tracing_config",
     "configure_logging",

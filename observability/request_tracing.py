@@ -7,8 +7,10 @@ Two ways, chosen once at start-up (`request_tracing`):
   outgoing calls see and propagate them), but an SDK span is built only when the
   keep rule (`KeepPolicy`, below) says so at the end, with the request's real start
   and end times. A request that is not kept costs a few ids and one context switch.
-- `EagerTracing`, when OTEL_TRACES_SAMPLER is set: the standard OpenTelemetry
-  meaning, an SDK span from the start that the sampler keeps or drops.
+- `StandardTracing`, when OTEL_TRACES_SAMPLER is set: the standard OpenTelemetry
+  meaning, a span from the start by the official ASGI instrumentation
+  (opentelemetry-instrumentation-asgi), kept or dropped by the sampler, with the
+  same attributes as a kept span of the default mode.
 
 Spans started by application code inside a request follow the request's sampled
 flag (parent-based sampling). Under `TailTracing` that flag is set at the start for
@@ -36,14 +38,17 @@ ids handed out at the start.
 
 from __future__ import annotations
 
+import os
 import random
+import re
 import threading
 import time
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.propagators.textmap import Getter, TextMapPropagator
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
@@ -56,6 +61,8 @@ from .redaction import REDACTED, is_secret_key, scrub_text
 from .routes import OTHER_METHOD, UNMATCHED, method_label
 
 Scope = MutableMapping[str, Any]
+# opentelemetry-instrumentation's switch to the stable HTTP semantic conventions.
+SEMCONV_OPT_IN = "OTEL_SEMCONV_STABILITY_OPT_IN"
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 _getrandbits = random.getrandbits
@@ -179,12 +186,12 @@ class RequestTrace(Protocol):
 
 
 class RequestTracing(Protocol):
-    """Starts the trace of each request; `policy` is None when the sampler decides (eager)."""
+    """Starts the trace of each request; `policy` is None when the sampler decides (standard mode)."""
 
     policy: KeepPolicy | None
 
-    def start(self, scope: Scope, headers: Mapping[str, str], method: str, start_ns: int) -> RequestTrace:
-        """Ids, context and (eager) span for a request that begins now."""
+    def start(self, scope: Scope, headers: Mapping[str, str], method: str, start_ns: int) -> RequestTrace | None:
+        """Ids and context for a request that begins now (None: not traced)."""
 
 
 def _parent(propagator: TextMapPropagator | None, headers: Mapping[str, str]) -> otel_context.Context | None:
@@ -268,53 +275,59 @@ class TailTracing:
         return _TailTrace(self, headers)
 
 
-class _EagerTrace:
-    __slots__ = ("kept_at_start", "span", "span_id", "token", "trace_id")
+class _CurrentTrace:
+    """The span the official ASGI instrumentation opened around the request (standard mode)."""
 
-    def __init__(self, span: trace.Span, parent: otel_context.Context | None) -> None:
+    __slots__ = ("headers", "kept_at_start", "span", "span_id", "trace_id")
+
+    def __init__(self, span: trace.Span, context: SpanContext, headers: Mapping[str, str]) -> None:
         self.span = span
-        self.token = otel_context.attach(trace.set_span_in_context(span, parent))
-        context = span.get_span_context()
+        self.headers = headers
         self.trace_id = context.trace_id
         self.span_id = context.span_id
         self.kept_at_start = context.trace_flags.sampled
 
     def finish(self, scope: Scope, outcome: RequestOutcome) -> None:
-        otel_context.detach(self.token)
         span = self.span
-        if span.is_recording():
-            span.update_name(span_name(outcome.method, outcome.route))
-            end_span(span, scope, outcome)
-        else:
-            span.end(end_time=outcome.end_ns)
+        if not span.is_recording():
+            return
+        # The instrumentation names the span after the raw path and knows no route;
+        # the attributes are made the ones a kept span of the default mode carries
+        # (masked query, server address without its port); it ends the span itself.
+        span.update_name(span_name(outcome.method, outcome.route))
+        span.set_attributes(start_attributes(scope, self.headers))
+        set_end_attributes(span, scope, outcome)
 
 
-class EagerTracing:
-    """The standard OpenTelemetry way: a span from the start, kept or dropped by the sampler."""
+class StandardTracing:
+    """The standard OpenTelemetry way, when OTEL_TRACES_SAMPLER is set explicitly.
+
+    The server span comes from opentelemetry-instrumentation-asgi's
+    `OpenTelemetryMiddleware` (`asgi_middleware` and `asgi_options`, put outside the
+    telemetry by the stack), with this tracer provider, its sampler and its own
+    OTEL_PYTHON_ASGI_* and header-capture settings, without receive/send spans, in
+    the stable HTTP conventions (OTEL_SEMCONV_STABILITY_OPT_IN=http unless set
+    otherwise before the first instrumentation of the process). The telemetry
+    reads the ids from it and completes it at the end of the request.
+    """
 
     policy: KeepPolicy | None = None
 
-    def __init__(
-        self,
-        provider: trace.TracerProvider,
-        *,
-        name: str,
-        version: str | None = None,
-        propagator: TextMapPropagator | None = None,
-    ) -> None:
-        self.tracer = provider.get_tracer(name, version)
-        self.propagator = propagator
+    def __init__(self, provider: trace.TracerProvider, *, excluded_paths: Sequence[str] = ()) -> None:
+        os.environ.setdefault(SEMCONV_OPT_IN, "http")
+        self.asgi_middleware = OpenTelemetryMiddleware
+        self.asgi_options: dict[str, Any] = {
+            "tracer_provider": provider,
+            "exclude_spans": ["receive", "send"],
+            "excluded_urls": ",".join(f"^{re.escape(path)}$" for path in excluded_paths) or None,
+        }
 
-    def start(self, scope: Scope, headers: Mapping[str, str], method: str, start_ns: int) -> RequestTrace:
-        parent = _parent(self.propagator, headers)
-        span = self.tracer.start_span(
-            span_name(method, UNMATCHED),
-            parent,
-            SpanKind.SERVER,
-            attributes=start_attributes(scope, headers),
-            start_time=start_ns,
-        )
-        return _EagerTrace(span, parent)
+    def start(self, scope: Scope, headers: Mapping[str, str], method: str, start_ns: int) -> RequestTrace | None:
+        span = trace.get_current_span()
+        context = span.get_span_context()
+        if not context.is_valid:
+            return None  # not instrumented (an excluded path)
+        return _CurrentTrace(span, context, headers)
 
 
 def request_tracing(
@@ -324,10 +337,11 @@ def request_tracing(
     explicit_sampler: bool,
     name: str,
     version: str | None = None,
+    excluded_paths: Sequence[str] = (),
 ) -> RequestTracing:
-    """Tail tracing under `policy`, or eager tracing when a sampler was asked for explicitly."""
+    """Tail tracing under `policy`, or the standard instrumentation when a sampler was asked for explicitly."""
     if explicit_sampler:
-        return EagerTracing(provider, name=name, version=version)
+        return StandardTracing(provider, excluded_paths=excluded_paths)
     return TailTracing(provider, policy, name=name, version=version)
 
 
@@ -379,12 +393,20 @@ def masked_query(query: str) -> str:
 
 def end_span(span: trace.Span, scope: Scope, outcome: RequestOutcome) -> None:
     """Set what is known at the end (client, route, status, error) and end the span."""
+    set_end_attributes(span, scope, outcome)
+    span.end(end_time=outcome.end_ns)
+
+
+def set_end_attributes(span: trace.Span, scope: Scope, outcome: RequestOutcome) -> None:
+    """What is known at the end of a request: client, route, status, error."""
     route, status, error = outcome.route, outcome.status, outcome.error
     attributes: dict[str, AttributeValue] = {}
     # Read now: a middleware inside the telemetry may have put the real client there.
     client = scope.get("client")
     if client:
         attributes["client.address"] = client[0]
+        if client[1]:  # 0: a forwarded client, whose port is unknown
+            attributes["client.port"] = client[1]
     if route != UNMATCHED:
         attributes["http.route"] = route
     attributes["http.response.status_code"] = status
@@ -395,4 +417,3 @@ def end_span(span: trace.Span, scope: Scope, outcome: RequestOutcome) -> None:
         attributes["error.type"] = failure
         span.set_status(Status(StatusCode.ERROR))
     span.set_attributes(attributes)
-    span.end(end_time=outcome.end_ns)

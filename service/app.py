@@ -38,7 +38,7 @@ from service.errors import http_exception_handler
 from service.health import CheckResult, HealthChecker
 from service.metrics import ServiceMetrics
 from service.metrics_port import RefreshingMetricsApp
-from service.middleware import Telemetry, build_middleware
+from service.middleware import UNTRACED, Telemetry, build_middleware
 from service.models_config import load_models_config
 from service.routes import appdocs, data, env, health, models, security_status
 from service.security.events import SecurityEvents
@@ -152,7 +152,12 @@ def _request_tracing(settings: Settings, provider: TracerProvider) -> RequestTra
         return None
     policy = KeepPolicy(settings.trace_sample_ratio, settings.trace_slow_ms / 1000.0)
     return request_tracing(
-        provider, policy, explicit_sampler=explicit_sampler() is not None, name="ai_diy", version=__version__
+        provider,
+        policy,
+        explicit_sampler=explicit_sampler() is not None,
+        name="ai_diy",
+        version=__version__,
+        excluded_paths=UNTRACED,
     )
 
 

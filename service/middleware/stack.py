@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
-from observability import HttpMetrics, RequestTracing, RouteResolver, TelemetryMiddleware
+from observability import HttpMetrics, RequestTracing, RouteResolver, StandardTracing, TelemetryMiddleware
 from service.errors import ErrorBoundaryMiddleware
 from service.metrics_port import MetricsPortMiddleware
 from service.security.body_limit import RequestSizeMiddleware
@@ -56,6 +56,9 @@ def build_middleware(
         layers.append(Middleware(MetricsPortMiddleware, metrics_app=metrics_app, metrics_port=settings.metrics_port))
     if settings.trusted_proxies:
         layers.append(Middleware(ClientIPMiddleware, trusted_proxies=settings.trusted_proxies))
+    if telemetry is not None and isinstance(telemetry.tracing, StandardTracing):
+        # Outside the telemetry, so its span is current while the telemetry runs.
+        layers.append(Middleware(telemetry.tracing.asgi_middleware, **telemetry.tracing.asgi_options))
     if telemetry is not None:
         layers.append(
             Middleware(

@@ -58,3 +58,4 @@ def test_report_budgets_on_all_routes_want_080_of_bare() -> None:
     budgets = {b["budget"]: b for b in results["budgets"]}
     assert not budgets["hypercorn, all routes: full stack req/s / bare req/s"]["met"]  # 0.75 < 0.80
     assert not any("bare_headers" in name for name in budgets)
+    assert budgets["hypercorn: full stack RSS - bare RSS (MiB)"]["met"]

@@ -203,6 +203,7 @@ async def test_telemetry_span_shape(make_app: AppFactory, spans: InMemorySpanExp
         "network.protocol.version": "1.1",
         "server.address": "testserver",
         "client.address": "127.0.0.1",
+        "client.port": 123,
         "user_agent.original": "probe/1.0",
         "http.route": "/items/{item_id}",
         "http.response.status_code": 200,
