@@ -150,6 +150,12 @@ class _Recorder:
         elif kind == "http.response.body":
             self.response_bytes += len(message.get("body", b""))
             if not message.get("more_body", False):
+                trace = self.trace
+                if trace is not None and trace.completes_early:
+                    scope = self.scope
+                    error = scope.get(EXCEPTION_SCOPE_KEY)
+                    route = self.telemetry.resolve_route(scope)
+                    trace.complete(scope, RequestOutcome(self.method, route, self.status, error, True, 0, 0))
                 await self.downstream(message)
                 # The request ends with the last body byte; background tasks that
                 # run afterwards are not part of its duration.

@@ -175,11 +175,19 @@ _GETTER = _HeaderGetter()
 
 
 class RequestTrace(Protocol):
-    """What the telemetry asks of one request's trace."""
+    """What the telemetry asks of one request's trace.
+
+    When `completes_early` is true, `complete` is called just before the last body
+    byte is sent (the span ends with it), `finish` after the request in any case.
+    """
 
     trace_id: int
     span_id: int
     kept_at_start: bool
+    completes_early: bool
+
+    def complete(self, scope: Scope, outcome: RequestOutcome) -> None:
+        """Set what the span needs before the response ends (only when `completes_early`)."""
 
     def finish(self, scope: Scope, outcome: RequestOutcome) -> None:
         """End the request's trace; `outcome.kept` is the verdict of the keep rule (tail mode)."""
@@ -202,6 +210,7 @@ def _parent(propagator: TextMapPropagator | None, headers: Mapping[str, str]) ->
 
 class _TailTrace:
     __slots__ = ("headers", "kept_at_start", "parent", "span_id", "token", "trace_id", "tracing")
+    completes_early = False
 
     def __init__(self, tracing: TailTracing, headers: Mapping[str, str]) -> None:
         self.tracing = tracing
@@ -225,6 +234,9 @@ class _TailTrace:
             SpanContext(trace_id, self.span_id, False, _SAMPLED if kept else _NOT_SAMPLED, trace_state)
         )
         self.token = otel_context.attach(trace.set_span_in_context(current, parent_context))
+
+    def complete(self, scope: Scope, outcome: RequestOutcome) -> None:
+        """Nothing before the end: the span is built in `finish`."""
 
     def finish(self, scope: Scope, outcome: RequestOutcome) -> None:
         otel_context.detach(self.token)
@@ -279,6 +291,7 @@ class _CurrentTrace:
     """The span the official ASGI instrumentation opened around the request (standard mode)."""
 
     __slots__ = ("headers", "kept_at_start", "span", "span_id", "trace_id")
+    completes_early = True
 
     def __init__(self, span: trace.Span, context: SpanContext, headers: Mapping[str, str]) -> None:
         self.span = span
@@ -287,16 +300,22 @@ class _CurrentTrace:
         self.span_id = context.span_id
         self.kept_at_start = context.trace_flags.sampled
 
-    def finish(self, scope: Scope, outcome: RequestOutcome) -> None:
+    def complete(self, scope: Scope, outcome: RequestOutcome) -> None:
+        """Name the span and set its attributes; before the last body byte, as the instrumentation
+        ends its span when that byte is sent."""
         span = self.span
         if not span.is_recording():
             return
         # The instrumentation names the span after the raw path and knows no route;
         # the attributes are made the ones a kept span of the default mode carries
-        # (masked query, server address without its port); it ends the span itself.
+        # (masked query, server address without its port).
         span.update_name(span_name(outcome.method, outcome.route))
         span.set_attributes(start_attributes(scope, self.headers))
         set_end_attributes(span, scope, outcome)
+
+    def finish(self, scope: Scope, outcome: RequestOutcome) -> None:
+        # A request that ended without its last body byte: its span is still open.
+        self.complete(scope, outcome)
 
 
 class StandardTracing:
