@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -25,14 +26,13 @@ class ClientIPMiddleware:
     def __init__(self, app: ASGIApp, *, trusted_proxies: Iterable[Network] = ()) -> None:
         self.app = app
         self.trusted: tuple[Network, ...] = tuple(trusted_proxies)
-        # Dotted-quad IPv4, what nearly every hop is, is read here by hand: behind a
-        # proxy each request names a new client, so a cache would miss and
+        # A canonical dotted quad, what nearly every hop is, is recognised by one
+        # regular expression and checked against the trusted networks here: behind
+        # a proxy each request names a new client, so a cache would miss and
         # `ipaddress` would parse every one (several times the cost).
-        self._v4 = tuple(
-            (int(net.network_address), int(net.netmask))
-            for net in self.trusted
-            if isinstance(net, ipaddress.IPv4Network)
-        )
+        v4 = [net for net in self.trusted if isinstance(net, ipaddress.IPv4Network)]
+        self._exact_v4 = frozenset(str(net.network_address) for net in v4 if net.prefixlen == 32)
+        self._v4 = tuple((int(net.network_address), int(net.netmask)) for net in v4 if net.prefixlen < 32)
         # Everything else (IPv6, odd spellings) is parsed by `ipaddress`, once per
         # string, in a bounded cache: peers and proxies repeat.
         self._parsed = functools.lru_cache(maxsize=_PEER_CACHE)(self._parse_and_check)
@@ -58,16 +58,20 @@ class ClientIPMiddleware:
 
     def _verdict(self, host: str) -> tuple[str, bool] | None:
         """(canonical address, whether a trusted proxy); None when `host` is no address."""
-        value = _ipv4_value(host)
-        if value is None:
+        if _CANONICAL_IPV4.fullmatch(host) is None:
             return self._parsed(host)
-        for network, mask in self._v4:
-            if value & mask == network:
-                return host, True
+        if host in self._exact_v4:
+            return host, True
+        if self._v4:
+            value = _ipv4_value(host)
+            for network, mask in self._v4:
+                if value & mask == network:
+                    return host, True
         return host, False
 
     def _is_trusted(self, peer: str) -> bool:
-        verdict = self._verdict(peer)
+        # Peers repeat (the proxies themselves): the cached verdict.
+        verdict = self._parsed(peer)
         return verdict is not None and verdict[1]
 
     def _real_client(self, peer: str, hops: Sequence[str]) -> str:
@@ -83,25 +87,16 @@ class ClientIPMiddleware:
         return real
 
 
-def _ipv4_value(host: str) -> int | None:
-    """The integer of a canonical dotted-quad IPv4 address (`198.18.0.7`), else None.
+# A dotted quad as `str(ipaddress.ip_address(...))` writes it: ASCII digits, no leading
+# zeros, each part up to 255. Such a string needs no parsing to be canonical.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CANONICAL_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
 
-    Canonical only (ASCII digits, no leading zeros, each part up to 255): then the
-    string is already what `str(ipaddress.ip_address(host))` would give. Any other
-    spelling goes to `ipaddress`.
-    """
-    parts = host.split(".")
-    if len(parts) != 4 or not host.isascii():
-        return None
-    value = 0
-    for part in parts:
-        if not part.isdigit() or (part[0] == "0" and len(part) > 1) or len(part) > 3:
-            return None
-        octet = int(part)
-        if octet > 255:
-            return None
-        value = value << 8 | octet
-    return value
+
+def _ipv4_value(host: str) -> int:
+    """The integer of a canonical dotted quad (see _CANONICAL_IPV4)."""
+    a, b, c, d = host.split(".")
+    return int(a) << 24 | int(b) << 16 | int(c) << 8 | int(d)
 
 
 def _address(value: str) -> Address | None:
