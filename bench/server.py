@@ -90,7 +90,13 @@ class Server:
     """One variant's hypercorn process, started here and stopped by its PID."""
 
     def __init__(
-        self, variant: str, space: Workspace, *, cpus: frozenset[int] | None = None, timeout: float = 60.0
+        self,
+        variant: str,
+        space: Workspace,
+        *,
+        cpus: frozenset[int] | None = None,
+        timeout: float = 60.0,
+        wrapper: Sequence[str] = (),
     ) -> None:
         self.variant = variant
         self.port = free_port()
@@ -105,8 +111,8 @@ class Server:
         if cpus is not None:
             env["BENCH_CPUS"] = _cpu_list(cpus)
         with open(self.log, "wb") as out:
-            self.popen = subprocess.Popen(
-                [sys.executable, "-m", "bench.server"],
+            self.popen = subprocess.Popen(  # noqa: S603  # this interpreter, an optional profiler the caller names
+                [*wrapper, sys.executable, "-m", "bench.server"],
                 env=env,
                 cwd=space.root,
                 stdout=out,

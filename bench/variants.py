@@ -34,14 +34,6 @@ from service.settings import Settings, load_settings
 
 from .workspace import Workspace
 
-CORE = ("bare", "full", "full_always_on", "metrics", "tracing", "access_log", "security")
-EXTRAS = ("starlette_exporter", "instrumentator", "otel_asgi", "peer_stack")
-EXTRA_PACKAGES = {
-    "starlette_exporter": "starlette-exporter>=0.23",
-    "instrumentator": "prometheus-fastapi-instrumentator>=7.1",
-    "otel_asgi": "opentelemetry-instrumentation-asgi>=0.51b0",
-    "peer_stack": "starlette-exporter>=0.23 opentelemetry-instrumentation-asgi>=0.51b0",
-}
 TRACE_EXCLUDED = ("/health", "/metrics")
 SAMPLER_ENV = "OTEL_TRACES_SAMPLER"
 
@@ -63,6 +55,43 @@ class EncodingExporter(SpanExporter):
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True
+
+
+class StaticHeaders:
+    """The least a Python app can do to send the full stack's response headers: append a constant list.
+
+    `bare_headers` is the bare app behind this: the same bytes on the wire as the
+    full stack (security headers, Cache-Control, RateLimit), with none of the work
+    that decides them, so full / bare_headers is the stack's cost beyond its bytes.
+    """
+
+    def __init__(self, app: Any, api: Sequence[tuple[bytes, bytes]], other: Sequence[tuple[bytes, bytes]]) -> None:
+        self.app = app
+        self.api = list(api)
+        self.other = list(other)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # Only /api answers carry the RateLimit headers, as in the full stack.
+        headers = self.api if scope["path"].startswith("/api/") else self.other
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def full_stack_headers() -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]:
+    """The headers the full stack adds: to an allowed /api answer (a client's first hit), and to the rest."""
+    from service.security.headers import secure_headers
+    from service.security.limiter import Decision
+    from service.security.rate_limit import rate_headers
+
+    return secure_headers((), rate_headers(Decision(True, 100, 99, 60))), secure_headers(())
 
 
 @dataclass
@@ -125,7 +154,7 @@ def _tracer_provider(built: Built) -> TracerProvider:
 
 
 def _bare(
-    name: str, settings: Settings, middleware: Sequence[Middleware] = (), extra_routes: Sequence[BaseRoute] = ()
+    settings: Settings, middleware: Sequence[Middleware] = (), extra_routes: Sequence[BaseRoute] = ()
 ) -> Starlette:
     service = create_app(settings)
     routes = [r for r in service.routes if getattr(r, "path", None) != "/metrics"]
@@ -163,134 +192,184 @@ def _full_app(settings: Settings, built: Built, *, sampler: str | None = None) -
     return app
 
 
+Builder = Callable[[Settings, Built, Workspace], Any]
+
+
+def _build_bare(settings: Settings, built: Built, space: Workspace) -> Any:
+    return _bare(settings)
+
+
+def _build_bare_headers(settings: Settings, built: Built, space: Workspace) -> Any:
+    return StaticHeaders(_bare(settings), *full_stack_headers())
+
+
+def _build_full(settings: Settings, built: Built, space: Workspace, sampler: str | None = None) -> Any:
+    app = _full_app(settings, built, sampler=sampler)
+    built.has_metrics_endpoint = any(getattr(r, "path", None) == "/metrics" for r in app.routes)
+    ensure_logging(space)
+    built.flushers.append(flush_log_queues)
+    return app
+
+
+def _build_full_always_on(settings: Settings, built: Built, space: Workspace) -> Any:
+    return _build_full(settings, built, space, sampler="always_on")
+
+
+def _build_metrics(settings: Settings, built: Built, space: Workspace) -> Any:
+    from observability.exposition import MetricsApp
+    from observability.metrics import HttpMetrics
+    from observability.middleware import TelemetryMiddleware
+
+    registry = CollectorRegistry(auto_describe=True)
+    built.has_metrics_endpoint = True
+    return _bare(
+        settings,
+        [Middleware(TelemetryMiddleware, metrics=HttpMetrics(registry, namespace=NAMESPACE))],
+        [Route("/metrics", MetricsApp(registry, namespace=NAMESPACE), methods=["GET"])],
+    )
+
+
+def _build_tracing(settings: Settings, built: Built, space: Workspace) -> Any:
+    from observability.middleware import TelemetryMiddleware
+    from observability.request_tracing import KeepPolicy, TailTracing
+
+    tracing = TailTracing(_tracer_provider(built), KeepPolicy(), name="bench")
+    return _bare(settings, [Middleware(TelemetryMiddleware, tracing=tracing, exclude_tracing=TRACE_EXCLUDED)])
+
+
+def _build_access_log(settings: Settings, built: Built, space: Workspace) -> Any:
+    from observability.middleware import TelemetryMiddleware
+
+    ensure_logging(space)
+    built.flushers.append(flush_log_queues)
+    return _bare(settings, [Middleware(TelemetryMiddleware, access_log=logging.getLogger("bench.access"))])
+
+
+def _build_security(settings: Settings, built: Built, space: Workspace) -> Any:
+    from observability.routes import RouteResolver
+    from service.middleware import build_middleware
+    from service.security.events import SecurityEvents
+    from service.security.limiter import RateLimiter
+
+    ensure_logging(space)  # refusals would log; none are expected
+    built.flushers.append(flush_log_queues)
+    limiter = RateLimiter(settings.rate_limit, settings.rate_limit_storage, events=SecurityEvents(CollectorRegistry()))
+    return _bare(settings, build_middleware(settings, limiter=limiter, resolver=RouteResolver()))
+
+
+def _build_starlette_exporter(settings: Settings, built: Built, space: Workspace) -> Any:
+    from starlette_exporter import PrometheusMiddleware, handle_metrics
+
+    # starlette-exporter registers on the process-global registry (one instance per process).
+    built.has_metrics_endpoint = True
+    return _bare(
+        settings,
+        [Middleware(PrometheusMiddleware, app_name="ai-diy", group_paths=True)],
+        [Route("/metrics", handle_metrics, methods=["GET"])],
+    )
+
+
+def _build_instrumentator(settings: Settings, built: Built, space: Workspace) -> Any:
+    from prometheus_fastapi_instrumentator.middleware import PrometheusInstrumentatorMiddleware
+
+    registry = CollectorRegistry(auto_describe=True)
+
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
+
+    built.has_metrics_endpoint = True
+    return _bare(
+        settings,
+        [Middleware(PrometheusInstrumentatorMiddleware, registry=registry)],
+        [Route("/metrics", metrics_endpoint, methods=["GET"])],
+    )
+
+
+def _build_otel_asgi(settings: Settings, built: Built, space: Workspace) -> Any:
+    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+    provider = _tracer_provider(built)
+    return _bare(
+        settings,
+        [Middleware(OpenTelemetryMiddleware, tracer_provider=provider, excluded_urls=",".join(TRACE_EXCLUDED))],
+    )
+
+
+def _build_peer_stack(settings: Settings, built: Built, space: Workspace) -> Any:
+    # What a user would assemble from peers for the same signals: Prometheus
+    # metrics by starlette-exporter and a span per request by OTel ASGI.
+    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+    from starlette_exporter import PrometheusMiddleware, handle_metrics
+
+    provider = _tracer_provider(built)
+    built.has_metrics_endpoint = True
+    return _bare(
+        settings,
+        [
+            Middleware(PrometheusMiddleware, app_name="ai-diy-peer", group_paths=True),
+            Middleware(OpenTelemetryMiddleware, tracer_provider=provider, excluded_urls=",".join(TRACE_EXCLUDED)),
+        ],
+        [Route("/metrics", handle_metrics, methods=["GET"])],
+    )
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How to build one variant, and the modules it needs beyond the service's own."""
+
+    builder: Builder
+    modules: tuple[str, ...] = ()
+    packages: str = ""
+
+
+_STARLETTE_EXPORTER = "starlette-exporter>=0.23"
+_OTEL_ASGI = "opentelemetry-instrumentation-asgi>=0.51b0"
+# Name -> builder: the one list of variants; `build` and `available` both read it.
+VARIANTS: dict[str, Variant] = {
+    "bare": Variant(_build_bare),
+    "bare_headers": Variant(_build_bare_headers),
+    "full": Variant(_build_full),
+    "full_always_on": Variant(_build_full_always_on),
+    "metrics": Variant(_build_metrics),
+    "tracing": Variant(_build_tracing),
+    "access_log": Variant(_build_access_log),
+    "security": Variant(_build_security),
+    "starlette_exporter": Variant(_build_starlette_exporter, ("starlette_exporter",), _STARLETTE_EXPORTER),
+    "instrumentator": Variant(
+        _build_instrumentator, ("prometheus_fastapi_instrumentator",), "prometheus-fastapi-instrumentator>=7.1"
+    ),
+    "otel_asgi": Variant(_build_otel_asgi, ("opentelemetry.instrumentation.asgi",), _OTEL_ASGI),
+    "peer_stack": Variant(
+        _build_peer_stack,
+        ("starlette_exporter", "opentelemetry.instrumentation.asgi"),
+        f"{_STARLETTE_EXPORTER} {_OTEL_ASGI}",
+    ),
+}
+EXTRAS = tuple(name for name, variant in VARIANTS.items() if variant.modules)
+CORE = tuple(name for name in VARIANTS if name not in EXTRAS)
+
+
 def build(name: str, space: Workspace) -> Built:
-    """Build variant `name` (one of CORE or EXTRAS); raises ImportError for a missing extra."""
-    settings = bench_settings(space)
+    """Build variant `name` (a key of VARIANTS); raises ImportError for a missing extra."""
+    variant = VARIANTS.get(name)
+    if variant is None:
+        raise ValueError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
     built = Built(name, None)
-    if name == "bare":
-        built.app = _bare(name, settings)
-    elif name in ("full", "full_always_on"):
-        built.app = _full_app(settings, built, sampler="always_on" if name == "full_always_on" else None)
-        built.has_metrics_endpoint = any(getattr(r, "path", None) == "/metrics" for r in built.app.routes)
-        ensure_logging(space)
-        built.flushers.append(flush_log_queues)
-    elif name == "metrics":
-        from observability.exposition import MetricsApp
-        from observability.metrics import HttpMetrics
-        from observability.middleware import TelemetryMiddleware
-
-        registry = CollectorRegistry(auto_describe=True)
-        built.app = _bare(
-            name,
-            settings,
-            [Middleware(TelemetryMiddleware, metrics=HttpMetrics(registry, namespace=NAMESPACE))],
-            [Route("/metrics", MetricsApp(registry, namespace=NAMESPACE), methods=["GET"])],
-        )
-        built.has_metrics_endpoint = True
-    elif name == "tracing":
-        from observability.keep import KeepPolicy
-        from observability.middleware import TelemetryMiddleware
-        from observability.spans import TailTracing
-
-        tracing = TailTracing(_tracer_provider(built), KeepPolicy(), name="bench")
-        built.app = _bare(
-            name,
-            settings,
-            [Middleware(TelemetryMiddleware, tracing=tracing, exclude_tracing=TRACE_EXCLUDED)],
-        )
-    elif name == "access_log":
-        from observability.middleware import TelemetryMiddleware
-
-        ensure_logging(space)
-        built.app = _bare(
-            name, settings, [Middleware(TelemetryMiddleware, access_log=logging.getLogger("bench.access"))]
-        )
-        built.flushers.append(flush_log_queues)
-    elif name == "security":
-        from observability.routes import RouteResolver
-        from service.app import build_middleware
-        from service.security.events import SecurityEvents
-        from service.security.limiter import RateLimiter
-
-        ensure_logging(space)  # refusals would log; none are expected
-        limiter = RateLimiter(
-            settings.rate_limit, settings.rate_limit_storage, events=SecurityEvents(CollectorRegistry())
-        )
-        built.app = _bare(name, settings, build_middleware(settings, limiter=limiter, resolver=RouteResolver()))
-        built.flushers.append(flush_log_queues)
-    elif name == "starlette_exporter":
-        from starlette_exporter import PrometheusMiddleware, handle_metrics
-
-        # starlette-exporter registers on the process-global registry (one instance per process).
-        built.app = _bare(
-            name,
-            settings,
-            [Middleware(PrometheusMiddleware, app_name="ai-diy", group_paths=True)],
-            [Route("/metrics", handle_metrics, methods=["GET"])],
-        )
-        built.has_metrics_endpoint = True
-    elif name == "instrumentator":
-        from prometheus_fastapi_instrumentator.middleware import PrometheusInstrumentatorMiddleware
-
-        registry = CollectorRegistry(auto_describe=True)
-
-        async def metrics_endpoint(request: Request) -> Response:
-            return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
-
-        built.app = _bare(
-            name,
-            settings,
-            [Middleware(PrometheusInstrumentatorMiddleware, registry=registry)],
-            [Route("/metrics", metrics_endpoint, methods=["GET"])],
-        )
-        built.has_metrics_endpoint = True
-    elif name == "otel_asgi":
-        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
-
-        provider = _tracer_provider(built)
-        built.app = _bare(
-            name,
-            settings,
-            [Middleware(OpenTelemetryMiddleware, tracer_provider=provider, excluded_urls=",".join(TRACE_EXCLUDED))],
-        )
-    elif name == "peer_stack":
-        # What a user would assemble from peers for the same signals: Prometheus
-        # metrics by starlette-exporter and a span per request by OTel ASGI.
-        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
-        from starlette_exporter import PrometheusMiddleware, handle_metrics
-
-        provider = _tracer_provider(built)
-        built.app = _bare(
-            name,
-            settings,
-            [
-                Middleware(PrometheusMiddleware, app_name="ai-diy-peer", group_paths=True),
-                Middleware(OpenTelemetryMiddleware, tracer_provider=provider, excluded_urls=",".join(TRACE_EXCLUDED)),
-            ],
-            [Route("/metrics", handle_metrics, methods=["GET"])],
-        )
-        built.has_metrics_endpoint = True
-    else:
-        raise ValueError(f"unknown variant {name!r}; known: {', '.join(CORE + EXTRAS)}")
+    built.app = variant.builder(bench_settings(space), built, space)
     return built
 
 
 def available(names: Sequence[str]) -> tuple[list[str], dict[str, str]]:
     """The variants whose packages import, and why each other one is missing."""
-    modules = {
-        "starlette_exporter": ("starlette_exporter",),
-        "instrumentator": ("prometheus_fastapi_instrumentator",),
-        "otel_asgi": ("opentelemetry.instrumentation.asgi",),
-        "peer_stack": ("starlette_exporter", "opentelemetry.instrumentation.asgi"),
-    }
     ok: list[str] = []
     missing: dict[str, str] = {}
     for name in names:
+        variant = VARIANTS.get(name)
         try:
-            for module in modules.get(name, ()):
+            for module in variant.modules if variant is not None else ():
                 __import__(module)
         except ImportError:
-            missing[name] = f"not installed: pip install {EXTRA_PACKAGES[name]}"
+            missing[name] = f"not installed: pip install {variant.packages if variant else name}"
             continue
         ok.append(name)
     return ok, missing

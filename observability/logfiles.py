@@ -6,11 +6,21 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from .logformat import encode_line
+
+
+class Placed(Protocol):
+    """What places a line in a file: its logger's name and when it was created."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def created(self) -> float: ...
 
 
 class DailyJsonlHandler(logging.Handler):
@@ -80,7 +90,7 @@ class DailyJsonlHandler(logging.Handler):
         if self.accepts(record.name):
             self.write_lines(self.path_for(record.created), [encode_line(self.format(record))])
 
-    def write_batch(self, records: list[logging.LogRecord], lines: list[bytes]) -> None:
+    def write_batch(self, records: Sequence[Placed], lines: list[bytes]) -> None:
         """Append the lines of the records this file accepts (the writer thread's batch)."""
         path: Path | None = None
         group: list[bytes] = []
@@ -88,7 +98,8 @@ class DailyJsonlHandler(logging.Handler):
             if not self.accepts(record.name):
                 continue
             record_path = self.path_for(record.created)
-            if record_path != path:
+            # Identity: path_for hands out one Path a day, and Path's == runs Python code per line.
+            if record_path is not path:
                 if path is not None and group:
                     self.write_lines(path, group)
                 path, group = record_path, []

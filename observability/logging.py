@@ -89,6 +89,21 @@ _LEVEL_NAMES = {
 }
 
 
+class EncodedLine:
+    """A line already encoded on the logging thread (the access line): the writer only writes it.
+
+    Carries what the files need to place it: the logger name (which files take it)
+    and the creation time (which day's file).
+    """
+
+    __slots__ = ("created", "line", "name")
+
+    def __init__(self, name: str, created: float, line: bytes) -> None:
+        self.name = name
+        self.created = created
+        self.line = line
+
+
 class _StderrHandler(logging.StreamHandler[TextIO]):
     def handleError(self, record: logging.LogRecord) -> None:
         pass  # a closed stderr must not print tracebacks into itself
@@ -159,7 +174,7 @@ class _Writer(threading.Thread):
         super().__init__(name="log-writer", daemon=True)
         self.handlers = handlers
         self.formatter = formatter
-        self._buffer: collections.deque[logging.LogRecord] = collections.deque()
+        self._buffer: collections.deque[logging.LogRecord | EncodedLine] = collections.deque()
         self._limit = limit
         self._on_full = on_full
         self._on_error = on_error
@@ -167,7 +182,7 @@ class _Writer(threading.Thread):
         self._idle = threading.Event()
         self._stopping = False
 
-    def put(self, record: logging.LogRecord) -> None:
+    def put(self, record: logging.LogRecord | EncodedLine) -> None:
         """Buffer a record, or drop and count it when the buffer is full; never blocks."""
         buffer = self._buffer
         size = len(buffer)
@@ -202,7 +217,7 @@ class _Writer(threading.Thread):
             self._wake.clear()
             stopping = self._stopping
             while buffer:
-                batch: list[logging.LogRecord] = []
+                batch: list[logging.LogRecord | EncodedLine] = []
                 while buffer and len(batch) < _BATCH:
                     batch.append(buffer.popleft())
                 self._write(batch)
@@ -210,12 +225,16 @@ class _Writer(threading.Thread):
             if stopping:
                 return
 
-    def _write(self, records: list[logging.LogRecord]) -> None:
-        kept: list[logging.LogRecord] = []
+    def _write(self, records: list[logging.LogRecord | EncodedLine]) -> None:
+        kept: list[logging.LogRecord | EncodedLine] = []
         lines: list[bytes] = []
         for record in records:
+            if type(record) is EncodedLine:
+                lines.append(record.line)
+                kept.append(record)
+                continue
             try:
-                lines.append(self.formatter.format_line(record))
+                lines.append(self.formatter.format_line(record))  # type: ignore[arg-type]  # a LogRecord here
             except Exception as exc:  # an unformattable record is a dropped line, not a dead writer
                 self._on_error(exc)
                 continue
@@ -227,7 +246,8 @@ class _Writer(threading.Thread):
                 handler.write_lines(b"".join(lines))
             else:
                 for record in kept:
-                    handler.handle(record)
+                    if isinstance(record, logging.LogRecord):
+                        handler.handle(record)
 
 
 class LogSink:
@@ -257,6 +277,29 @@ class LogSink:
     def pending(self) -> int:
         """Lines waiting for the writer."""
         return self._writer.pending()
+
+    def serves_alone(self, logger: logging.Logger) -> bool:
+        """Whether this sink is the only destination of `logger`'s records (no filter, no other handler).
+
+        Then a line may be encoded by the caller and handed over with `put_line`,
+        without a LogRecord: nothing else would have seen the record. A test's
+        capture handler or any handler added later makes this False again.
+        """
+        node: logging.Logger | None = logger
+        while node is not None:
+            if node.filters or node.disabled:
+                return False
+            if node.handlers:
+                handler = self._buffer_handler
+                return node.parent is None and node.handlers == [handler] and not handler.filters
+            if not node.propagate:
+                return False
+            node = node.parent
+        return False
+
+    def put_line(self, name: str, created: float, line: bytes) -> None:
+        """Hand an encoded line of logger `name` to the writer (see `serves_alone`)."""
+        self._writer.put(EncodedLine(name, created, line))
 
     def count_drop(self, reason: str) -> None:
         with self._lock:

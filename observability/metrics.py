@@ -17,6 +17,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from .exemplars import multiprocess_exemplar_store
 
+# Label names of the duration histogram, in the OpenTelemetry HTTP semantic conventions
+# order: url_scheme is required, error_type conditionally (set only on failed requests;
+# empty, which Prometheus reads as absent, on the others).
+DURATION_LABELS = ("http_request_method", "http_route", "http_response_status_code", "url_scheme", "error_type")
+SCHEMES = frozenset({"http", "https"})
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 SIZE_BUCKETS = (100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0, 10_000_000.0)
 
@@ -35,21 +40,19 @@ class HttpMetrics:
         self.duration = Histogram(
             "http_server_request_duration_seconds",
             "Time from request start to the last response body byte.",
-            ["http_request_method", "http_route", "http_response_status_code"],
+            DURATION_LABELS,
             buckets=duration_buckets,
             unit="seconds",
             registry=registry,
         )
         # None with a single process: the histogram keeps its own exemplars then.
         self.exemplars = multiprocess_exemplar_store(
-            "http_server_request_duration_seconds",
-            ("http_request_method", "http_route", "http_response_status_code"),
-            duration_buckets,
+            "http_server_request_duration_seconds", DURATION_LABELS, duration_buckets
         )
         self.active = Gauge(
             "http_server_active_requests",
             "Requests in flight.",
-            ["http_request_method"],
+            ["http_request_method", "url_scheme"],
             multiprocess_mode="livesum",
             registry=registry,
         )
@@ -77,16 +80,17 @@ class HttpMetrics:
         )
         # Label children cached by label values: `.labels()` takes a lock and builds
         # a tuple every call; the label sets are bounded, so the caches are too.
-        self._active: dict[str, Gauge] = {}
-        self._finished: dict[tuple[str, str, int], tuple[Histogram, Histogram]] = {}
+        self._active: dict[tuple[str, str], Gauge] = {}
+        self._finished: dict[tuple[str, str, int, str, str], tuple[Histogram, Histogram]] = {}
         self._request_size: dict[tuple[str, str], Histogram] = {}
         self._aborted: dict[str, Counter] = {}
 
-    def active_gauge(self, method: str) -> Gauge:
-        """The in-flight gauge child for a (bounded) method label."""
-        child = self._active.get(method)
+    def active_gauge(self, method: str, scheme: str = "http") -> Gauge:
+        """The in-flight gauge child for (bounded) method and scheme labels (see `scheme_label`)."""
+        key = (method, scheme)
+        child = self._active.get(key)
         if child is None:
-            child = self._active[method] = self.active.labels(method)
+            child = self._active[key] = self.active.labels(method, scheme)
         return child
 
     def observe(
@@ -98,14 +102,21 @@ class HttpMetrics:
         request_bytes: int,
         response_bytes: int,
         trace_id: str | None = None,
+        *,
+        scheme: str = "http",
+        error_type: str = "",
     ) -> None:
-        """Record one finished request; `trace_id` becomes the latency exemplar."""
-        key = (method, route, status)
+        """Record one finished request; `trace_id` becomes the latency exemplar.
+
+        `scheme` is a label value (`scheme_label`); `error_type` names why a request
+        failed (an exception's class, or the 5xx status), empty for the others.
+        """
+        key = (method, route, status, scheme, error_type)
         children = self._finished.get(key)
         if children is None:
             status_label = str(status)
             children = self._finished[key] = (
-                self.duration.labels(method, route, status_label),
+                self.duration.labels(method, route, status_label, scheme, error_type),
                 self.response_size.labels(method, route, status_label),
             )
         if trace_id is None:
@@ -132,3 +143,8 @@ class HttpMetrics:
         if child is None:
             child = self._aborted[route] = self.aborted.labels(route)
         child.inc()
+
+
+def scheme_label(scheme: str) -> str:
+    """`http` or `https`; anything else `_OTHER` (bounded label values)."""
+    return scheme if scheme in SCHEMES else "_OTHER"

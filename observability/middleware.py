@@ -4,8 +4,8 @@ Pure ASGI. Each request gets one `_Recorder`, in the style of Starlette's gzip
 responder: its `receive` and `send` watch the request pass, `finish(error)` records
 it. Every request is measured and gets its access line (with its trace id);
 whether its trace is exported is decided in `finish`, by the keep rule
-(observability.keep) or, with an explicit OTEL_TRACES_SAMPLER, by the sampler
-(observability.spans). Only kept traces become latency exemplars, so every
+(observability.request_tracing) or, with an explicit OTEL_TRACES_SAMPLER, by the sampler
+(observability.request_tracing). Only kept traces become latency exemplars, so every
 exemplar names a trace the tracing backend received (or, without an exporter, one
 the same rule would have kept).
 """
@@ -17,10 +17,11 @@ import time
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
-from .logging import PreparedRecord
-from .metrics import HttpMetrics
+from .accesslog import AccessLog
+from .metrics import HttpMetrics, scheme_label
+from .outcome import RequestOutcome, error_type
+from .request_tracing import RequestTrace, RequestTracing
 from .routes import RouteResolver, method_label
-from .spans import RequestTrace, RequestTracing
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -57,7 +58,7 @@ class TelemetryMiddleware:
         self.app = app
         self.metrics = metrics
         self.tracing = tracing
-        self.access_logger = access_log
+        self.access_log = AccessLog(access_log) if access_log is not None else None
         self.resolve_route = route_resolver or RouteResolver()
         self.exclude_tracing = frozenset(exclude_tracing)
         self.clock = clock
@@ -88,6 +89,7 @@ class _Recorder:
         "method",
         "request_bytes",
         "response_bytes",
+        "scheme",
         "scope",
         "start",
         "start_ns",
@@ -126,8 +128,9 @@ class _Recorder:
         self.trace: RequestTrace | None = None
         if tracing is not None and scope["path"] not in telemetry.exclude_tracing:
             self.trace = tracing.start(scope, headers, method, self.start_ns)
+        self.scheme = scheme = scheme_label(scope.get("scheme", "http"))
         metrics = telemetry.metrics
-        self.active = metrics.active_gauge(method) if metrics is not None else None
+        self.active = metrics.active_gauge(method, scheme) if metrics is not None else None
         if self.active is not None:
             self.active.inc()
 
@@ -147,6 +150,12 @@ class _Recorder:
         elif kind == "http.response.body":
             self.response_bytes += len(message.get("body", b""))
             if not message.get("more_body", False):
+                trace = self.trace
+                if trace is not None and trace.completes_early:
+                    scope = self.scope
+                    error = scope.get(EXCEPTION_SCOPE_KEY)
+                    route = self.telemetry.resolve_route(scope)
+                    trace.complete(scope, RequestOutcome(self.method, route, self.status, error, True, 0, 0))
                 await self.downstream(message)
                 # The request ends with the last body byte; background tasks that
                 # run afterwards are not part of its duration.
@@ -163,6 +172,8 @@ class _Recorder:
         status = self.status if self.started else 500
         route = telemetry.resolve_route(scope)
         aborted = self.started and not self.finished
+        # An inner error boundary answers a 500 for the exception and leaves it in the scope.
+        error = error or scope.get(EXCEPTION_SCOPE_KEY)
         trace = self.trace
         trace_hex = span_hex = exemplar = None
         if trace is not None:
@@ -174,15 +185,10 @@ class _Recorder:
             else:
                 failed = error is not None or aborted or status == CLIENT_CLOSED_REQUEST
                 kept = policy.keeps(trace.kept_at_start, status, failed, duration)
+            start_ns = self.start_ns
             trace.finish(
                 scope,
-                self.method,
-                route,
-                status,
-                error or scope.get(EXCEPTION_SCOPE_KEY),
-                kept,
-                self.start_ns,
-                self.start_ns + int(duration * 1e9),
+                RequestOutcome(self.method, route, status, error, kept, start_ns, start_ns + int(duration * 1e9)),
             )
             trace_hex = format(trace.trace_id, "032x")
             span_hex = format(trace.span_id, "016x")
@@ -192,36 +198,30 @@ class _Recorder:
             self.active.dec()
         metrics = telemetry.metrics
         if metrics is not None:
-            metrics.observe(self.method, route, status, duration, self.request_bytes, self.response_bytes, exemplar)
+            metrics.observe(
+                self.method,
+                route,
+                status,
+                duration,
+                self.request_bytes,
+                self.response_bytes,
+                exemplar,
+                scheme=self.scheme,
+                error_type=error_type(error, status),
+            )
             if aborted:
                 metrics.response_aborted(route)
-        logger = telemetry.access_logger
-        if logger is not None:
-            level = logging.ERROR if status >= 500 else logging.INFO
-            if logger.isEnabledFor(level):
-                client = scope.get("client")
-                path = scope["path"]
-                # A ready record through Logger.handle: same handlers and fields as
-                # logger.log(), without its caller lookup (see PreparedRecord).
-                logger.handle(
-                    PreparedRecord(
-                        logger.name,
-                        level,
-                        f"{scope['method']} {path} {status}",
-                        {
-                            "event": "http_request",
-                            "status": "success" if status < 400 else "error",
-                            "duration_ms": round(duration * 1000.0, 3),
-                            "method": scope["method"],
-                            "path": path,
-                            "route": route,
-                            "status_code": status,
-                            "details": {
-                                "client_ip": client[0] if client else None,
-                                "user_agent": self.headers.get("user-agent"),
-                            },
-                            "trace_id": trace_hex,
-                            "span_id": span_hex,
-                        },
-                    )
-                )
+        access_log = telemetry.access_log
+        if access_log is not None:
+            client = scope.get("client")
+            access_log.write(
+                scope["method"],
+                scope["path"],
+                status,
+                route,
+                duration,
+                client[0] if client else None,
+                self.headers.get("user-agent"),
+                trace_hex,
+                span_hex,
+            )

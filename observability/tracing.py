@@ -19,17 +19,16 @@ a request.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
 
 from .errors import ConfigError
+from .request_tracing import ReservedIds
 
 SUPPORTED_PROTOCOLS = ("http/protobuf", "grpc")
 # The SDK default (10 s) would hold spans in memory for long against a dead collector.
@@ -51,38 +50,6 @@ class _HashOnceResource(Resource):
 
     def __hash__(self) -> int:
         return self._hash
-
-
-class ReservedIds(RandomIdGenerator):
-    """Random ids, except for the span the telemetry builds at the end of a kept request.
-
-    That span's ids were handed out when the request began (access line, current
-    span context, children's parent id), so the SDK must give the span exactly
-    those. `reserve` sets them for the next `start_span` on this thread only.
-    """
-
-    def __init__(self) -> None:
-        self._reserved = threading.local()
-
-    def reserve(self, trace_id: int, span_id: int) -> None:
-        """The next trace id and span id generated on this thread."""
-        self._reserved.trace_id = trace_id
-        self._reserved.span_id = span_id
-
-    def generate_trace_id(self) -> int:
-        trace_id: int = getattr(self._reserved, "trace_id", 0)
-        if trace_id:
-            self._reserved.trace_id = 0
-            return trace_id
-        return super().generate_trace_id()
-
-    def generate_span_id(self) -> int:
-        span_id: int = getattr(self._reserved, "span_id", 0)
-        if span_id:
-            # A span with a parent asks for no trace id: the reservation ends here.
-            self._reserved.span_id = self._reserved.trace_id = 0
-            return span_id
-        return super().generate_span_id()
 
 
 def new_tracer_provider(resource: Resource | None = None, *, explicit_sampler: bool = False) -> TracerProvider:

@@ -7,46 +7,42 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp
 
 from observability import (
     HttpMetrics,
+    KeepPolicy,
     LogSink,
     MetricsApp,
+    RequestTracing,
     ResourceLogger,
     ResourceSampler,
     RouteResolver,
-    TelemetryMiddleware,
     configure_logging,
     configure_tracer_provider,
+    explicit_sampler,
+    export_endpoint,
+    request_tracing,
+    sdk_disabled,
 )
-from observability.keep import KeepPolicy
-from observability.spans import RequestTracing, request_tracing
-from observability.tracing import explicit_sampler, export_endpoint, sdk_disabled
 from service import __version__, openapi
 from service.context import ServiceContext
 from service.data.store import DocumentStore
-from service.errors import ErrorBoundaryMiddleware, http_exception_handler
+from service.errors import http_exception_handler
 from service.health import CheckResult, HealthChecker
 from service.metrics import ServiceMetrics
-from service.metrics_port import MetricsPortMiddleware, RefreshingMetricsApp
+from service.metrics_port import RefreshingMetricsApp
+from service.middleware import UNTRACED, Telemetry, build_middleware
 from service.models_config import load_models_config
 from service.routes import appdocs, data, env, health, index, models, security_status
-from service.security.body_limit import RequestSizeMiddleware
-from service.security.client_ip import ClientIPMiddleware
 from service.security.events import SecurityEvents
-from service.security.headers import SecurityHeadersMiddleware
 from service.security.limiter import RateLimiter
-from service.security.rate_limit import RateLimitMiddleware
 from service.security.status import SecurityStatus
 from service.settings import Settings
 from service.storage_watch import StorageWatch
@@ -55,7 +51,6 @@ NAMESPACE = "ai_diy"
 LOG_FILE_PREFIX = "ai_diy_api"
 # Loggers whose lines also go to a daily file of their own (the retention table keeps them longer).
 LOG_EXTRA_FILES = {"ai_diy.security": "ai_diy_security", "ai_diy.audit": "ai_diy_audit"}
-UNTRACED = ("/health", "/health/live", "/health/ready", "/metrics")
 
 
 def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
@@ -155,68 +150,18 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
     return app
 
 
-@dataclass(frozen=True)
-class Telemetry:
-    """What the telemetry layer records: metrics, traces, access lines (each optional)."""
-
-    metrics: HttpMetrics | None = None
-    tracing: RequestTracing | None = None
-    access_log: logging.Logger | None = None
-
-
-def build_middleware(
-    settings: Settings,
-    *,
-    limiter: RateLimiter,
-    resolver: RouteResolver,
-    telemetry: Telemetry | None = None,
-    metrics_app: ASGIApp | None = None,
-) -> list[Middleware]:
-    """The middleware stack for these settings, outermost first: the one place it is assembled.
-
-    client IP -> telemetry -> security headers -> body size -> rate limit -> error boundary.
-    The client is known before anything records it; the telemetry sees every answer,
-    refusals and errors included; every answer leaves with the security headers.
-    Layers that would do nothing for these settings are left out.
-    """
-    layers: list[Middleware] = []
-    if settings.metrics_port is not None and metrics_app is not None:
-        layers.append(Middleware(MetricsPortMiddleware, metrics_app=metrics_app, metrics_port=settings.metrics_port))
-    if settings.trusted_proxies:
-        layers.append(Middleware(ClientIPMiddleware, trusted_proxies=settings.trusted_proxies))
-    if telemetry is not None:
-        layers.append(
-            Middleware(
-                TelemetryMiddleware,
-                metrics=telemetry.metrics,
-                tracing=telemetry.tracing,
-                access_log=telemetry.access_log,
-                route_resolver=resolver,
-                exclude_tracing=UNTRACED,
-            )
-        )
-    layers += [
-        Middleware(SecurityHeadersMiddleware),
-        Middleware(RequestSizeMiddleware, max_bytes=settings.max_request_bytes, events=limiter.events),
-        Middleware(
-            RateLimitMiddleware,
-            limiter=limiter,
-            fail_closed=settings.rate_limit_fail_closed,
-            exempt=UNTRACED,
-            route_resolver=resolver,
-        ),
-        Middleware(ErrorBoundaryMiddleware),
-    ]
-    return layers
-
-
 def _request_tracing(settings: Settings, provider: TracerProvider) -> RequestTracing | None:
     """How each request is traced: the keep rule unless OTEL_TRACES_SAMPLER says otherwise."""
     if sdk_disabled():
         return None
     policy = KeepPolicy(settings.trace_sample_ratio, settings.trace_slow_ms / 1000.0)
     return request_tracing(
-        provider, policy, explicit_sampler=explicit_sampler() is not None, name="ai_diy", version=__version__
+        provider,
+        policy,
+        explicit_sampler=explicit_sampler() is not None,
+        name="ai_diy",
+        version=__version__,
+        excluded_paths=UNTRACED,
     )
 
 

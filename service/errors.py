@@ -11,7 +11,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from observability.middleware import CLIENT_CLOSED_REQUEST, EXCEPTION_SCOPE_KEY
+from observability import CLIENT_CLOSED_REQUEST, EXCEPTION_SCOPE_KEY
 
 log = logging.getLogger("ai_diy.errors")
 

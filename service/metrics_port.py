@@ -7,7 +7,7 @@ import logging
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from observability.periodic import Periodic
+from observability import Periodic
 from service.errors import error_response
 from service.health import HealthChecker
 

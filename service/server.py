@@ -19,6 +19,7 @@ from hypercorn.config import Sockets
 
 from observability import prepare_multiprocess_dir
 from observability.errors import ConfigError
+from service.security.framing import HEAD_BUFFER_BYTES
 from service.settings import Settings
 from service.worker import run_worker, skip_exit_collection
 
@@ -54,7 +55,9 @@ def hypercorn_config(settings: Settings) -> HypercornConfig:
     config.include_server_header = False
     config.accesslog = None  # the service writes its own JSONL access line
     config.errorlog = logging.getLogger("hypercorn.error")
-    config.h11_max_incomplete_size = 16 * 1024
+    # One read's worth, so a header block sent in pieces reaches the service's own
+    # limit (service.security.framing.MAX_HEADER_BYTES) like one sent in one write.
+    config.h11_max_incomplete_size = HEAD_BUFFER_BYTES
     return config
 
 

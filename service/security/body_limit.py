@@ -1,5 +1,5 @@
-"""Request bodies: 400 for conflicting framing; 413 before reading a body announced too large,
-or as soon as one grows too large."""
+"""Request size: 431 for a header block over the limit; 400 for conflicting framing; 413
+before reading a body announced too large, or as soon as one grows too large."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import error_response
 from service.security.events import SecurityEvents
-from service.security.framing import CONFLICTING_FRAMING, body_framing
+from service.security.framing import (
+    CONFLICTING_FRAMING,
+    HEADERS_TOO_LARGE,
+    MAX_HEADER_BYTES,
+    body_framing,
+    header_block_bytes,
+)
 
 
 class RequestTooLarge(HTTPException):
@@ -24,7 +30,12 @@ class RequestTooLarge(HTTPException):
 
 
 class RequestSizeMiddleware:
-    """Refuses request bodies framed two ways (JSON 400) or over `max_bytes` (JSON 413).
+    """Refuses header blocks over `max_header_bytes` (JSON 431), request bodies framed two ways
+    (JSON 400) or over `max_bytes` (JSON 413).
+
+    The header block is measured from the header list the server parsed, so the
+    limit is the same whether its bytes came in one write or in many (event
+    `request_too_large`, reason `request_headers_too_large`).
 
     A body framed by both `Transfer-Encoding` and `Content-Length`, or by differing lengths (see
     service.security.framing), is refused before any body byte is read, with
@@ -41,16 +52,25 @@ class RequestSizeMiddleware:
     exception propagates and the server aborts the connection.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, events: SecurityEvents) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, events: SecurityEvents, max_header_bytes: int = MAX_HEADER_BYTES
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.events = events
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared, chunked, conflicting = body_framing(scope["headers"])
+        headers = scope["headers"]
+        framing = body_framing(headers)
+        declared, chunked, conflicting, _ = framing
+        header_bytes = header_block_bytes(framing, len(headers))
+        if header_bytes > self.max_header_bytes:
+            await self._refuse_headers(scope, receive, send, header_bytes)
+            return
         if conflicting:
             await self._refuse_framing(scope, receive, send)
             return
@@ -94,6 +114,26 @@ class RequestSizeMiddleware:
             await self._refuse(scope, receive, send, declared=None, received=received)
         elif exceeded:
             raise RequestTooLarge(self.max_bytes)
+
+    async def _refuse_headers(self, scope: Scope, receive: Receive, send: Send, header_bytes: int) -> None:
+        client = scope.get("client")
+        self.events.record(
+            "request_too_large",
+            "warning",
+            client[0] if client else "unknown",
+            reason=HEADERS_TOO_LARGE,
+            method=scope.get("method"),
+            path=scope.get("path"),
+            header_bytes=header_bytes,
+            max_header_bytes=self.max_header_bytes,
+        )
+        response = error_response(
+            431,
+            HEADERS_TOO_LARGE,
+            f"request headers larger than the limit of {self.max_header_bytes} bytes",
+            headers={"Connection": "close"},
+        )
+        await response(scope, receive, send)
 
     async def _refuse_framing(self, scope: Scope, receive: Receive, send: Send) -> None:
         client = scope.get("client")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -25,9 +26,16 @@ class ClientIPMiddleware:
     def __init__(self, app: ASGIApp, *, trusted_proxies: Iterable[Network] = ()) -> None:
         self.app = app
         self.trusted: tuple[Network, ...] = tuple(trusted_proxies)
-        # Peers and forwarded hops repeat (the proxies, returning clients): each
-        # string is parsed and checked against the networks once, in a bounded cache.
-        self._verdict = functools.lru_cache(maxsize=_PEER_CACHE)(self._parse_and_check)
+        # A canonical dotted quad, what nearly every hop is, is recognised by one
+        # regular expression and checked against the trusted networks here: behind
+        # a proxy each request names a new client, so a cache would miss and
+        # `ipaddress` would parse every one (several times the cost).
+        v4 = [net for net in self.trusted if isinstance(net, ipaddress.IPv4Network)]
+        self._exact_v4 = frozenset(str(net.network_address) for net in v4 if net.prefixlen == 32)
+        self._v4 = tuple((int(net.network_address), int(net.netmask)) for net in v4 if net.prefixlen < 32)
+        # Everything else (IPv6, odd spellings) is parsed by `ipaddress`, once per
+        # string, in a bounded cache: peers and proxies repeat.
+        self._parsed = functools.lru_cache(maxsize=_PEER_CACHE)(self._parse_and_check)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.trusted and scope["type"] in ("http", "websocket"):
@@ -48,8 +56,22 @@ class ClientIPMiddleware:
             return None
         return str(address), any(address in network for network in self.trusted)
 
-    def _is_trusted(self, host: str) -> bool:
-        verdict = self._verdict(host)
+    def _verdict(self, host: str) -> tuple[str, bool] | None:
+        """(canonical address, whether a trusted proxy); None when `host` is no address."""
+        if _CANONICAL_IPV4.fullmatch(host) is None:
+            return self._parsed(host)
+        if host in self._exact_v4:
+            return host, True
+        if self._v4:
+            value = _ipv4_value(host)
+            for network, mask in self._v4:
+                if value & mask == network:
+                    return host, True
+        return host, False
+
+    def _is_trusted(self, peer: str) -> bool:
+        # Peers repeat (the proxies themselves): the cached verdict.
+        verdict = self._parsed(peer)
         return verdict is not None and verdict[1]
 
     def _real_client(self, peer: str, hops: Sequence[str]) -> str:
@@ -65,6 +87,18 @@ class ClientIPMiddleware:
         return real
 
 
+# A dotted quad as `str(ipaddress.ip_address(...))` writes it: ASCII digits, no leading
+# zeros, each part up to 255. Such a string needs no parsing to be canonical.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CANONICAL_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
+
+
+def _ipv4_value(host: str) -> int:
+    """The integer of a canonical dotted quad (see _CANONICAL_IPV4)."""
+    a, b, c, d = host.split(".")
+    return int(a) << 24 | int(b) << 16 | int(c) << 8 | int(d)
+
+
 def _address(value: str) -> Address | None:
     try:
         return ipaddress.ip_address(value)
@@ -75,11 +109,11 @@ def _address(value: str) -> Address | None:
 def _forwarded_hops(headers: Iterable[tuple[bytes, bytes]]) -> list[str]:
     forwarded: list[str] = []
     x_forwarded_for: list[str] = []
+    # ASGI header names are lower case (the spec requires it of servers).
     for name, value in headers:
-        lowered = name.lower()
-        if lowered == b"forwarded":
+        if name == b"forwarded":
             forwarded.extend(_parse_forwarded(value.decode("latin-1")))
-        elif lowered == b"x-forwarded-for":
+        elif name == b"x-forwarded-for":
             x_forwarded_for.extend(part.strip() for part in value.decode("latin-1").split(","))
     # Forwarded is the standard form; X-Forwarded-For is the common one.
     return forwarded or x_forwarded_for

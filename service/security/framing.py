@@ -12,19 +12,42 @@ refuses differing lengths itself but reads `Transfer-Encoding` over
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 CONFLICTING_FRAMING = "conflicting_framing"
+HEADERS_TOO_LARGE = "request_headers_too_large"
+# The one limit on a request's header block, however its bytes arrive: counted as
+# on the wire (`name: value` and CRLF per header). The server's own buffer for an
+# incomplete request head (service/server.py) is HEAD_BUFFER_BYTES, one full read,
+# so a block that arrives in pieces reaches this check as surely as one sent in a
+# single write; only a head larger than any single read is refused by the server
+# itself (a bodiless 431, docs/reliability.md).
+MAX_HEADER_BYTES = 16 * 1024
+HEAD_BUFFER_BYTES = 4 * MAX_HEADER_BYTES
+_PER_HEADER = 4  # ": " and CRLF
 
 
-def body_framing(headers: Iterable[tuple[bytes, bytes]]) -> tuple[int | None, bool, bool]:
-    """(declared Content-Length, chunked, conflicting) from the request headers (names in lower case, as ASGI has them).
+class Framing(NamedTuple):
+    """What the request headers say about the body, and how large they are."""
+
+    declared: int | None  # Content-Length, when it is the only framing
+    chunked: bool
+    conflicting: bool
+    header_bytes: int
+
+
+def body_framing(headers: Iterable[tuple[bytes, bytes]]) -> Framing:
+    """The body's framing and the header block's size (names in lower case, as ASGI has them).
 
     When `conflicting` is false, a declared length is the only framing there is,
-    so it can be trusted: the server holds the body to it.
+    so it can be trusted: the server holds the body to it. One pass over the
+    headers serves both checks.
     """
     lengths: set[bytes] = set()
     chunked = False
+    size = 0
     for name, value in headers:
+        size += len(name) + len(value)
         if name == b"content-length":
             lengths.add(value.strip())
         elif name == b"transfer-encoding":
@@ -36,4 +59,9 @@ def body_framing(headers: Iterable[tuple[bytes, bytes]]) -> tuple[int | None, bo
             declared = int(lengths.pop())
         except ValueError:
             pass  # the server rejects a malformed length before the app runs
-    return declared, chunked, conflicting
+    return Framing(declared, chunked, conflicting, size)
+
+
+def header_block_bytes(framing: Framing, count: int) -> int:
+    """The header block's size on the wire, from `body_framing`'s sum and the number of headers."""
+    return framing.header_bytes + _PER_HEADER * count

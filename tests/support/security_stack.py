@@ -22,9 +22,9 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from observability.routes import RouteResolver
-from service.app import build_middleware
 from service.errors import error_response, http_exception_handler
 from service.metrics import ServiceMetrics
+from service.middleware import build_middleware
 from service.security.events import SecurityEvents
 from service.security.inspection import SuspiciousInput, input_rejection, parse_json_body
 from service.security.limiter import RateLimiter

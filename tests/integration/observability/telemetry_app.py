@@ -27,8 +27,7 @@ from observability import (
     configure_logging,
     configure_tracer_provider,
 )
-from observability.keep import KeepPolicy
-from observability.spans import TailTracing
+from observability.request_tracing import KeepPolicy, TailTracing
 from service.app import LOG_EXTRA_FILES, LOG_FILE_PREFIX
 from service.metrics import ServiceMetrics
 

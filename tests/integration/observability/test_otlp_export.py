@@ -16,8 +16,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from observability import RouteResolver, TelemetryMiddleware, configure_tracer_provider
-from observability.keep import KeepPolicy
-from observability.spans import TailTracing
+from observability.request_tracing import KeepPolicy, TailTracing
 from tests.support.net import free_port, wait_for
 from tests.support.otlp import Receiver, otlp_receiver
 

@@ -17,8 +17,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from observability import HttpMetrics, RouteResolver, TelemetryMiddleware
-from observability.keep import KeepPolicy
-from observability.spans import TailTracing
+from observability.request_tracing import KeepPolicy, TailTracing
 from observability.tracing import new_tracer_provider
 
 

@@ -23,12 +23,12 @@ from observability.exemplars import (
     multiprocess_exemplar_store,
     read_exemplars,
 )
-from observability.metrics import DURATION_BUCKETS
+from observability.metrics import DURATION_BUCKETS, DURATION_LABELS
 
 from .conftest import client
 
 DURATION = "http_server_request_duration_seconds"
-LABELS = ("http_request_method", "http_route", "http_response_status_code")
+LABELS = DURATION_LABELS
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -103,10 +103,10 @@ def test_exemplar_merger_puts_recorded_trace_ids_on_the_openmetrics_buckets(tmp_
     store = _store(tmp_path, pid=31)
     # What HttpMetrics.observe adds in multiprocess mode, for a kept trace only:
     #     if self.exemplars is not None: self.exemplars.record(key, duration, trace_id)
-    # with key = (method, route, status); here the registry keeps no exemplar itself.
+    # with key = (method, route, status, scheme, error type); here the registry keeps no exemplar itself.
     for route, duration, trace_id in [("/a", 0.03, "a" * 32), ("/b", 0.7, "b" * 32)]:
         metrics.observe("GET", route, 200, duration, 0, 10)
-        store.record(("GET", route, 200), duration, trace_id)
+        store.record(("GET", route, 200, "http", ""), duration, trace_id)
     metrics.observe("GET", "/untraced", 200, 0.03, 0, 10)
     store.flush()
 
@@ -143,17 +143,14 @@ WORKER = textwrap.dedent(
     from prometheus_client import CollectorRegistry
     from observability import HttpMetrics
     from observability.exemplars import multiprocess_exemplar_store
-    from observability.metrics import DURATION_BUCKETS
+    from observability.metrics import DURATION_BUCKETS, DURATION_LABELS
 
     trace_id, duration = sys.argv[1], float(sys.argv[2])
     metrics = HttpMetrics(CollectorRegistry(), namespace="ai_diy")
-    store = multiprocess_exemplar_store(
-        "http_server_request_duration_seconds",
-        ("http_request_method", "http_route", "http_response_status_code"),
-        DURATION_BUCKETS,
-    )
+    store = multiprocess_exemplar_store("http_server_request_duration_seconds", DURATION_LABELS, DURATION_BUCKETS)
     metrics.observe("GET", "/work", 200, duration, 0, 10, trace_id)
-    store.record(("GET", "/work", 200), duration, trace_id)  # what HttpMetrics.observe does with a kept trace id
+    # What HttpMetrics.observe does with a kept trace id:
+    store.record(("GET", "/work", 200, "http", ""), duration, trace_id)
     store.stop()
     """
 )

@@ -32,7 +32,7 @@ async def test_metrics_app_serves_prometheus_text_by_default(registry: Collector
         response = await http.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
-    labels = 'http_request_method="GET",http_response_status_code="200",http_route="/"'
+    labels = 'error_type="",http_request_method="GET",http_response_status_code="200",http_route="/",url_scheme="http"'
     assert f"http_server_request_duration_seconds_count{{{labels}}} 1.0" in response.text
     assert "process_resident_memory_bytes" in response.text
     assert "ai_diy_process_memory_limit_bytes" in response.text

@@ -17,7 +17,7 @@ PACKAGE = Path(observability.__file__).parent
 @pytest.mark.integration
 def test_observability_imports_without_loading_the_service() -> None:
     code = (
-        "import sys, observability, observability.spans, observability.keep; print(sorted(m for m in "
+        "import sys, observability, observability.request_tracing, observability.redaction; print(sorted(m for m in "
         "sys.modules if m == 'service' or m.startswith('service.')))"
     )
     result = subprocess.run(

@@ -266,3 +266,22 @@ def test_log_line_escapes_unicode_line_separators() -> None:
     assert len(line.splitlines()) == 1
     parsed = json.loads(line)
     assert parsed["message"] == message and parsed["details"]["user_agent"] == "ua\u2028x"
+
+
+def test_security_event_line_with_a_60_kib_client_field_stays_bounded(configure: Configure, tmp_path: Path) -> None:
+    sink = configure()
+    logging.getLogger("ai_diy.security").warning(
+        "SECURITY_AUDIT request_too_large",
+        extra={
+            "event": "request_too_large",
+            "severity": "warning",
+            "status": "error",
+            "details": {"client_ip": "10.0.0.7", "path": "/api/" + "p" * 60 * 1024, "user_agent": "u" * 60 * 1024},
+        },
+    )
+    assert sink.flush(10.0)
+    for prefix in ("ai_diy_api", "ai_diy_security"):
+        raw = (tmp_path / "logs" / today(prefix)).read_bytes()
+        assert len(raw) < 16 * 1024, prefix
+        details = json.loads(raw)["details"]
+        assert details["path"].endswith("…[cut]") and details["user_agent"].endswith("…[cut]")

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
@@ -19,13 +20,14 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from observability import HttpMetrics, RouteResolver, TelemetryMiddleware
-from observability.keep import KeepPolicy
-from observability.spans import TailTracing
+from observability.request_tracing import KeepPolicy, TailTracing
 
 from .conftest import AppFactory, ListHandler, client
 
 pytestmark = pytest.mark.anyio
 DURATION = "http_server_request_duration_seconds"
+# Labels of a request that did not fail, over plain HTTP.
+OK = {"url_scheme": "http", "error_type": ""}
 
 
 async def hello(request: Request) -> Response:
@@ -49,7 +51,7 @@ async def test_telemetry_duration_labels_are_route_templates(make_app: AppFactor
     async with client(make_app(routes)) as http:
         await http.get("/items/42")
         await http.get("/api/appdocs/a/b.md")
-    labels = {"http_request_method": "GET", "http_response_status_code": "200"}
+    labels = {"http_request_method": "GET", "http_response_status_code": "200", **OK}
     assert registry.get_sample_value(f"{DURATION}_count", {**labels, "http_route": "/items/{item_id}"}) == 1
     assert registry.get_sample_value(f"{DURATION}_count", {**labels, "http_route": "/api/appdocs/{path:path}"}) == 1
     assert registry.get_sample_value(f"{DURATION}_count", {**labels, "http_route": "/items/42"}) is None
@@ -79,14 +81,14 @@ async def test_telemetry_distinct_unknown_paths_add_no_series(
         for number in range(10_000):
             await http.get(f"/unknown/{number}")
     assert series_count(registry) == before
-    labels = {"http_request_method": "GET", "http_route": "_unmatched", "http_response_status_code": "404"}
+    labels = {"http_request_method": "GET", "http_route": "_unmatched", "http_response_status_code": "404", **OK}
     assert registry.get_sample_value(f"{DURATION}_count", labels) == 10_001
 
 
 async def test_telemetry_unknown_method_collapses_to_other(make_app: AppFactory, registry: CollectorRegistry) -> None:
     async with client(make_app([Route("/", hello)])) as http:
         await http.request("BREW", "/")
-    labels = {"http_request_method": "_OTHER", "http_route": "/", "http_response_status_code": "405"}
+    labels = {"http_request_method": "_OTHER", "http_route": "/", "http_response_status_code": "405", **OK}
     assert registry.get_sample_value(f"{DURATION}_count", labels) == 1
 
 
@@ -102,7 +104,7 @@ async def test_telemetry_duration_excludes_background_tasks(make_app: AppFactory
 
     async with client(make_app([Route("/", with_task)], clock=lambda: now[0])) as http:
         await http.get("/")
-    labels = {"http_request_method": "GET", "http_route": "/", "http_response_status_code": "200"}
+    labels = {"http_request_method": "GET", "http_route": "/", "http_response_status_code": "200", **OK}
     assert registry.get_sample_value(f"{DURATION}_sum", labels) == pytest.approx(0.2)
     assert now[0] == pytest.approx(100.2)
 
@@ -115,7 +117,7 @@ async def test_telemetry_active_requests_counts_in_flight(make_app: AppFactory, 
         await release.wait()
         return PlainTextResponse("done")
 
-    active = {"http_request_method": "GET"}
+    active = {"http_request_method": "GET", "url_scheme": "http"}
     async with client(make_app([Route("/", slow)])) as http, anyio.create_task_group() as tasks:
         tasks.start_soon(http.get, "/")
         with anyio.fail_after(5):
@@ -162,7 +164,7 @@ async def test_telemetry_request_size_only_for_requests_with_a_body(
     assert (
         registry.get_sample_value(
             "http_server_request_duration_seconds_count",
-            {"http_request_method": "GET", "http_route": "/hello", "http_response_status_code": "200"},
+            {"http_request_method": "GET", "http_route": "/hello", "http_response_status_code": "200", **OK},
         )
         == 1
     )
@@ -201,6 +203,7 @@ async def test_telemetry_span_shape(make_app: AppFactory, spans: InMemorySpanExp
         "network.protocol.version": "1.1",
         "server.address": "testserver",
         "client.address": "127.0.0.1",
+        "client.port": 123,
         "user_agent.original": "probe/1.0",
         "http.route": "/items/{item_id}",
         "http.response.status_code": 200,
@@ -233,7 +236,7 @@ async def test_telemetry_excluded_paths_get_no_span(
         await http.get("/health")
         await http.get("/")
     assert [span.name for span in spans.get_finished_spans()] == ["GET /"]
-    labels = {"http_request_method": "GET", "http_route": "/health", "http_response_status_code": "200"}
+    labels = {"http_request_method": "GET", "http_route": "/health", "http_response_status_code": "200", **OK}
     assert registry.get_sample_value(f"{DURATION}_count", labels) == 1
 
 
@@ -366,7 +369,7 @@ async def test_telemetry_labels_a_request_refused_before_routing_with_its_route(
     async with client(app) as http:
         await http.get("/items/3")
         await http.get("/nowhere")
-    labels = {"http_request_method": "GET", "http_response_status_code": "429"}
+    labels = {"http_request_method": "GET", "http_response_status_code": "429", **OK}
     assert registry.get_sample_value(f"{DURATION}_count", {**labels, "http_route": "/items/{item_id}"}) == 1
     assert registry.get_sample_value(f"{DURATION}_count", {**labels, "http_route": "_unmatched"}) == 1
 
@@ -382,3 +385,30 @@ async def test_telemetry_span_of_an_unknown_method_names_the_original(
     assert attributes["http.request.method"] == "_OTHER"
     assert attributes["http.request.method_original"] == "BREW"
     assert attributes["url.query"] == "token=[REDACTED]&mail=[EMAIL]"
+
+
+async def test_telemetry_failed_requests_carry_error_type_and_every_request_its_scheme(
+    make_app: AppFactory, registry: CollectorRegistry
+) -> None:
+    async def unavailable(request: Request) -> Response:
+        return PlainTextResponse("down", status_code=503)
+
+    app = make_app([Route("/", hello), Route("/boom", boom), Route("/down", unavailable)])
+    async with client(app) as http:
+        await http.get("/boom")
+        await http.get("/down")
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as https:
+        await https.get("/")
+
+    def count(route: str, status: str, scheme: str, error_type: str) -> float | None:
+        labels = {"http_request_method": "GET", "http_route": route, "http_response_status_code": status}
+        return registry.get_sample_value(
+            f"{DURATION}_count", {**labels, "url_scheme": scheme, "error_type": error_type}
+        )
+
+    assert count("/boom", "500", "http", "RuntimeError") == 1
+    assert count("/down", "503", "http", "503") == 1
+    assert count("/", "200", "https", "") == 1
+    active = {"http_request_method": "GET", "url_scheme": "https"}
+    assert registry.get_sample_value("http_server_active_requests", active) == 0

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.security.body_limit import RequestSizeMiddleware, RequestTooLarge
 from service.security.events import SecurityEvents
+from service.security.framing import MAX_HEADER_BYTES
 
 pytestmark = pytest.mark.anyio
 
@@ -140,3 +141,35 @@ async def test_body_limit_repeated_equal_lengths_are_one_framing() -> None:
     middleware = RequestSizeMiddleware(app, max_bytes=10, events=SecurityEvents(CollectorRegistry()))
     sent = await _drive(middleware, [b"x" * 5], [(b"content-length", b"5"), (b"content-length", b"5")])
     assert sent[0]["status"] == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"user-agent": "u" * 60 * 1024},
+        {"cookie": "c=" + "v" * 60 * 1024},
+        {f"x-h{i}": "v" * 20 for i in range(1000)},
+    ],
+    ids=["60-KiB-user-agent", "60-KiB-cookie", "1000-headers"],
+)
+async def test_body_limit_header_block_over_limit_gets_json_431_with_security_headers(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    registry = client._transport.app.state.context.registry  # type: ignore[attr-defined]  # the app behind the client's transport
+    response = await client.get("/api/env", headers=headers)
+    assert response.status_code == 431
+    assert response.json()["error"]["code"] == "request_headers_too_large"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["connection"] == "close"
+    assert registry.get_sample_value("ai_diy_input_validation_failures_total", {"reason": "request_too_large"}) == 1
+
+
+async def test_body_limit_header_block_at_limit_passes(client: httpx.AsyncClient) -> None:
+    # httpx sends host, accept, accept-encoding, connection and user-agent too; fill up to the limit.
+    base = [(b"host", b"testserver"), (b"accept", b"*/*"), (b"accept-encoding", b"gzip, deflate")]
+    base += [(b"connection", b"keep-alive"), (b"user-agent", b"python-httpx/" + httpx.__version__.encode())]
+    used = sum(len(n) + len(v) + 4 for n, v in base) + len(b"x-fill") + 4
+    response = await client.get("/api/env", headers={"x-fill": "f" * (MAX_HEADER_BYTES - used)})
+    assert response.status_code == 200, response.text
+    response = await client.get("/api/env", headers={"x-fill": "f" * (MAX_HEADER_BYTES - used + 1)})
+    assert response.status_code == 431

@@ -3,6 +3,8 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.types import Message, Receive, Scope, Send
 
 from service.security.client_ip import ClientIPMiddleware
@@ -65,3 +67,32 @@ async def test_client_ip_garbage_hop_stops_at_last_trusted_address() -> None:
 
 async def test_client_ip_trusted_peer_without_header_keeps_peer() -> None:
     assert await _client_seen("10.0.0.1", [], trusted=["10.0.0.0/8"]) == ("10.0.0.1", 40000)
+
+
+_OCTET_TEXT = st.one_of(
+    st.integers(0, 300).map(str),
+    st.integers(0, 99).map(lambda n: f"0{n}"),
+    st.sampled_from(["", "x", "٣", " 1", "1 ", "+1", "-1", "0x1"]),
+)
+_HOSTS = st.one_of(
+    st.lists(_OCTET_TEXT, min_size=3, max_size=5).map(".".join),
+    st.ip_addresses().map(str),
+    st.text(max_size=20),
+)
+
+
+@given(host=_HOSTS)
+def test_client_ip_hand_read_ipv4_agrees_with_ipaddress(host: str) -> None:
+    networks = [ipaddress.ip_network(n) for n in ("127.0.0.1/32", "10.0.0.0/8", "198.18.0.0/16", "::1/128")]
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        return None
+
+    middleware = ClientIPMiddleware(inner, trusted_proxies=networks)
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        expected = None
+    else:
+        expected = (str(address), any(address in network for network in networks))
+    assert middleware._verdict(host) == expected

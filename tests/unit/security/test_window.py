@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 from service.security.window import MovingWindow
 
 
@@ -68,3 +70,26 @@ def test_window_keeps_hits_of_a_key_that_crosses_a_rotation() -> None:
 def test_window_limit_of_zero_refuses_everything() -> None:
     window = MovingWindow(0, 60, clock=Clock())
     assert window.hit("k") == (False, 0, 60)
+
+
+def test_window_a_lone_expired_hit_frees_its_slot() -> None:
+    clock = Clock()
+    window = MovingWindow(1, 60, clock=clock)
+    assert window.hit("k") == (True, 0, 60)
+    assert window.hit("k") == (False, 0, 60)
+    clock.now += 60
+    assert window.hit("k") == (True, 0, 60)
+
+
+def test_window_one_hit_clients_cost_a_float_each() -> None:
+    keys = [f"198.18.{n // 256}.{n % 256}" for n in range(10_000)]  # made before the count starts
+    window = MovingWindow(100, 60, clock=Clock())
+    tracemalloc.start()
+    try:
+        for key in keys:
+            window.hit(key)
+        used, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # A float (24 bytes) and its share of the dict; a list per client would take 112 bytes more.
+    assert used / len(keys) < 100, used / len(keys)

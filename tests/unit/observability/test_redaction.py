@@ -1,4 +1,4 @@
-"""scrub_text: personal data masked wherever it sits in a string, everything else kept."""
+"""observability.redaction, scrub_text: personal data masked wherever it sits in a string, everything else kept."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from observability.logformat import scrub_text
+from observability.redaction import scrub_text
 
 PHONES = [
     "+15551234567",  # E.164

@@ -1,0 +1,7 @@
+"""The service's middleware stack, assembled in one place (`build_middleware`)."""
+
+from __future__ import annotations
+
+from .stack import UNTRACED, Telemetry, build_middleware
+
+__all__ = ["UNTRACED", "Telemetry", "build_middleware"]
