@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .definitions import (
+from signals.catalogue import (
     BURN_ALERT,
     BURN_MIN_RATE,
     BURN_RATES,
@@ -30,7 +30,9 @@ from .definitions import (
     slo_selector,
     user_traffic,
 )
-from .kit import Target, alert, number, record
+from signals.target import Target
+
+from .kit import alert, number, record
 
 _OBJECTIVE_TEXT = f"{OBJECTIVE * 100:g} %"
 # Per severity: `for:` and the wording. for 2m (page): one more evaluation than the 5m

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dash_b
 
-from alerts.definitions import DURATION, ERROR_RATIO, MEAN_LATENCY, P95_LATENCY
+from signals.catalogue import DURATION, ERROR_RATIO, MEAN_LATENCY, P95_LATENCY
 
 from .kit import (
     JOB_SEL,

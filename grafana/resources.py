@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dash_b
 
-from alerts.definitions import CPU, MEMORY
+from signals.catalogue import CPU, MEMORY
 
 from .kit import SEL, alert_lines, dashboard, query, runbook_links, stat, threshold_steps, timeseries
 

@@ -2,7 +2,7 @@
 
 Burn rates come from the `slo:*` recording rules in alerts/ (docs/metrics.md), the same
 series the burn-rate alerts use, and the objective, windows and burn factors come from
-alerts/definitions.py, so the dashboard and the pages never disagree. SLO series are per
+signals/, so the dashboard and the pages never disagree. SLO series are per
 job, not per instance: the `instance` variable does not apply here.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dash_b
 
-from alerts.definitions import (
+from signals.catalogue import (
     BURN_ALERT,
     BURN_FACTORS,
     BURN_RATES,

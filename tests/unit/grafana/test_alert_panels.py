@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from alerts.definitions import BURN_ALERT, OBJECTIVE
+from signals.catalogue import BURN_ALERT, OBJECTIVE
 from tests.support import alert_rules as r
 
 ROOT = Path(__file__).resolve().parents[3]

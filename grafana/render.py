@@ -1,17 +1,15 @@
-"""Write grafana/dashboards/*.json from the dashboard code: `python -m grafana.generate [--check]`.
+"""The dashboards as the JSON Grafana provisions (grafana/dashboards/*.json).
 
 The JSON is committed so Grafana's file provisioning can load it without Python;
-`--check` (and the unit test) fail when it is out of date with the code.
+`make generate` (python -m generate) writes it, and its `--check` fails when it is out of
+date with the code.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib.metadata
 import json
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
@@ -19,7 +17,6 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from . import overview, resources, security, slo
 from .version import GRAFANA_VERSION, minor
 
-OUTPUT = Path(__file__).resolve().parent / "dashboards"
 BOARDS: dict[str, Callable[[], Dashboard]] = {
     "overview": overview.build,
     "security": security.build,
@@ -55,34 +52,3 @@ def rendered() -> dict[str, str]:
     """File name -> JSON text of every dashboard."""
     check_sdk()
     return {f"{name}.json": render(build) for name, build in BOARDS.items()}
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grafana.generate", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 when a committed dashboard differs from the code")
-    parser.add_argument("--output", type=Path, default=OUTPUT, help="directory to write into (default: %(default)s)")
-    args = parser.parse_args(argv)
-    try:
-        boards = rendered()
-    except SdkMismatch as mismatch:
-        print(mismatch, file=sys.stderr)
-        return 2
-    stale = []
-    for name, text in boards.items():
-        path = args.output / name
-        current = path.read_text() if path.exists() else None
-        if current == text:
-            continue
-        if args.check:
-            stale.append(name)
-        else:
-            args.output.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            print(f"wrote {path}")
-    for name in stale:
-        print(f"{args.output / name} is out of date: run python -m grafana.generate", file=sys.stderr)
-    return 1 if stale else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

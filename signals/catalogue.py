@@ -1,9 +1,9 @@
 """What the alerts fire on, in one place: selectors, thresholds, windows and the objective.
 
-The rule generator (alerts/generate.py) and the dashboards (grafana/) both import this
-module, so a panel that draws an alert's line plots the alert's own expression with the
-alert's own numbers. Change a threshold here, run `make rules dashboards`, and the rules,
-the promtool expectations that break and the dashboards all follow.
+The rules (alerts/) and the dashboards (grafana/) both import this module, so a panel
+that draws an alert's line plots the alert's own expression with the alert's own numbers.
+Change a threshold here, run `make generate`, and the rules, the promtool expectations
+that break, the dashboards and the Kubernetes resources all follow.
 
 Thresholds are the operational runbook's "Critical Metrics Thresholds" and "Key Metrics
 to Monitor"; why each window and `for:` is what it is is said where the alert is built.
