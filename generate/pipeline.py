@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from alerts import rules
+from alerts import drill, rules
 from deploy.kubernetes import render as kubernetes
 from grafana import render as dashboards
 from signals.target import Target
@@ -58,6 +58,7 @@ OUTPUTS = (
     Output("kubernetes", ("deploy/kubernetes/generated/*",), _kubernetes),
     # `ai-diy runbook` prints the runbook offline wherever the package is installed.
     Output("runbook", (PACKAGED_RUNBOOK,), lambda _, __: {PACKAGED_RUNBOOK: RUNBOOK.read_text(encoding="utf-8")}),
+    Output("drill rules", (f"{drill.DIRECTORY}/*",), lambda target, _: _under(drill.DIRECTORY, drill.rendered(target))),
 )
 
 

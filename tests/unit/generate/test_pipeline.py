@@ -23,7 +23,8 @@ def test_generate_committed_files_match_the_code() -> None:
 
 def test_generate_writes_the_outputs_in_pipeline_order() -> None:
     assert list(pipeline.rendered()) == [output.name for output in pipeline.OUTPUTS]
-    assert [output.name for output in pipeline.OUTPUTS][:4] == ["rules", "dashboards", "kubernetes", "runbook"]
+    names = [output.name for output in pipeline.OUTPUTS]
+    assert names == ["rules", "dashboards", "kubernetes", "runbook", "drill rules"]
 
 
 def test_generate_packaged_runbook_is_the_docs_runbook() -> None:
