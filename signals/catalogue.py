@@ -26,7 +26,9 @@ PROBE_ROUTES = ("/health", "/health/live", "/health/ready", "/metrics")
 """Load balancers and Prometheus, not users: left out of every error ratio and latency."""
 SLO = "availability"
 OBJECTIVE = 0.999
-"""Share of user requests answered without a 5xx, over 30 days."""
+"""Share of user requests answered without a 5xx, over OBJECTIVE_WINDOW."""
+OBJECTIVE_WINDOW = "30d"
+"""The window the objective and its error budget are measured over."""
 
 
 def job_selector(job: str = JOB) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from alerts import rules
-from signals.catalogue import BURN_WINDOWS
+from signals.catalogue import BURN_WINDOWS, OBJECTIVE_WINDOW
 from signals.target import Target
 from tests.support import alert_rules as r
 
@@ -25,13 +25,19 @@ def test_rule_groups_lists_every_group_of_every_file_in_order() -> None:
     assert names == [group["name"] for document in rules.rule_files().values() for group in document["groups"]]
 
 
-def test_slo_rules_record_one_error_ratio_per_definitions_window() -> None:
+def test_slo_rules_record_one_error_ratio_per_burn_window_and_the_objective_window() -> None:
     recorded = [rule.record for rule in r.rules() if rule.record and rule.record.startswith("slo:sli_error:")]
-    assert recorded == [f"slo:sli_error:ratio_rate{window}" for window in BURN_WINDOWS]
+    windows = [*BURN_WINDOWS, OBJECTIVE_WINDOW]
+    assert recorded == [f"slo:sli_error:ratio_rate{window}" for window in windows]
     for rule in r.rules():
         if rule.record in recorded:
             window = rule.record.removeprefix("slo:sli_error:ratio_rate")
             assert set(re.findall(r"\[(\w+)\]", rule.expr)) == {window}
+
+
+def test_slo_budget_remaining_reads_the_objective_window_ratio_and_the_budget() -> None:
+    (rule,) = [rule for rule in r.rules() if rule.record == "slo:error_budget_remaining:ratio"]
+    assert f"slo:sli_error:ratio_rate{OBJECTIVE_WINDOW}{{" in rule.expr and "slo:error_budget:ratio{" in rule.expr
 
 
 def test_every_alert_description_names_the_offline_runbook_command() -> None:
