@@ -59,10 +59,11 @@ stack: $(RUN_STAMP) system-deps
 	$(BIN)/ai-diy stack
 
 ## generate: write every generated file from signals/, in order: alerts/*.rules.yml, grafana/dashboards/*.json,
-## deploy/kubernetes/generated/, the runbook copy in the package, the drill rules (JOB=..., RUNBOOK_BASE_URL=...
-## for another deployment); `python -m generate --check` says what is out of date
+## deploy/kubernetes/generated/, the runbook copy in the package, the drill rules (JOB=..., RUNBOOK_BASE_URL=...,
+## GRAFANA_BASE_URL=... for another deployment); `python -m generate --check` says what is out of date
 generate: $(TEST_STAMP)
-	$(BIN)/python -m generate $(if $(JOB),--job '$(JOB)') $(if $(RUNBOOK_BASE_URL),--runbook-base-url '$(RUNBOOK_BASE_URL)')
+	$(BIN)/python -m generate $(if $(JOB),--job '$(JOB)') $(if $(RUNBOOK_BASE_URL),--runbook-base-url '$(RUNBOOK_BASE_URL)') \
+		$(if $(GRAFANA_BASE_URL),--grafana-base-url '$(GRAFANA_BASE_URL)')
 
 ## rules, dashboards, kubernetes: the same as generate (every output comes from the same definitions)
 rules dashboards kubernetes: generate

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from grafana.render import alert_panel
 from signals.catalogue import SERVICE, Signal
 from signals.target import Target
 
@@ -23,7 +24,8 @@ def alert(
     """An alerting rule with the labels and annotations every alert carries.
 
     The description ends with the command that prints the runbook section offline, so
-    whoever is paged can read it when the runbook link cannot be reached.
+    whoever is paged can read it when the runbook link cannot be reached; dashboard_url
+    opens the panel that shows the alert's signal (the one linking its runbook).
     """
     return {
         "alert": name,
@@ -34,6 +36,7 @@ def alert(
             "summary": summary,
             "description": f"{description} Runbook offline: ai-diy runbook {name}",
             "runbook_url": target.runbook_url(name),
+            "dashboard_url": target.dashboard_url(*alert_panel(name)),
         },
     }
 

@@ -1,9 +1,9 @@
-"""`python -m generate [--check] [--job JOB] [--runbook-base-url URL] [--root DIR]`.
+"""`python -m generate [--check] [--job JOB] [--runbook-base-url URL] [--grafana-base-url URL] [--root DIR]`.
 
 Writes every generated file (see pipeline.py) from signals/. `--check` writes nothing and
 exits 1 naming each file that is out of date. A deployment whose Prometheus job is not
 `ai-diy`, or that publishes the runbook elsewhere, writes its own copy of the tree with
-`--job`, `--runbook-base-url` and `--root`.
+`--job`, `--runbook-base-url`, `--grafana-base-url` and `--root`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from grafana.render import SdkMismatch
-from signals.catalogue import JOB, RUNBOOK_BASE_URL
+from signals.catalogue import GRAFANA_BASE_URL, JOB, RUNBOOK_BASE_URL
 from signals.target import Target
 
 from . import pipeline
@@ -29,6 +29,11 @@ def _parser() -> argparse.ArgumentParser:
         help="URL of docs/runbook.md as published; alerts link to <URL>#<alert> (default: %(default)s)",
     )
     parser.add_argument(
+        "--grafana-base-url",
+        default=GRAFANA_BASE_URL,
+        help="URL Grafana is reached at; alerts link to <URL>/d/<uid>?viewPanel=<id> (default: %(default)s)",
+    )
+    parser.add_argument(
         "--root", type=Path, default=pipeline.ROOT, help="directory the tree is written under (default: the checkout)"
     )
     return parser
@@ -41,8 +46,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--job: expected a Prometheus label value without quotes or backslashes, got {args.job!r}")
     if not args.runbook_base_url.startswith(("https://", "http://")) or "#" in args.runbook_base_url:
         parser.error(f"--runbook-base-url: expected an http(s) URL without a #fragment, got {args.runbook_base_url!r}")
+    grafana = args.grafana_base_url
+    if not grafana.startswith(("https://", "http://")) or any(c in grafana for c in "#?") or grafana.endswith("/"):
+        parser.error(
+            f"--grafana-base-url: expected an http(s) URL without a trailing /, ?query or #fragment, got {grafana!r}"
+        )
     try:
-        outputs = pipeline.rendered(Target(job=args.job, runbook_base_url=args.runbook_base_url))
+        outputs = pipeline.rendered(
+            Target(job=args.job, runbook_base_url=args.runbook_base_url, grafana_base_url=grafana)
+        )
     except SdkMismatch as mismatch:
         print(mismatch, file=sys.stderr)
         return 2

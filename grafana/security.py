@@ -31,7 +31,7 @@ def build() -> dash_b.Dashboard:
                 description="`active` when every security component works on every instance; `degraded` otherwise.",
                 mappings=[value_text({"1": ("active", "green"), "0": ("degraded", "red")})],
                 thresholds=threshold_steps((None, "red"), (1, "green")),
-            )
+            ).links(runbook_links("AiDiySecurityInactive"))
         )
         .with_panel(
             stat(

@@ -20,6 +20,8 @@ SERVICE = "ai-diy"
 """The `service` label of every alert (Alertmanager routes on it), whatever the job is called."""
 RUNBOOK_BASE_URL = "https://github.com/ai-diy/ai-diy/blob/main/docs/runbook.md"
 """Where docs/runbook.md is published; each alert links to `<base>#<lower-case alert name>`."""
+GRAFANA_BASE_URL = "http://localhost:3000"
+"""Where Grafana is reached (the compose stack's); each alert links to `<base>/d/<uid>?viewPanel=<id>`."""
 
 DURATION = "http_server_request_duration_seconds"
 PROBE_ROUTES = ("/health", "/health/live", "/health/ready", "/metrics")

@@ -25,6 +25,14 @@ def test_rule_groups_lists_every_group_of_every_file_in_order() -> None:
     assert names == [group["name"] for document in rules.rule_files().values() for group in document["groups"]]
 
 
+def test_rules_grafana_base_url_parameter_sets_every_dashboard_link() -> None:
+    base = "https://grafana.example.org"
+    groups = rules.rule_groups(Target(grafana_base_url=base))
+    urls = [rule["annotations"]["dashboard_url"] for group in groups for rule in group["rules"] if "alert" in rule]
+    assert len(urls) == len(r.alerts())
+    assert all(url.startswith(f"{base}/d/ai-diy-") and "?viewPanel=" in url for url in urls)
+
+
 def test_slo_rules_record_one_error_ratio_per_burn_window_and_the_objective_window() -> None:
     recorded = [rule.record for rule in r.rules() if rule.record and rule.record.startswith("slo:sli_error:")]
     windows = [*BURN_WINDOWS, OBJECTIVE_WINDOW]

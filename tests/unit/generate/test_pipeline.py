@@ -65,8 +65,19 @@ def test_generate_kubernetes_resources_carry_the_dashboards_of_the_same_run() ->
         (["--job", " "], "--job: expected a Prometheus label value"),
         (["--runbook-base-url", "wiki/runbook.md"], "--runbook-base-url: expected an http(s) URL"),
         (["--runbook-base-url", "https://wiki.example.org/runbook#top"], "--runbook-base-url: expected an http(s) URL"),
+        (["--grafana-base-url", "grafana:3000"], "--grafana-base-url: expected an http(s) URL"),
+        (["--grafana-base-url", "https://grafana.example.org/"], "--grafana-base-url: expected an http(s) URL"),
+        (["--grafana-base-url", "https://grafana.example.org?orgId=1"], "--grafana-base-url: expected an http(s) URL"),
     ],
-    ids=["quote-in-job", "blank-job", "relative-url", "url-with-fragment"],
+    ids=[
+        "quote-in-job",
+        "blank-job",
+        "relative-url",
+        "url-with-fragment",
+        "grafana-no-scheme",
+        "grafana-slash",
+        "grafana-query",
+    ],
 )
 def test_generate_rejects_bad_parameters_with_exit_2(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
