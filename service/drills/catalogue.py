@@ -80,7 +80,7 @@ DRILLS = (
     Drill("AiDiyLatencyObjectiveMissed", "warning", Via.FAULT, "latency", 1.5),
     Drill("AiDiyHighMemoryUsage", "critical", Via.FAULT, "memory_ballast", "97%"),
     Drill("AiDiyHighMemoryUsage", "warning", Via.FAULT, "memory_ballast", "85%"),
-    Drill("AiDiyCpuSaturated", "warning", Via.FAULT, "cpu_burn"),
+    Drill("AiDiyCpuSaturated", "warning", Via.FAULT, "cpu_burn", 1.0),
     Drill("AiDiyRateLimitViolations", "critical", Via.TRAFFIC, "refused-requests", 60),
     Drill("AiDiyRateLimitViolations", "warning", Via.TRAFFIC, "refused-requests", 15),
     Drill("AiDiySecurityEventsUnusual", "warning", Via.TRAFFIC, "suspicious-requests", 15),

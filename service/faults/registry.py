@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from .cpu import CpuBurn
+
 MAX_SECONDS = 900.0
 """No fault lasts longer than 15 minutes."""
 MAX_LATENCY_SECONDS = 10.0
@@ -32,6 +34,8 @@ class FaultKind(StrEnum):
     """MiB of resident memory held, 0 < value <= MAX_BALLAST_MIB."""
     HEALTH_FAILING = "health_failing"
     """Name of the health check that fails."""
+    CPU_BURN = "cpu_burn"
+    """Share of one core kept busy, 0 < value <= 1."""
 
 
 class FaultError(ValueError):
@@ -65,10 +69,11 @@ class FaultRegistry:
         self._clock = clock
         self._faults: dict[FaultKind, Fault] = {}
         self._ballast: bytearray | None = None
+        self._burn: CpuBurn | None = None
         self._owed = 0.0
 
     def _validated(self, kind: FaultKind, value: Any) -> float | str:
-        if kind is FaultKind.ERROR_RATIO:
+        if kind in (FaultKind.ERROR_RATIO, FaultKind.CPU_BURN):
             return _number(kind, value, 1.0)
         if kind is FaultKind.LATENCY:
             return _number(kind, value, MAX_LATENCY_SECONDS)
@@ -89,6 +94,10 @@ class FaultRegistry:
         if kind is FaultKind.ERROR_RATIO:
             self._owed = 0.0
         fault = Fault(kind, valid, self._clock() + float(seconds))
+        if kind is FaultKind.CPU_BURN:
+            if self._burn is not None:
+                self._burn.stop()
+            self._burn = CpuBurn(float(valid), fault.expires_at, clock=self._clock)
         self._faults[kind] = fault
         self.armed = True
         return fault
@@ -98,6 +107,9 @@ class FaultRegistry:
         fault = self._faults.pop(kind, None)
         if kind is FaultKind.MEMORY_BALLAST:
             self._ballast = None
+        if kind is FaultKind.CPU_BURN and self._burn is not None:
+            self._burn.stop()
+            self._burn = None
         self.armed = bool(self._faults)
         return fault is not None
 
@@ -117,6 +129,10 @@ class FaultRegistry:
 
     def now(self) -> float:
         return self._clock()
+
+    def burning(self) -> bool:
+        """Whether a CPU burner thread is running."""
+        return self._burn is not None and self._burn.running
 
     def ballast_bytes(self) -> int:
         """Bytes of memory ballast held."""

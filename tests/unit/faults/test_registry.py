@@ -75,3 +75,13 @@ def test_registry_health_failing_names_one_check() -> None:
     registry = FaultRegistry(frozenset({"config", "log_sink"}))
     registry.switch_on(FaultKind.HEALTH_FAILING, "log_sink", 60)
     assert registry.check_failing("log_sink") and not registry.check_failing("config")
+
+
+def test_registry_cpu_burn_runs_a_burner_until_switched_off() -> None:
+    registry = FaultRegistry()
+    registry.switch_on(FaultKind.CPU_BURN, 0.2, 60)
+    assert registry.burning()
+    registry.switch_on(FaultKind.CPU_BURN, 0.1, 60)
+    assert registry.burning(), "a new share replaces the burner"
+    registry.switch_off(FaultKind.CPU_BURN)
+    assert not registry.burning()
