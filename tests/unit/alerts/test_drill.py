@@ -20,6 +20,8 @@ _FACTOR = re.compile(r"x(\d+)\.rules\.yml")
 def _drill_files() -> dict[int, Path]:
     files = {}
     for path in sorted(DRILL.iterdir()):
+        if path.name == drill.INDEX:
+            continue
         match = _FACTOR.fullmatch(path.name)
         assert match, f"{path.name}: not a drill rules file"
         files[int(match[1])] = path
@@ -53,6 +55,14 @@ def test_drill_rules_differ_from_production_rules_only_in_durations(factor: int)
         assert ("for" in fast) == ("for" in slow)
         if "for" in slow:
             assert drill.parse_duration(fast["for"]) == _scaled(drill.parse_duration(slow["for"]), factor)
+
+
+def test_drill_index_names_the_file_of_every_alert_rule() -> None:
+    entries = yaml.safe_load((DRILL / drill.INDEX).read_text(encoding="utf-8"))
+    assert entries == {
+        f"{alert}:{severity}": f"x{factor}.rules.yml" for (alert, severity), factor in drill.factors().items()
+    }
+    assert set(entries.values()) == {path.name for path in _drill_files().values()}
 
 
 def test_drill_groups_are_the_production_groups_in_order() -> None:
