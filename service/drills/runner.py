@@ -40,7 +40,7 @@ def rules_file(source: Path, drill: Drill) -> Path:
     directory = source / "alerts" / "drill"
     index = yaml.safe_load((directory / "index.yml").read_text(encoding="utf-8"))
     if drill.name not in index:
-        raise DrillUnavailable(f"alerts/drill/index.yml has no {drill.name}: run make generate")
+        raise DrillUnavailable("alerts/drill/index.yml does not name it: run make generate")
     return directory / str(index[drill.name])
 
 
@@ -86,7 +86,7 @@ def run_drill(
 ) -> Result:
     """Run one drill from start to resolution; its processes are stopped whatever happens."""
     if drill.via is not Via.TRAFFIC:
-        raise DrillUnavailable(f"{drill.name}: {drill.via.value} drills do not run yet; traffic drills do")
+        raise DrillUnavailable(f"{drill.via.value} drills do not run yet; traffic drills do")
     rules = rules_file(source, drill)
     workdir.mkdir(parents=True, exist_ok=True)
     progress(f"{drill.name}: starting the service, Prometheus ({rules.name}) and Alertmanager")
