@@ -15,7 +15,7 @@ JSON_ROUTES := /api/env,/api/config/models
 # the log's last lines and its path, and fail.
 logged = $(1) >>$(2) 2>&1 || { status=$$?; tail -n 20 $(2) >&2; echo "failed: $(1)" >&2; echo "full output: $(2)" >&2; exit $$status; }
 
-.PHONY: run lint test test-heavy system-deps stack rules dashboards kubernetes readme bench deps-check lock clean
+.PHONY: run lint test test-heavy system-deps stack generate rules dashboards kubernetes readme bench deps-check lock clean
 
 $(RUN_STAMP): pyproject.toml
 	@test -x $(BIN)/python || { echo "creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
@@ -58,18 +58,15 @@ test-heavy: $(TEST_STAMP) system-deps
 stack: $(RUN_STAMP) system-deps
 	$(BIN)/ai-diy stack
 
-## rules: regenerate alerts/*.rules.yml and the runbook copy in the package (JOB=..., RUNBOOK_BASE_URL=... to override)
-rules: $(RUN_STAMP)
-	$(BIN)/python -m alerts.generate $(if $(JOB),--job '$(JOB)') $(if $(RUNBOOK_BASE_URL),--runbook-base-url '$(RUNBOOK_BASE_URL)')
-	$(BIN)/python -m deploy.kubernetes.generate
+## generate: write every generated file from signals/, in order: alerts/*.rules.yml, grafana/dashboards/*.json,
+## deploy/kubernetes/generated/, the runbook copy in the package, the drill rules (JOB=..., RUNBOOK_BASE_URL=...,
+## GRAFANA_BASE_URL=... for another deployment); `python -m generate --check` says what is out of date
+generate: $(TEST_STAMP)
+	$(BIN)/python -m generate $(if $(JOB),--job '$(JOB)') $(if $(RUNBOOK_BASE_URL),--runbook-base-url '$(RUNBOOK_BASE_URL)') \
+		$(if $(GRAFANA_BASE_URL),--grafana-base-url '$(GRAFANA_BASE_URL)')
 
-## dashboards: regenerate grafana/dashboards/*.json
-dashboards: $(TEST_STAMP)
-	$(BIN)/python -m grafana.generate
-
-## kubernetes: regenerate deploy/kubernetes/generated/ (PrometheusRule, dashboard ConfigMaps) from alerts/ and grafana/
-kubernetes: dashboards
-	$(BIN)/python -m deploy.kubernetes.generate
+## rules, dashboards, kubernetes: the same as generate (every output comes from the same definitions)
+rules dashboards kubernetes: generate
 
 ## readme: regenerate README.md's settings table from service/settings.py (`ai-diy serve --help` shows the same)
 readme: $(RUN_STAMP)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .definitions import LOG_LINES_DROPPED
-from .kit import Target, alert, signal_alerts
+from signals.catalogue import LOG_LINES_DROPPED
+from signals.target import Target
+
+from .kit import alert, signal_alerts
 
 
 def groups(target: Target) -> list[dict[str, Any]]:

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .definitions import ERROR_RATIO, ERROR_RATIO_MIN_RATE
-from .kit import Target, percent, signal_alerts
+from signals.catalogue import ERROR_RATIO, ERROR_RATIO_MIN_RATE
+from signals.target import Target
+
+from .kit import percent, signal_alerts
 
 
 def groups(target: Target) -> list[dict[str, Any]]:

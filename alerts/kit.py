@@ -1,29 +1,13 @@
-"""Building blocks of the rule files: the generation target, alert and recording rules."""
+"""Building blocks of the rule files: alert and recording rules for a target."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from .definitions import JOB, RUNBOOK_BASE_URL, SERVICE, Signal, job_selector
-
-
-@dataclass(frozen=True)
-class Target:
-    """What a deployment may change when it regenerates the rules."""
-
-    job: str = JOB
-    runbook_base_url: str = RUNBOOK_BASE_URL
-
-    @property
-    def sel(self) -> str:
-        """The job matcher, e.g. `job="ai-diy"`."""
-        return job_selector(self.job)
-
-    def runbook_url(self, alert: str) -> str:
-        """The alert's section of the runbook (GitHub's anchor for its heading)."""
-        return f"{self.runbook_base_url}#{alert.lower()}"
+from grafana.render import alert_panel
+from signals.catalogue import SERVICE, Signal
+from signals.target import Target
 
 
 def record(name: str, expr: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
@@ -40,7 +24,8 @@ def alert(
     """An alerting rule with the labels and annotations every alert carries.
 
     The description ends with the command that prints the runbook section offline, so
-    whoever is paged can read it when the runbook link cannot be reached.
+    whoever is paged can read it when the runbook link cannot be reached; dashboard_url
+    opens the panel that shows the alert's signal (the one linking its runbook).
     """
     return {
         "alert": name,
@@ -51,6 +36,7 @@ def alert(
             "summary": summary,
             "description": f"{description} Runbook offline: ai-diy runbook {name}",
             "runbook_url": target.runbook_url(name),
+            "dashboard_url": target.dashboard_url(*alert_panel(name)),
         },
     }
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .definitions import DURATION, LATENCY_MIN_RATE, MEAN_LATENCY, P95_LATENCY, user_traffic
-from .kit import Target, number, record, signal_alerts
+from signals.catalogue import DURATION, LATENCY_MIN_RATE, MEAN_LATENCY, P95_LATENCY, user_traffic
+from signals.target import Target
+
+from .kit import number, record, signal_alerts
 
 
 def groups(target: Target) -> list[dict[str, Any]]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .definitions import CPU, MEMORY
-from .kit import Target, percent, record, signal_alerts
+from signals.catalogue import CPU, MEMORY
+from signals.target import Target
+
+from .kit import percent, record, signal_alerts
 
 
 def groups(target: Target) -> list[dict[str, Any]]:

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .definitions import AUTH_FAILURES, INPUT_VALIDATION, PATH_TRAVERSAL, RATE_LIMIT_REFUSALS, SECURITY_EVENTS
-from .kit import Target, number, signal_alerts
+from signals.catalogue import AUTH_FAILURES, INPUT_VALIDATION, PATH_TRAVERSAL, RATE_LIMIT_REFUSALS, SECURITY_EVENTS
+from signals.target import Target
+
+from .kit import number, signal_alerts
 
 
 def groups(target: Target) -> list[dict[str, Any]]:

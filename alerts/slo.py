@@ -19,18 +19,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from .definitions import (
+from signals.catalogue import (
     BURN_ALERT,
     BURN_MIN_RATE,
     BURN_RATES,
     BURN_WINDOWS,
     DURATION,
     OBJECTIVE,
+    OBJECTIVE_WINDOW,
     SLO,
     slo_selector,
     user_traffic,
 )
-from .kit import Target, alert, number, record
+from signals.target import Target
+
+from .kit import alert, number, record
 
 _OBJECTIVE_TEXT = f"{OBJECTIVE * 100:g} %"
 # Per severity: `for:` and the wording. for 2m (page): one more evaluation than the 5m
@@ -78,6 +81,27 @@ def _burn(target: Target, severity: str) -> str:
     return f"(\n{either})\nand on (job) job:http_server_requests:rate1h >= {BURN_MIN_RATE}\n"
 
 
+def _budget(target: Target) -> list[dict[str, Any]]:
+    """The error ratio over the objective's window and the share of the budget it leaves.
+
+    Averaged from the recorded 5-minute ratio, as Sloth does: one series over 30 days,
+    where a range over the raw counters would read every route's and status code's
+    series for a month at each evaluation. No alert reads these; the SLO dashboard does.
+    """
+    slo = slo_selector(target.sel)
+    ratio5m = f"slo:sli_error:ratio_rate5m{{{slo}}}"
+    return [
+        record(
+            f"slo:sli_error:ratio_rate{OBJECTIVE_WINDOW}",
+            f"sum_over_time({ratio5m}[{OBJECTIVE_WINDOW}])\n/ count_over_time({ratio5m}[{OBJECTIVE_WINDOW}])\n",
+        ),
+        record(
+            "slo:error_budget_remaining:ratio",
+            f"1 - slo:sli_error:ratio_rate{OBJECTIVE_WINDOW}{{{slo}}} / on (job, slo) slo:error_budget:ratio{{{slo}}}",
+        ),
+    ]
+
+
 def groups(target: Target) -> list[dict[str, Any]]:
     """The SLO group: traffic, objective, budget, one error ratio per window, burn alerts."""
     users = user_traffic(target.sel)
@@ -91,6 +115,7 @@ def groups(target: Target) -> list[dict[str, Any]]:
         record(f"slo:sli_error:ratio_rate{window}", _error_ratio(users, window), {"slo": SLO})
         for window in BURN_WINDOWS
     ]
+    rules += _budget(target)
     # Multiwindow, multi-burn-rate alerts (Google SRE workbook, chapter 5). A burn rate of
     # 14.4 spends 2 % of a 30-day budget in one hour, 6 spends 5 % in six hours: both page.
     # 3 and 1 spend 10 % in a day / three days: a ticket is enough. The short window of

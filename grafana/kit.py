@@ -14,8 +14,8 @@ from grafana_foundation_sdk.models import common as common_m
 from grafana_foundation_sdk.models import dashboard as dash_m
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
-from alerts.definitions import JOB, Signal, job_selector, user_traffic
-from alerts.kit import Target
+from signals.catalogue import JOB, Signal, job_selector, user_traffic
+from signals.target import Target
 
 # Fixed datasource uids: provisioning (grafana/provisioning/datasources) uses the same ones.
 PROMETHEUS_UID = "prometheus"

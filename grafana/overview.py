@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dash_b
 
-from alerts.definitions import DURATION, ERROR_RATIO, MEAN_LATENCY, P95_LATENCY
+from signals.catalogue import DURATION, ERROR_RATIO, MEAN_LATENCY, P95_LATENCY
 
 from .kit import (
     JOB_SEL,
@@ -105,7 +105,7 @@ def build() -> dash_b.Dashboard:
                 mappings=[value_text({"1": ("healthy", "green"), "0": ("failing", "red")})],
                 thresholds=threshold_steps((None, "red"), (1, "green")),
                 width=5,
-            )
+            ).links(runbook_links("AiDiyHealthCheckFailing"))
         )
     )
     board = board.with_panel(
@@ -175,5 +175,22 @@ def build() -> dash_b.Dashboard:
             unit="reqps",
             description="Responses per second by route template and status code (4xx client errors included).",
         )
+    )
+    board = board.with_panel(
+        timeseries(
+            "Scrape targets",
+            [
+                query(f"up{{{SEL}}}", "{{instance}} up", ref="A"),
+                query(
+                    f"count by (instance) (ai_diy_build_info{{{SEL}}})", "{{instance}} exposes ai_diy metrics", ref="B"
+                ),
+            ],
+            unit="none",
+            description=(
+                "Each instance Prometheus scrapes: up (1 answered, 0 did not) and whether its /metrics carries the "
+                "service's own metrics. No line at all means Prometheus has no target for the job."
+            ),
+            width=24,
+        ).links(runbook_links("AiDiyServiceDown", "AiDiyTargetMissing", "AiDiyMetricsMissing"))
     )
     return board

@@ -1,14 +1,15 @@
 """Resources: memory against its limit, RSS, CPU, file descriptors, threads, uptime and restarts.
 
-Memory and CPU panels plot the alerts' own expressions (the memory recording rule, the
-per-worker CPU rate over 5 minutes) with the alerts' lines.
+Memory, CPU and dropped-log-line panels plot the alerts' own expressions (the memory
+recording rule, the per-worker CPU rate over 5 minutes, the 10-minute drop count) with
+the alerts' lines.
 """
 
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dash_b
 
-from alerts.definitions import CPU, MEMORY
+from signals.catalogue import CPU, LOG_LINES_DROPPED, MEMORY
 
 from .kit import SEL, alert_lines, dashboard, query, runbook_links, stat, threshold_steps, timeseries
 
@@ -122,5 +123,18 @@ def build() -> dash_b.Dashboard:
             unit="s",
             description="Seconds since each process started; a drop to zero is a restart.",
         )
+    )
+    board = board.with_panel(
+        timeseries(
+            "Log lines dropped (10m)",
+            [query(LOG_LINES_DROPPED.expr(SEL), "{{instance}} {{reason}}")],
+            unit="short",
+            description=(
+                "Log lines dropped over 10 minutes by reason (full writer queue, failing sink): any drop is a gap "
+                "in the JSONL logs, security and audit included, and the line is where the alert fires."
+            ),
+            thresholds=alert_lines(LOG_LINES_DROPPED),
+            width=24,
+        ).links(runbook_links(LOG_LINES_DROPPED.alert))
     )
     return board

@@ -1,14 +1,14 @@
 """Security: rate limiting, security events, traversal attempts, input validation, limiter health.
 
 Every panel that draws an alert's line plots that alert's expression (same window, same
-events left out) from alerts/definitions.py, restricted to the selected instances.
+events left out) from signals/, restricted to the selected instances.
 """
 
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dash_b
 
-from alerts.definitions import AUTH_FAILURES, INPUT_VALIDATION, PATH_TRAVERSAL, RATE_LIMIT_REFUSALS, SECURITY_EVENTS
+from signals.catalogue import AUTH_FAILURES, INPUT_VALIDATION, PATH_TRAVERSAL, RATE_LIMIT_REFUSALS, SECURITY_EVENTS
 
 from .kit import SEL, alert_lines, dashboard, query, runbook_links, stat, threshold_steps, timeseries, value_text
 
@@ -31,7 +31,7 @@ def build() -> dash_b.Dashboard:
                 description="`active` when every security component works on every instance; `degraded` otherwise.",
                 mappings=[value_text({"1": ("active", "green"), "0": ("degraded", "red")})],
                 thresholds=threshold_steps((None, "red"), (1, "green")),
-            )
+            ).links(runbook_links("AiDiySecurityInactive"))
         )
         .with_panel(
             stat(

@@ -2,7 +2,7 @@
 
 Burn rates come from the `slo:*` recording rules in alerts/ (docs/metrics.md), the same
 series the burn-rate alerts use, and the objective, windows and burn factors come from
-alerts/definitions.py, so the dashboard and the pages never disagree. SLO series are per
+signals/, so the dashboard and the pages never disagree. SLO series are per
 job, not per instance: the `instance` variable does not apply here.
 """
 
@@ -10,27 +10,20 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dash_b
 
-from alerts.definitions import (
+from signals.catalogue import (
     BURN_ALERT,
     BURN_FACTORS,
     BURN_RATES,
     BURN_WINDOWS,
-    DURATION,
     OBJECTIVE,
+    OBJECTIVE_WINDOW,
     slo_selector,
-    user_traffic,
 )
 
 from .kit import JOB_SEL, dashboard, query, runbook_links, stat, threshold_steps, timeseries
 
 UID = "ai-diy-slo"
 _SLO = slo_selector(JOB_SEL)
-_USERS = user_traffic(JOB_SEL)
-_ALL = f"{DURATION}_count{{{_USERS}}}"
-_5XX = f'{DURATION}_count{{{_USERS}, http_response_status_code=~"5.."}}'
-# `or ... * 0` keeps the `job` label when there has been no 5xx at all (the ratio reads 0, not "no data").
-_ERRORS_30D = f"(sum by (job) (increase({_5XX}[30d])) or sum by (job) (increase({_ALL}[30d])) * 0)"
-_ERROR_RATIO_30D = f"{_ERRORS_30D} / sum by (job) (increase({_ALL}[30d]))"
 _BUDGET = f"slo:error_budget:ratio{{{_SLO}}}"
 _OBJECTIVE_TEXT = f"{OBJECTIVE * 100:g} %"
 # Burn factors from slowest to fastest; the fastest pages.
@@ -56,10 +49,11 @@ def build() -> dash_b.Dashboard:
         board.with_panel(
             stat(
                 "Availability (30d)",
-                query(f"1 - ({_ERROR_RATIO_30D})"),
+                query(f"1 - slo:sli_error:ratio_rate{OBJECTIVE_WINDOW}{{{_SLO}}}"),
                 unit="percentunit",
                 description=(
-                    "Share of user requests over the last 30 days not answered with a 5xx; the objective is "
+                    "Share of user requests over the last 30 days not answered with a 5xx (recording rule "
+                    f"slo:sli_error:ratio_rate{OBJECTIVE_WINDOW}, the mean of the 5-minute ratios); the objective is "
                     f"{_OBJECTIVE_TEXT}."
                 ),
                 thresholds=threshold_steps((None, "red"), (OBJECTIVE, "green")),
@@ -69,9 +63,12 @@ def build() -> dash_b.Dashboard:
         .with_panel(
             stat(
                 "Error budget remaining (30d)",
-                query(f"1 - ({_ERROR_RATIO_30D}) / on (job) group_left () {_BUDGET}"),
+                query(f"slo:error_budget_remaining:ratio{{{_SLO}}}"),
                 unit="percentunit",
-                description="Part of the 30-day error budget not yet spent; negative means the SLO is missed.",
+                description=(
+                    "Part of the 30-day error budget not yet spent (recording rule slo:error_budget_remaining:ratio); "
+                    "negative means the SLO is missed."
+                ),
                 thresholds=threshold_steps((None, "red"), (0.25, "orange"), (0.5, "green")),
                 width=8,
             )

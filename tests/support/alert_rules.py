@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from alerts.definitions import RUNBOOK_BASE_URL
+from signals.catalogue import RUNBOOK_BASE_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 ALERTS = ROOT / "alerts"

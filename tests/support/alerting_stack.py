@@ -251,17 +251,32 @@ def copy_rules(destination: Path, *, for_duration: str | None = None) -> None:
 
 @contextmanager
 def prometheus(
-    tmp_path: Path, *, service_port: int, alertmanager_url: str | Sequence[str] = (), for_duration: str | None = None
+    tmp_path: Path,
+    *,
+    service_port: int,
+    alertmanager_url: str | Sequence[str] = (),
+    for_duration: str | None = None,
+    drill_rules: Path | None = None,
+    interval: str = "1s",
 ) -> Iterator[str]:
-    """Prometheus laid out as deployed (deploy/ and alerts/ side by side); yields its base URL."""
+    """Prometheus laid out as deployed (deploy/ and alerts/ side by side); yields its base URL.
+
+    drill_rules: load that time-compressed rules file (alerts/drill/) instead of the production rules.
+    """
     binary = binaries.require("prometheus")
     port = free_port()
     root = tmp_path / "prometheus"
     (root / "deploy").mkdir(parents=True)
-    copy_rules(root / "alerts", for_duration=for_duration)
+    if drill_rules is None:
+        copy_rules(root / "alerts", for_duration=for_duration)
+    else:
+        (root / "alerts").mkdir()
+        (root / "alerts" / "drill.rules.yml").write_text(drill_rules.read_text(encoding="utf-8"), encoding="utf-8")
     config = root / "deploy" / "prometheus.yml"
     config.write_text(
-        prometheus_config(service_port=service_port, alertmanager_url=alertmanager_url, prometheus_port=port),
+        prometheus_config(
+            service_port=service_port, alertmanager_url=alertmanager_url, prometheus_port=port, interval=interval
+        ),
         encoding="utf-8",
     )
     proc = Process(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from alerts import drill
 from tests.support import alert_rules as r
 from tests.support import binaries
 
@@ -73,3 +74,10 @@ def test_prometheus_config_scrapes_the_ai_diy_job_and_sends_to_both_alertmanager
         "127.0.0.1:9095",
     ]
     assert "--enable-feature=exemplar-storage" in PROMETHEUS_CONFIG.read_text(encoding="utf-8")
+
+
+def test_promtool_check_rules_accepts_the_drill_rules() -> None:
+    paths = sorted((r.ROOT / drill.DIRECTORY).glob("*.rules.yml"))
+    assert paths
+    result = _promtool("check", "rules", *paths)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from signals.catalogue import GRAFANA_BASE_URL
 from tests.support import alert_rules as r
 
 ALERTS = r.alerts()
+DASHBOARDS = r.ROOT / "grafana" / "dashboards"
 ALERT_IDS = [f"{rule.alert}-{rule.body['labels']['severity']}" for rule in ALERTS]
 
 
@@ -26,11 +31,30 @@ def test_alert_labels_have_a_known_severity(rule: r.Rule) -> None:
 
 
 @pytest.mark.parametrize("rule", ALERTS, ids=ALERT_IDS)
-def test_alert_annotations_carry_summary_value_and_runbook(rule: r.Rule) -> None:
+def test_alert_annotations_carry_summary_value_runbook_and_dashboard(rule: r.Rule) -> None:
     annotations = rule.body["annotations"]
+    assert set(annotations) == {"summary", "description", "runbook_url", "dashboard_url"}
     assert annotations["summary"].strip()
     assert "$value" in annotations["description"] or "$labels" in annotations["description"]
     assert annotations["runbook_url"] == r.RUNBOOK_URL_PREFIX + rule.alert_name.lower()
+
+
+def _dashboards() -> dict[str, dict[str, Any]]:
+    return {board["uid"]: board for board in map(json.loads, map(Path.read_text, DASHBOARDS.glob("*.json")))}
+
+
+@pytest.mark.parametrize("rule", ALERTS, ids=ALERT_IDS)
+def test_alert_dashboard_url_names_an_existing_dashboard_panel_showing_the_alert(rule: r.Rule) -> None:
+    url = urlsplit(rule.body["annotations"]["dashboard_url"])
+    assert f"{url.scheme}://{url.netloc}" == GRAFANA_BASE_URL
+    uid = url.path.removeprefix("/d/")
+    (panel_id,) = parse_qs(url.query, strict_parsing=True)["viewPanel"]
+    boards = _dashboards()
+    assert uid in boards, f"no dashboard with uid {uid}"
+    panels = {str(panel["id"]): panel for panel in boards[uid]["panels"]}
+    assert panel_id in panels, f"{uid} has no panel {panel_id}"
+    links = {link["title"] for link in panels[panel_id].get("links", [])}
+    assert f"Runbook: {rule.alert}" in links, f"{uid} panel {panel_id} does not show {rule.alert}"
 
 
 @pytest.mark.parametrize("rule", ALERTS, ids=ALERT_IDS)
@@ -114,8 +138,9 @@ def test_alert_has_firing_silent_and_pending_promtool_cases(rule: r.Rule) -> Non
     assert firing, f"no promtool case shows {rule.alert} ({severity}) firing"
     for alert in firing:
         assert alert["exp_labels"]["service"] == "ai-diy"
-        assert set(alert["exp_annotations"]) == {"summary", "description", "runbook_url"}
+        assert set(alert["exp_annotations"]) == {"summary", "description", "runbook_url", "dashboard_url"}
         assert alert["exp_annotations"]["runbook_url"] == rule.body["annotations"]["runbook_url"]
+        assert alert["exp_annotations"]["dashboard_url"] == rule.body["annotations"]["dashboard_url"]
     silent = [case for case in cases if case["exp_alerts"] == []]
     assert len(silent) >= 2, f"{rule.alert} needs a just-below case and a before-`for` case"
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from grafana import generate
+import generate.__main__ as generate
 from grafana.version import GRAFANA_VERSION, minor
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -46,7 +46,7 @@ def test_generate_refuses_an_sdk_built_for_another_grafana(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     monkeypatch.setattr(importlib.metadata, "version", lambda name: "1769699998!10.1.0")
-    assert generate.main(["--output", str(tmp_path)]) == 2
+    assert generate.main(["--root", str(tmp_path)]) == 2
     error = capsys.readouterr().err
     assert "builds for Grafana 10.1" in error and GRAFANA_VERSION in error
     assert list(tmp_path.iterdir()) == []

@@ -1,9 +1,9 @@
 """What the alerts fire on, in one place: selectors, thresholds, windows and the objective.
 
-The rule generator (alerts/generate.py) and the dashboards (grafana/) both import this
-module, so a panel that draws an alert's line plots the alert's own expression with the
-alert's own numbers. Change a threshold here, run `make rules dashboards`, and the rules,
-the promtool expectations that break and the dashboards all follow.
+The rules (alerts/) and the dashboards (grafana/) both import this module, so a panel
+that draws an alert's line plots the alert's own expression with the alert's own numbers.
+Change a threshold here, run `make generate`, and the rules, the promtool expectations
+that break, the dashboards and the Kubernetes resources all follow.
 
 Thresholds are the operational runbook's "Critical Metrics Thresholds" and "Key Metrics
 to Monitor"; why each window and `for:` is what it is is said where the alert is built.
@@ -20,13 +20,17 @@ SERVICE = "ai-diy"
 """The `service` label of every alert (Alertmanager routes on it), whatever the job is called."""
 RUNBOOK_BASE_URL = "https://github.com/ai-diy/ai-diy/blob/main/docs/runbook.md"
 """Where docs/runbook.md is published; each alert links to `<base>#<lower-case alert name>`."""
+GRAFANA_BASE_URL = "http://localhost:3000"
+"""Where Grafana is reached (the compose stack's); each alert links to `<base>/d/<uid>?viewPanel=<id>`."""
 
 DURATION = "http_server_request_duration_seconds"
 PROBE_ROUTES = ("/health", "/health/live", "/health/ready", "/metrics")
 """Load balancers and Prometheus, not users: left out of every error ratio and latency."""
 SLO = "availability"
 OBJECTIVE = 0.999
-"""Share of user requests answered without a 5xx, over 30 days."""
+"""Share of user requests answered without a 5xx, over OBJECTIVE_WINDOW."""
+OBJECTIVE_WINDOW = "30d"
+"""The window the objective and its error budget are measured over."""
 
 
 def job_selector(job: str = JOB) -> str:

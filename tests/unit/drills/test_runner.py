@@ -1,0 +1,54 @@
+"""What the runner refuses before starting anything, and the configs its stack writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from service.drills import stack
+from service.drills.catalogue import select
+from service.drills.runner import DrillUnavailable, rules_file, run_drill
+from tests.support.processes import ROOT
+
+
+def test_runner_refuses_a_drill_it_cannot_run_yet(tmp_path: Path) -> None:
+    (drill,) = select(["AiDiyHealthCheckFailing"])
+    with pytest.raises(DrillUnavailable, match=r"^fault drills do not run yet; traffic drills do$"):
+        run_drill(drill, source=ROOT, workdir=tmp_path)
+    assert list(tmp_path.iterdir()) == [], "nothing was started"
+
+
+def test_runner_rules_file_is_the_alert_drill_rules_file() -> None:
+    (drill,) = select(["AiDiyErrorBudgetBurn:warning"])
+    path = rules_file(ROOT, drill)
+    assert path.parent == ROOT / "alerts" / "drill" and path.is_file()
+    assert any(
+        rule.get("alert") == drill.alert and rule["labels"]["severity"] == drill.severity
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+    )
+
+
+def test_stack_prometheus_config_loads_only_the_drill_rules_at_the_drill_interval(tmp_path: Path) -> None:
+    rules = tmp_path / "x10.rules.yml"
+    config = stack.prometheus_config(
+        ROOT, service="127.0.0.1:1", prometheus="127.0.0.1:2", alertmanager="127.0.0.1:3", rules=rules
+    )
+    assert config["rule_files"] == [str(rules)]
+    assert config["global"]["scrape_interval"] == config["global"]["evaluation_interval"] == "500ms"
+    targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
+    assert targets["ai-diy"] == ["127.0.0.1:1"]
+    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["127.0.0.1:3"]
+
+
+def test_stack_alertmanager_config_keeps_the_shipped_routing_with_local_webhooks() -> None:
+    shipped = yaml.safe_load((ROOT / "alerts" / "alertmanager.yml").read_text())
+    drill = yaml.safe_load(stack.alertmanager_config(ROOT, "http://127.0.0.1:4"))
+    assert drill["route"]["routes"] == shipped["route"]["routes"]
+    assert drill["inhibit_rules"] == shipped["inhibit_rules"]
+    assert [r["name"] for r in drill["receivers"]] == [r["name"] for r in shipped["receivers"]]
+    urls = [c["url"] for r in drill["receivers"] for c in r["webhook_configs"]]
+    assert urls == ["http://127.0.0.1:4/page", "http://127.0.0.1:4/ticket"]
+    assert drill["route"]["group_wait"] == "1s" and drill["route"]["group_interval"] == "1s"
