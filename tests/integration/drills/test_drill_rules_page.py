@@ -19,7 +19,7 @@ from alerts import drill
 from tests.support.alerting_stack import (
     WebhookSink,
     alertmanager,
-    broken_data_dir,
+    break_data_dir,
     prometheus,
     render_alertmanager_config,
     repair_data_dir,
@@ -58,7 +58,8 @@ def _await(sink: WebhookSink, path: str, alert: str, severity: str, status: str,
 
 def test_drill_failing_health_check_pages_the_pager_receiver_and_resolves(tmp_path: Path) -> None:
     port = free_port()
-    data_dir = broken_data_dir(tmp_path)
+    data_dir = tmp_path / "data"
+    (data_dir / "appdocs").mkdir(parents=True)
     (tmp_path / "service").mkdir()
     with (
         webhook_sink() as sink,
@@ -72,6 +73,7 @@ def test_drill_failing_health_check_pages_the_pager_receiver_and_resolves(tmp_pa
         ) as prom_url,
         running_service(tmp_path / "service", AI_DIY_PORT=str(port), AI_DIY_DATA_DIR=str(data_dir)) as (_, base),
     ):
+        break_data_dir(data_dir)  # after the start: the start-up check refuses a data directory that is a file
         started = time.monotonic()
         wait_for(lambda: _scraped(prom_url), timeout=30, what="service scraped")
         page = _await(sink, "/page", "AiDiyHealthCheckFailing", "critical", "firing", probe=f"{base}/health")
