@@ -94,6 +94,18 @@ def bind_sockets(settings: Settings, config: HypercornConfig) -> Sockets:
     return Sockets(secure_sockets=[], insecure_sockets=bound, quic_sockets=[])
 
 
+def listen(sockets: Sockets) -> None:
+    """Start listening on the bound sockets, so a connection made from now on waits for the app.
+
+    Hypercorn listens once its worker is up; listening here first lets `serve` announce
+    its address as soon as it holds good, and hypercorn's own listen() only repeats it.
+    Not done by bind_sockets: the start-up check binds without listening, so a refused
+    configuration never has its port answer, not even for a moment.
+    """
+    for sock in sockets.insecure_sockets:
+        sock.listen(HypercornConfig.backlog)
+
+
 def _listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
     """One listening socket as hypercorn makes it, closed again when it cannot be bound.
 
