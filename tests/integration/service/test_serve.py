@@ -127,12 +127,12 @@ def _announced(proc: Process, line: str) -> bool:
 
 def test_serve_announces_its_address_once_the_port_answers(tmp_path: Path) -> None:
     # .env and the environment name other ports: --port wins over both.
-    port, env_port, dotenv_port = free_port(), free_port(), free_port()
+    port, env_port, dotenv_port, metrics_port = free_port(), free_port(), free_port(), free_port()
     (tmp_path / ".env").write_text(f"AI_DIY_PORT={dotenv_port}\n")
     proc = Process(
         [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         log=tmp_path / "serve.out",
-        env=service_env(tmp_path, AI_DIY_PORT=str(env_port)),
+        env=service_env(tmp_path, AI_DIY_PORT=str(env_port), AI_DIY_METRICS_PORT=str(metrics_port)),
         cwd=tmp_path,
     )
     try:
@@ -141,6 +141,9 @@ def test_serve_announces_its_address_once_the_port_answers(tmp_path: Path) -> No
         # No wait after the line: a request sent now is answered.
         status, live = _get(f"http://127.0.0.1:{port}/health/live")
         assert (status, live["status"]) == (200, "alive")
+        assert f"metrics on http://127.0.0.1:{metrics_port}/metrics" in proc.output().splitlines()
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as metrics:
+            assert metrics.status == 200
         assert not port_open(env_port) and not port_open(dotenv_port)
     finally:
         assert proc.stop() == 0, proc.output()
