@@ -66,11 +66,14 @@ def run(args: argparse.Namespace) -> int:
     # The app and any spawned worker build their settings from the environment: give them the same.
     for name in given:
         os.environ[f"{ENV_PREFIX}{name}".upper()] = str(getattr(settings, name))
-    from service.server import listen, serve  # noqa: PLC0415  # hypercorn and the app only once the configuration holds
+    from service.server import serve, when_listening  # noqa: PLC0415  # hypercorn and the app only once the configuration holds
 
-    listen(preflight.sockets)
-    # Said once the port takes connections: a request sent after this line is answered.
-    print(f"serving on {http_url(settings.host, settings.port)} (Ctrl-C stops)", flush=True)
-    if settings.metrics_port is not None:
-        print(f"metrics on {http_url(settings.metrics_host, settings.metrics_port, '/metrics')}", flush=True)
+    def announce() -> None:
+        lines = [f"serving on {http_url(settings.host, settings.port)} (Ctrl-C stops)"]
+        if settings.metrics_port is not None:
+            lines.append(f"metrics on {http_url(settings.metrics_host, settings.metrics_port, '/metrics')}")
+        print(*lines, sep="\n", flush=True)
+
+    # Said once hypercorn listens, after the app has started: a request sent after this line is answered.
+    when_listening(preflight.sockets, announce)
     return serve(settings, preflight.sockets)
