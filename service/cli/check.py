@@ -2,8 +2,9 @@
 
 It checks the instance this configuration serves (AI_DIY_HOST and AI_DIY_PORT, from
 the environment or .env, as `serve` reads them; a wildcard host is reached on loopback)
-unless --url names another. The checks run in order and the first failure ends the run (what follows depends on
-it). `--json` prints one object for automation instead of the runbook's lines:
+unless --url names another; a failure names the URL it tried. The checks run in order
+and the first failure ends the run (what follows depends on it). `--json` prints one
+object for automation instead of the runbook's lines:
 `{"status": "ok"|"fail", "url": ..., "checks": {name: {"status": "ok"|"fail"|"skipped", "detail": ...}}}`.
 The exit code is the same either way.
 """

@@ -49,7 +49,6 @@ def _named_as_given(lines: list[str], given: dict[str, str]) -> list[str]:
     if not given:
         return lines
     variables = re.compile(rf"\b{ENV_PREFIX.upper()}({'|'.join(name.upper() for name in given)})\b")
-
     return [variables.sub(lambda match: f"--{match.group(1).lower()}", line) for line in lines]
 
 
