@@ -31,10 +31,9 @@ $(TEST_STAMP): $(RUN_STAMP)
 	@touch $@
 
 ## run: start the service on 127.0.0.1:8000 with embedded defaults
-# The address printed is the one in force (AI_DIY_HOST, AI_DIY_PORT, .env); serve itself
-# reports a bad setting.
+# serve prints the address in force (AI_DIY_HOST, AI_DIY_PORT, .env) once it listens there,
+# or one line naming the setting that stops it (a bad value, a busy port).
 run: $(RUN_STAMP)
-	@$(BIN)/python -c 'from service.settings import load_settings; s = load_settings(); print(f"serving on http://{s.host}:{s.port} (Ctrl-C stops)")' 2>/dev/null || true
 	@$(BIN)/ai-diy serve
 
 system-deps:

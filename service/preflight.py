@@ -19,7 +19,7 @@ import json
 import os
 import tempfile
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from limits.storage import storage_from_string
 
 from observability.errors import ConfigError
 from observability.tracing import check_tracing_config
+from service.addresses import local_url
 from service.models_config import load_models_config
 from service.security.limiter import async_storage_uri
 from service.settings import Settings, load_settings, unknown_names
@@ -57,11 +58,20 @@ class Preflight:
             self.sockets = None
 
 
-def run_preflight(env_file: str | Path | None = ".env", *, models_config: Path | None = None) -> Preflight:
-    """Check everything start-up depends on; never raises for a problem it can name."""
+def run_preflight(
+    env_file: str | Path | None = ".env",
+    *,
+    models_config: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Preflight:
+    """Check everything start-up depends on; never raises for a problem it can name.
+
+    `overrides` (settings by field name, such as serve's --port) win over the environment
+    and go through the same validation.
+    """
     result = Preflight(unknown=unknown_names(env_file))
     try:
-        result.settings = settings = load_settings(env_file=env_file)
+        result.settings = settings = load_settings(env_file=env_file, **(overrides or {}))
     except ConfigError as error:
         result.problems += error.problems
         settings = None
@@ -160,11 +170,8 @@ def _listen(settings: Settings, result: Preflight) -> str:
 
 def _running_ai_diy(host: str, port: int) -> bool:
     """Whether the AI-DIY service answers on host:port (its liveness answer, bounded to one second)."""
-    if host in ("0.0.0.0", "::", ""):  # noqa: S104  # a wildcard bind is reached on loopback
-        host = "127.0.0.1"
-    where = f"[{host}]" if ":" in host else host
     try:
-        with urllib.request.urlopen(f"http://{where}:{port}/health/live", timeout=1.0) as response:
+        with urllib.request.urlopen(local_url(host, port, "/health/live"), timeout=1.0) as response:  # noqa: S310  # http only
             return bool(json.loads(response.read()).get("status") == "alive")
     except (OSError, ValueError, AttributeError):  # anything else on the port, or nothing that answers HTTP
         return False

@@ -9,7 +9,9 @@ import shutil
 import signal
 import socket
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 
@@ -32,6 +34,8 @@ CANCEL_BACKSTOP = 0.5
 WORKER_EXIT_GRACE = 0.9
 # How often the supervisor looks for a stop signal while its workers serve.
 STOP_CHECK_INTERVAL = 0.2
+# How often serve looks whether hypercorn listens yet, to say so.
+LISTEN_CHECK_INTERVAL = 0.02
 
 
 def _bind(host: str, port: int) -> str:
@@ -95,6 +99,30 @@ def bind_sockets(settings: Settings, config: HypercornConfig) -> Sockets:
             reason = exc.strerror or str(exc)
             raise ConfigError(f"{host_setting}/{port_setting}: cannot listen on {address}: {reason}") from None
     return Sockets(secure_sockets=[], insecure_sockets=bound, quic_sockets=[])
+
+
+def when_listening(sockets: Sockets, callback: Callable[[], None]) -> threading.Thread:
+    """Call `callback` once every socket listens, from a thread of its own; returns that thread.
+
+    Hypercorn listens on the sockets once the app has started (its lifespan), so a
+    request sent from then on is answered. The kernel says when: SO_ACCEPTCONN, set by
+    listen() in this process or in any worker sharing the socket. The thread ends then,
+    or when the sockets are closed first (a start that failed).
+    """
+
+    def watch() -> None:
+        try:
+            while not all(
+                sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) for sock in sockets.insecure_sockets
+            ):
+                time.sleep(LISTEN_CHECK_INTERVAL)
+        except OSError:  # closed: the server stopped before it listened
+            return
+        callback()
+
+    thread = threading.Thread(target=watch, name="announce-listening", daemon=True)
+    thread.start()
+    return thread
 
 
 def _listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:

@@ -1,7 +1,10 @@
 """`ai-diy check`: the runbook's daily-health-check.sh against a running instance.
 
-The checks run in order and the first failure ends the run (what follows depends on
-it). `--json` prints one object for automation instead of the runbook's lines:
+It checks the instance this configuration serves (AI_DIY_HOST and AI_DIY_PORT, from
+the environment or .env, as `serve` reads them; a wildcard host is reached on loopback)
+unless --url names another; a failure names the URL it tried. The checks run in order
+and the first failure ends the run (what follows depends on it). `--json` prints one
+object for automation instead of the runbook's lines:
 `{"status": "ok"|"fail", "url": ..., "checks": {name: {"status": "ok"|"fail"|"skipped", "detail": ...}}}`.
 The exit code is the same either way.
 """
@@ -12,22 +15,47 @@ import argparse
 import json
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from service.addresses import local_url
 from service.cli._common import EXIT_FAILURE, EXIT_OK
+from service.settings import load_settings
 
 OK, FAIL = "✅", "❌"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("check", help="daily health check of a running instance")
-    parser.add_argument("--url", default="http://localhost:8000", help="base URL (default: %(default)s)")
+    parser.add_argument(
+        "--url",
+        type=_base_url,
+        help="base URL (default: the configured AI_DIY_HOST and AI_DIY_PORT, from the environment or .env)",
+    )
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per request (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object (each check, its status and detail)")
     parser.set_defaults(func=run)
+
+
+def _base_url(value: str) -> str:
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"expected http://host:port or https://host:port, got {value!r}")
+    return value.rstrip("/")
+
+
+def configured_url() -> str:
+    """Where the configured instance answers on this host (ConfigError when the settings are invalid)."""
+    settings = load_settings()
+    return local_url(settings.host, settings.port)
+
+
+def _unreachable(url: str, exc: OSError | ValueError) -> str:
+    # urllib wraps the socket's error: its reason ("Connection refused") is what the operator needs.
+    return f"{url}: {getattr(exc, 'reason', None) or exc}"
 
 
 @dataclass(frozen=True)
@@ -54,10 +82,12 @@ def _get_json(url: str, timeout: float) -> tuple[int, Any]:
 
 
 def _health(base: str, timeout: float) -> Outcome:
+    url = f"{base}/health"
     try:
-        status, health = _get_json(f"{base}/health", timeout)
+        status, health = _get_json(url, timeout)
     except (OSError, ValueError) as exc:
-        return Outcome("health", "fail", str(exc), f"Application health check failed: {exc}")
+        detail = _unreachable(url, exc)
+        return Outcome("health", "fail", detail, f"Application health check failed: {detail}")
     if status != 200:
         failing = [name for name, c in (health or {}).get("checks", {}).items() if c.get("status") != "ok"]
         detail = f"HTTP {status}, failing checks: {', '.join(failing) or 'unknown'}"
@@ -67,10 +97,12 @@ def _health(base: str, timeout: float) -> Outcome:
 
 
 def _security(base: str, timeout: float) -> Outcome:
+    url = f"{base}/api/security/status"
     try:
-        status, security = _get_json(f"{base}/api/security/status", timeout)
+        status, security = _get_json(url, timeout)
     except (OSError, ValueError) as exc:
-        return Outcome("security", "fail", str(exc), f"Security status unavailable: {exc}")
+        detail = _unreachable(url, exc)
+        return Outcome("security", "fail", detail, f"Security status unavailable: {detail}")
     state = (security or {}).get("security_status")
     if status == 200 and state == "active":
         return Outcome("security", "ok", "security_status: active", "Security systems active")
@@ -102,7 +134,7 @@ def _print_line(outcome: Outcome) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    base = args.url.rstrip("/")
+    base = args.url or configured_url()
     if args.json:
         outcomes = run_checks(base, args.timeout)
     else:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from service.cli._common import EXIT_FAILURE, InputError
 from service.ops import config_snapshots as snap
+from service.ops.service_manager import UNIT, systemd_unit_installed
 
 DEFAULT_DIR = Path("config-backups")
 
@@ -61,8 +62,18 @@ def _fail(lines: list[str]) -> int:
     return EXIT_FAILURE
 
 
-def _describe(path: Path, present: bool) -> str:
-    return f"{path} ({path.stat().st_size} bytes)" if present else f"{path} (absent)"
+def _saved_line(entry: snap.ManifestFile) -> str:
+    # An absent file is recorded as absent (a rollback to this snapshot removes it again), not saved.
+    if entry.present:
+        return f"saved {entry.path} ({entry.size} bytes)"
+    return f"skipped {entry.path}: absent (a rollback to this snapshot removes it)"
+
+
+def restart_hint() -> str:
+    """How to apply a restored configuration here: the systemd unit where one is installed, else serve itself."""
+    if systemd_unit_installed():
+        return f"apply it with: systemctl restart {UNIT}"
+    return "apply it by restarting `ai-diy serve` (in a checkout: Ctrl-C, then `make run`)"
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -83,9 +94,17 @@ def cmd_backup(args: argparse.Namespace) -> int:
         snapshot = snap.save(files, args.dir, now=datetime.now(UTC))
     except OSError as exc:
         return _fail([f"config backup failed, nothing was saved: {exc}"])
-    for item in files:
-        print(f"saved {_describe(item.path.absolute(), item.path.is_file())}")
-    print(f"configuration saved in {snapshot}")
+    try:
+        # What the snapshot recorded, read back from it: the live files may have changed since.
+        recorded = snap.load(snapshot).manifest.files
+    except snap.SnapshotError as exc:
+        return _fail([*exc.problems, f"{snapshot} cannot be read back; make the backup again"])
+    for entry in recorded:
+        print(_saved_line(entry))
+    if any(entry.present for entry in recorded):
+        print(f"configuration saved in {snapshot}")
+    else:
+        print(f"no configuration file exists; {snapshot} records their absence")
     return 0
 
 
@@ -141,7 +160,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         print(f"dry run: nothing changed; rollback to {snapshot} would change {changed} file(s)")
         return 0
     print(f"rolled back to {snapshot}; the replaced configuration is kept in {result.replaced}")
-    print("apply it with: systemctl restart ai-diy")
+    print(restart_hint())
     return 0
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from service.cli import progress
-from service.cli._common import EXIT_FAILURE, EXIT_OK
+from service.cli._common import EXIT_FAILURE, EXIT_OK, InputError
 from service.cli.progress import FileProgress, total_size
 from service.ops import retention
 from service.settings import load_settings
@@ -56,7 +56,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     rotate.set_defaults(func=cmd_rotate)
 
     bundle = commands.add_parser("archive", help="bundle every log file into one .tar.gz")
-    bundle.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.tar.gz")
+    bundle.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="FILE.tar.gz", help="the archive (.tar.gz or .tgz)"
+    )
+    bundle.add_argument("--force", action="store_true", help="replace the archive if it exists")
     _log_dir_option(bundle)
     progress.add_options(bundle)
     bundle.set_defaults(func=cmd_archive)
@@ -102,13 +105,29 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# What the archive is (a gzip-compressed tar), and what tar and file managers recognise it by.
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
+
+
+def _refuse_existing(output: Path) -> InputError:
+    return InputError(f"--output: {output} exists; pass --force to replace it")
+
+
 def cmd_archive(args: argparse.Namespace) -> int:
-    """Write the .tar.gz and list what went in."""
+    """Write the .tar.gz and list what went in; never under another name, nor over an archive unasked."""
+    output: Path = args.output
+    if not output.name.lower().endswith(ARCHIVE_SUFFIXES):
+        raise InputError(f"--output: {output} must end in .tar.gz or .tgz (the archive is a gzip-compressed tar)")
+    if output.exists() and not args.force:
+        raise _refuse_existing(output)
     log_dir = _log_dir(args)
     files = [log.path for log in retention.log_files(log_dir)]
     try:
         with FileProgress.from_args(args) as shown:
-            names = retention.archive(log_dir, args.output, shown.phase("archive", len(files), total_size(files)))
+            phase = shown.phase("archive", len(files), total_size(files))
+            names = retention.archive(log_dir, output, phase, replace=args.force)
+    except FileExistsError:  # made by someone else while this one was written
+        raise _refuse_existing(output) from None
     except OSError as exc:
         print(f"archive failed: {exc}", file=sys.stderr)
         return EXIT_FAILURE

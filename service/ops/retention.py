@@ -170,9 +170,13 @@ def _same_content(plain: Path, packed: Path) -> bool:
         return False
 
 
-def archive(log_dir: Path, output: Path, on_file: Callable[[str, int], None] | None = None) -> list[str]:
+def archive(
+    log_dir: Path, output: Path, on_file: Callable[[str, int], None] | None = None, *, replace: bool = False
+) -> list[str]:
     """Bundle every recognised log file into output (.tar.gz) atomically; returns the names.
 
+    An existing output is replaced only when `replace` is true; otherwise FileExistsError,
+    even for one that appears while the archive is written, and it is left as it was.
     on_file hears of each file added, with its size.
     """
     files = log_files(log_dir)
@@ -183,8 +187,11 @@ def archive(log_dir: Path, output: Path, on_file: Callable[[str, int], None] | N
                 bundle.add(log.path, arcname=f"logs/{log.path.name}", recursive=False)
                 if on_file is not None:
                     on_file(log.path.name, bundle.getmembers()[-1].size)
-        os.replace(tmp, output)
-    except BaseException:
+        if replace:
+            os.replace(tmp, output)
+        else:
+            # A link, unlike a rename, refuses a name that exists: no check-then-write window.
+            os.link(tmp, output)
+    finally:
         tmp.unlink(missing_ok=True)
-        raise
     return [log.path.name for log in files]

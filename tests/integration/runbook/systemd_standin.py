@@ -11,7 +11,7 @@ each unit's output goes to a journal file that `journalctl -u <unit>` reads. Onl
 service's own process is signalled, by the PID the supervisor recorded.
 
     python -m tests.integration.runbook.systemd_standin CONFIG systemctl start|stop|restart|status UNIT
-    python -m tests.integration.runbook.systemd_standin CONFIG systemctl show -p MainPID --value UNIT
+    python -m tests.integration.runbook.systemd_standin CONFIG systemctl show -p MainPID|LoadState --value UNIT
     python -m tests.integration.runbook.systemd_standin CONFIG journalctl -u UNIT -n N --no-pager
 
 CONFIG is a JSON file: {"units": {name: unit file}, "paths": {unit path: test path},
@@ -280,6 +280,10 @@ def _now() -> str:
 def _systemctl(config: str, args: list[str]) -> int:
     if args[:4] == ["show", "-p", "MainPID", "--value"] and len(args) == 5:
         print(StandIn(config, args[4]).main_pid())
+        return 0
+    if args[:4] == ["show", "-p", "LoadState", "--value"] and len(args) == 5:
+        units = json.loads(Path(config).read_text(encoding="utf-8"))["units"]
+        print("loaded" if args[4].removesuffix(".service") in units else "not-found")
         return 0
     if len(args) == 2 and args[0] in ("start", "stop", "restart", "status"):
         standin = StandIn(config, args[1])

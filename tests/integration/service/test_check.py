@@ -16,14 +16,19 @@ pytestmark = pytest.mark.integration
 
 
 def _check(tmp_path: Path, url: str, *options: str) -> subprocess.CompletedProcess[str]:
+    return _check_configured(tmp_path, "--url", url, *options, cwd=ROOT)
+
+
+def _check_configured(tmp_path: Path, *options: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`ai-diy check` run in cwd with the service's test environment (and env)."""
     return subprocess.run(
-        [sys.executable, "-m", "service.cli", "check", "--url", url, *options],
+        [sys.executable, "-m", "service.cli", "check", *options],
         capture_output=True,
         text=True,
         check=False,
         timeout=30,
-        env=service_env(tmp_path),
-        cwd=ROOT,
+        env=service_env(tmp_path, **env),
+        cwd=cwd,
     )
 
 
@@ -102,3 +107,22 @@ def test_check_command_fails_the_security_check_while_the_rate_limit_storage_is_
     report = json.loads(machine.stdout)
     assert report["status"] == "fail" and report["checks"]["health"]["status"] == "ok"
     assert report["checks"]["security"] == {"status": "fail", "detail": "security_status: degraded, HTTP 200"}
+
+
+def test_check_command_checks_the_port_the_environment_configures(tmp_path: Path) -> None:
+    with running_service(tmp_path) as (_, base):
+        port = base.rsplit(":", 1)[1]
+        result = _check_configured(tmp_path, "--json", cwd=tmp_path, AI_DIY_PORT=port)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["url"] == base
+
+
+def test_check_command_checks_the_port_dotenv_configures_on_loopback_for_a_wildcard_host(tmp_path: Path) -> None:
+    with running_service(tmp_path) as (_, base):
+        port = base.rsplit(":", 1)[1]
+        workdir = tmp_path / "checkout"
+        workdir.mkdir()
+        (workdir / ".env").write_text(f"AI_DIY_HOST=0.0.0.0\nAI_DIY_PORT={port}\n")
+        result = _check_configured(tmp_path, cwd=workdir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1] == "=== Health check complete ==="

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
-from tests.support.processes import running_service, service_env
+from tests.support.net import free_port, port_open, wait_for
+from tests.support.processes import Process, running_service, service_env
 
 pytestmark = pytest.mark.integration
 
@@ -114,3 +117,66 @@ def test_serve_refuses_a_malformed_models_config(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "default 'zzz' must be one of favorites" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _announced(proc: Process, line: str) -> bool:
+    if proc.popen.poll() is not None:
+        raise AssertionError(f"serve exited with {proc.popen.returncode}:\n{proc.output()}")
+    return line in proc.output().splitlines()
+
+
+def test_serve_announces_its_address_once_the_port_answers(tmp_path: Path) -> None:
+    # .env and the environment name other ports: --port wins over both.
+    port, env_port, dotenv_port, metrics_port = free_port(), free_port(), free_port(), free_port()
+    (tmp_path / ".env").write_text(f"AI_DIY_PORT={dotenv_port}\n")
+    proc = Process(
+        [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        log=tmp_path / "serve.out",
+        env=service_env(tmp_path, AI_DIY_PORT=str(env_port), AI_DIY_METRICS_PORT=str(metrics_port)),
+        cwd=tmp_path,
+    )
+    try:
+        line = f"serving on http://127.0.0.1:{port} (Ctrl-C stops)"
+        wait_for(lambda: _announced(proc, line), timeout=30, what="the serving line")
+        # No wait after the line: a request sent now is answered.
+        status, live = _get(f"http://127.0.0.1:{port}/health/live")
+        assert (status, live["status"]) == (200, "alive")
+        assert f"metrics on http://127.0.0.1:{metrics_port}/metrics" in proc.output().splitlines()
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as metrics:
+            assert metrics.status == 200
+        assert not port_open(env_port) and not port_open(dotenv_port)
+    finally:
+        assert proc.stop() == 0, proc.output()
+
+
+def test_serve_busy_port_announces_nothing_and_says_why_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = _ai_diy(tmp_path, "serve", "--port", str(port), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"configuration error: AI_DIY_HOST/--port: cannot listen on 127.0.0.1:{port}: "), line
+
+
+def _spawned_workers(proc: Process) -> int:
+    children = psutil.Process(proc.pid).children()
+    return sum("spawn_main" in " ".join(child.cmdline()) for child in children)
+
+
+def test_serve_workers_option_starts_that_many_workers(tmp_path: Path) -> None:
+    port = free_port()
+    proc = Process(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "2"],
+        log=tmp_path / "serve.out",
+        env=service_env(tmp_path, AI_DIY_HOST="127.0.0.1", AI_DIY_WORKERS="1"),
+        cwd=tmp_path,
+    )
+    try:
+        wait_for(lambda: _announced(proc, f"serving on http://127.0.0.1:{port} (Ctrl-C stops)"), timeout=30)
+        assert _get(f"http://127.0.0.1:{port}/health/live")[0] == 200
+        assert wait_for(lambda: _spawned_workers(proc) == 2, timeout=30, what="two workers")
+    finally:
+        assert proc.stop() == 0, proc.output()

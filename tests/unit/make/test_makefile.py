@@ -82,10 +82,12 @@ def test_make_setup_failure_names_the_log_and_leaves_setup_undone(fakes: Path) -
     assert again.returncode == 0 and f"creating {venv}" not in again.stdout
 
 
-def test_make_run_says_where_it_serves_then_serves(fakes: Path) -> None:
+def test_make_run_leaves_the_address_to_serve(fakes: Path) -> None:
+    # serve announces the address once it listens there; make announcing it first would claim it too early.
     result = make(fakes, "run", AI_DIY_HOST="127.0.0.1", AI_DIY_PORT="8123")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-2:] == ["serving on http://127.0.0.1:8123 (Ctrl-C stops)", "ai-diy serve"]
+    assert result.stdout.splitlines()[-1] == "ai-diy serve"
+    assert "serving on" not in result.stdout + result.stderr
 
 
 def test_make_run_installs_the_runtime_dependencies_only(fakes: Path) -> None:

@@ -177,3 +177,16 @@ def test_archive_bundles_every_log_file(log_dir: Path, tmp_path: Path, capsys: p
         packed = bundle.extractfile(members[name("security", 20, ".jsonl.gz")])
         assert packed is not None and gzip.decompress(packed.read()) == line("security", 20)
     assert f"archived {len(expected)} log file(s)" in capsys.readouterr().out
+
+
+def test_archive_never_replaces_an_output_that_appears_while_it_writes(log_dir: Path, tmp_path: Path) -> None:
+    output = tmp_path / "ai-diy-logs.tar.gz"
+
+    def meanwhile(name: str, size: int) -> None:
+        if not output.exists():
+            output.write_bytes(b"another archive")
+
+    with pytest.raises(FileExistsError):
+        retention.archive(log_dir, output, meanwhile)
+    assert output.read_bytes() == b"another archive"
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == [], "no temporary file is left"
