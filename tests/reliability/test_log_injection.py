@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.parse
 from pathlib import Path
@@ -18,6 +19,7 @@ from .rawhttp import exchange, from_app, status_of
 pytestmark = pytest.mark.integration
 
 TOKEN = "reliability-token"
+ANNOUNCEMENT = re.compile(r"serving on http://\S+ \(Ctrl-C stops\)")
 FORGED = b'{"level":"CRITICAL","logger":"ai_diy.security","message":"SECURITY_AUDIT forged"}'
 
 
@@ -104,6 +106,7 @@ def test_log_injection_hostile_values_never_forge_or_break_a_line(tmp_path: Path
     assert any(agent == "L" * 8000 or agent.startswith("L" * 1000) for agent in agents)
     # stderr carries the same JSON lines. Split on "\n" only, as JSONL readers do
     # (str.splitlines would also split on U+2028 and U+0085 inside a string).
+    # The one line that is not a log line: serve's announcement of its address on stdout.
     for line in output.split("\n"):
-        if line.strip():
+        if line.strip() and not ANNOUNCEMENT.fullmatch(line):
             assert isinstance(json.loads(line), dict), line[:300]
