@@ -181,6 +181,23 @@ class _Writer(threading.Thread):
         self._wake = threading.Event()
         self._idle = threading.Event()
         self._stopping = False
+        # A blocked sink (fault injection): nothing is written before this monotonic time,
+        # and the buffer holds `_limit` lines meanwhile (`_capacity` again after).
+        self._capacity = limit
+        self._held_until = 0.0
+        self._release = threading.Event()
+
+    def hold(self, room: int, seconds: float) -> None:
+        """Write nothing for `seconds`, as a stalled disk would; `room` lines wait, the rest are dropped."""
+        self._release.clear()
+        self._limit = min(room, self._capacity)
+        self._held_until = time.monotonic() + seconds
+
+    def release(self) -> None:
+        """End `hold` early; what waited is written."""
+        self._held_until = 0.0
+        self._limit = self._capacity
+        self._release.set()
 
     def put(self, record: logging.LogRecord | EncodedLine) -> None:
         """Buffer a record, or drop and count it when the buffer is full; never blocks."""
@@ -206,6 +223,7 @@ class _Writer(threading.Thread):
     def stop(self, timeout: float) -> bool:
         """Write what is buffered and end the thread; False when a stalled file holds it past `timeout`."""
         self._stopping = True
+        self._release.set()
         self._wake.set()
         self.join(timeout)
         return not self.is_alive()
@@ -216,6 +234,10 @@ class _Writer(threading.Thread):
             self._wake.wait(_LINGER)
             self._wake.clear()
             stopping = self._stopping
+            if self._held_until:
+                while not self._stopping and (left := self._held_until - time.monotonic()) > 0:
+                    self._release.wait(left)
+                self.release()
             while buffer:
                 batch: list[logging.LogRecord | EncodedLine] = []
                 while buffer and len(batch) < _BATCH:
@@ -300,6 +322,14 @@ class LogSink:
     def put_line(self, name: str, created: float, line: bytes) -> None:
         """Hand an encoded line of logger `name` to the writer (see `serves_alone`)."""
         self._writer.put(EncodedLine(name, created, line))
+
+    def hold(self, room: int, seconds: float) -> None:
+        """Stop writing for `seconds` (fault injection's blocked sink); beyond `room` lines are dropped and counted."""
+        self._writer.hold(room, seconds)
+
+    def release(self) -> None:
+        """End `hold`; the lines that waited are written."""
+        self._writer.release()
 
     def count_drop(self, reason: str) -> None:
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -35,6 +36,10 @@ from service import __version__, openapi
 from service.context import ServiceContext
 from service.data.store import DocumentStore
 from service.errors import http_exception_handler
+from service.faults import FaultKind, FaultRegistry
+from service.faults import admin as fault_admin
+from service.faults.effects import BlockedLogSink, UnreachableStorage
+from service.faults.health import failing_on_demand
 from service.health import CheckResult, HealthChecker
 from service.metrics import ServiceMetrics
 from service.metrics_port import RefreshingMetricsApp
@@ -93,6 +98,15 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
     for route in routes:
         if isinstance(route, Route) and route.path.startswith("/api/"):
             events.rate_limit_violations.labels(route.path)
+    faults = None
+    if settings.fault_injection and settings.admin_token is not None:  # the settings refuse one without the other
+        faults = FaultRegistry(
+            effects={
+                FaultKind.LOG_SINK_BLOCKED: BlockedLogSink(lambda: app.state.context.log_sink),
+                FaultKind.RATE_LIMIT_STORAGE_UNREACHABLE: UnreachableStorage(limiter),
+            }
+        )
+        routes += fault_admin.routes(faults, settings.admin_token.get_secret_value())
     health_checker = HealthChecker({}, on_result=service_metrics.set_health)
     metrics_app = RefreshingMetricsApp(MetricsApp(registry, namespace=NAMESPACE), health_checker)
     if settings.metrics_port is None:
@@ -111,10 +125,11 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
                 access_log=logging.getLogger("ai_diy.api"),
             ),
             metrics_app=metrics_app,
+            faults=faults,
         ),
         exception_handlers={HTTPException: http_exception_handler},
         lifespan=_lifespan(
-            settings, service_metrics, tracer_provider, configure_logs, metrics_app, StorageWatch(limiter)
+            settings, service_metrics, tracer_provider, configure_logs, metrics_app, StorageWatch(limiter), faults
         ),
     )
     context = ServiceContext(
@@ -147,6 +162,9 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
         ),
         log_sink=lambda: _sink_check(context.log_sink),
     )
+    if faults is not None:
+        faults.checks = frozenset(health_checker.checks)
+        health_checker.checks = failing_on_demand(health_checker.checks, faults)
     return app
 
 
@@ -172,6 +190,7 @@ def _lifespan(
     configure_logs: bool,
     metrics_app: RefreshingMetricsApp,
     storage_watch: StorageWatch,
+    faults: FaultRegistry | None,
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -191,6 +210,7 @@ def _lifespan(
         resource_logger.start()
         metrics_app.start()
         storage_watch.start()
+        expiry = asyncio.create_task(_expire_faults(faults)) if faults is not None else None
         logging.getLogger("ai_diy.api").info(
             "AI-DIY %s started",
             __version__,
@@ -201,6 +221,11 @@ def _lifespan(
         finally:
             logging.getLogger("ai_diy.api").info("AI-DIY stopping", extra={"event": "shutdown"})
             await storage_watch.stop()
+            if faults is not None and expiry is not None:
+                expiry.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await expiry
+                faults.clear()  # a fault never outlives the process's service of requests
             resource_logger.stop()
             metrics_app.stop()
             tracer_provider.shutdown()
@@ -208,6 +233,14 @@ def _lifespan(
                 sink.stop()
 
     return lifespan
+
+
+async def _expire_faults(faults: FaultRegistry, interval: float = 1.0) -> None:
+    """Switch faults off when their time is up, even when no request or probe reads the registry."""
+    while True:
+        await asyncio.sleep(interval)
+        if faults.armed:
+            faults.active()
 
 
 def _store_check(store: DocumentStore) -> CheckResult:

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from dotenv import dotenv_values
 from limits import parse_many
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from observability.errors import ConfigError as ConfigError  # noqa: PLC0414  # an explicit re-export, for mypy
@@ -133,6 +133,11 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(
         None, description="Bearer token for appdocs writes (PUT/DELETE); writes are disabled when unset."
     )
+    fault_injection: bool = Field(
+        False,
+        description="Serve `/admin/faults` (admin token required) so `ai-diy drill` can inject faults; "
+        "refused in PRODUCTION and without `AI_DIY_ADMIN_TOKEN`.",
+    )
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -180,6 +185,16 @@ class Settings(BaseSettings):
         problem = _storage_locations_problem(scheme.removeprefix("async+"), value)
         if problem:
             raise ValueError(problem)
+        return value
+
+    @field_validator("fault_injection")
+    @classmethod
+    def _never_in_production(cls, value: bool, info: ValidationInfo) -> bool:
+        # Fields are validated in order: app_env and admin_token are already in info.data (absent when invalid).
+        if value and info.data.get("app_env") is AppEnv.PRODUCTION:
+            raise ValueError("expected false when AI_DIY_APP_ENV=PRODUCTION: faults are never injected in production")
+        if value and not info.data.get("admin_token"):
+            raise ValueError("expected false without AI_DIY_ADMIN_TOKEN: the fault endpoint must not be open")
         return value
 
     @property

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 
 from observability.errors import ConfigError
 from service import __version__
-from service.cli import check, config, data, logs, prune_backups, runbook, serve, stack, validate_config
+from service.cli import check, config, data, drill, logs, prune_backups, runbook, serve, stack, validate_config
 from service.cli._common import EXIT_INTERRUPTED, EXIT_OK, report
 
 # Each module defines register(subparsers); in this order in `ai-diy --help`.
-COMMANDS = (serve, validate_config, check, runbook, config, data, prune_backups, logs, stack)
+COMMANDS = (serve, validate_config, check, runbook, config, data, prune_backups, logs, stack, drill)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -30,10 +29,9 @@ import yaml
 
 from observability.errors import ConfigError
 from service.cli._common import EXIT_FAILURE, EXIT_OK
+from service.ops.checkout import ALERTMANAGER_NAMES, PROMETHEUS_NAMES, find_binary, find_source
 from service.settings import Settings, load_settings
 
-PROMETHEUS_NAMES = ("prometheus",)
-ALERTMANAGER_NAMES = ("prometheus-alertmanager", "alertmanager")  # Debian renames the binary
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 
@@ -70,24 +68,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="checkout holding deploy/compose/ and alerts/ (default: found from here)",
     )
     parser.set_defaults(func=run)
-
-
-def find_binary(names: tuple[str, ...]) -> str | None:
-    """Path of the first program found in PATH or the system bin dirs."""
-    for name in names:
-        path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin")
-        if path:
-            return path
-    return None
-
-
-def find_source(start: Path | None = None) -> Path | None:
-    """The checkout that holds deploy/compose/prometheus.yml: the given dir, the cwd, or this package's."""
-    candidates = [start] if start else [Path.cwd(), Path(__file__).resolve().parents[2]]
-    for candidate in candidates:
-        if (candidate / "deploy" / "compose" / "prometheus.yml").is_file():
-            return candidate.resolve()
-    return None
 
 
 def local_prometheus_config(

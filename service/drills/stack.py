@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from service.cli.stack import ALERTMANAGER_NAMES, PROMETHEUS_NAMES, find_binary
+from service.ops.checkout import ALERTMANAGER_NAMES, PROMETHEUS_NAMES, find_binary
 
 SCRAPE_INTERVAL_MS = 500
 """The drill rules are compressed for this interval (alerts/drill.py says the same)."""

@@ -7,3 +7,8 @@ admin.py is the admin-token endpoint that switches them and writes an audit line
 switch. Killing the process (for the down and absent alerts) is the drill's job, not
 the service's.
 """
+
+from .hook import FaultInjection
+from .registry import FaultError, FaultKind, FaultRegistry
+
+__all__ = ["FaultError", "FaultInjection", "FaultKind", "FaultRegistry"]

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from .cpu import CpuBurn
 
@@ -20,6 +20,8 @@ MAX_SECONDS = 900.0
 """No fault lasts longer than 15 minutes."""
 MAX_LATENCY_SECONDS = 10.0
 MAX_BALLAST_MIB = 256
+MAX_LOG_ROOM = 10_000
+"""A blocked log sink holds at most this many lines (the writer's own buffer size) before dropping."""
 _MIB = 1024 * 1024
 
 
@@ -36,6 +38,21 @@ class FaultKind(StrEnum):
     """Name of the health check that fails."""
     CPU_BURN = "cpu_burn"
     """Share of one core kept busy, 0 < value <= 1."""
+    LOG_SINK_BLOCKED = "log_sink_blocked"
+    """The log writer stops writing; `value` lines wait in its buffer, the rest are dropped and counted."""
+    RATE_LIMIT_STORAGE_UNREACHABLE = "rate_limit_storage_unreachable"
+    """The rate limiter cannot reach its storage (value: true); fail-open or fail-closed as configured."""
+
+
+class Effect(Protocol):
+    """What a fault does to a part of the service outside the registry, and how it is undone.
+
+    `start` is bounded by `seconds` on its own, so a fault whose expiry nobody reads still ends.
+    """
+
+    def start(self, value: float | str, seconds: float) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class FaultError(ValueError):
@@ -63,8 +80,15 @@ def _number(kind: FaultKind, value: Any, ceiling: float) -> float:
 class FaultRegistry:
     """The faults in force; `armed` is False while none is, so the request path skips everything."""
 
-    def __init__(self, checks: frozenset[str] = frozenset(), *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        checks: frozenset[str] = frozenset(),
+        *,
+        effects: dict[FaultKind, Effect] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.checks = checks
+        self._effects = dict(effects or {})
         self.armed = False
         self._clock = clock
         self._faults: dict[FaultKind, Fault] = {}
@@ -79,6 +103,14 @@ class FaultRegistry:
             return _number(kind, value, MAX_LATENCY_SECONDS)
         if kind is FaultKind.MEMORY_BALLAST:
             return _number(kind, value, MAX_BALLAST_MIB)
+        if kind is FaultKind.LOG_SINK_BLOCKED:
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_LOG_ROOM:
+                raise FaultError(f"{kind.value}: expected whole lines from 0 to {MAX_LOG_ROOM}, got {value!r}")
+            return float(value)
+        if kind is FaultKind.RATE_LIMIT_STORAGE_UNREACHABLE:
+            if value is not True:
+                raise FaultError(f"{kind.value}: expected true, got {value!r}")
+            return "true"
         if value not in self.checks:
             raise FaultError(f"{kind.value}: expected one of {', '.join(sorted(self.checks))}, got {value!r}")
         return str(value)
@@ -88,6 +120,11 @@ class FaultRegistry:
         valid = self._validated(kind, value)
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds <= MAX_SECONDS:
             raise FaultError(f"seconds: expected a number above 0 and at most {MAX_SECONDS:g}, got {seconds!r}")
+        if kind in (FaultKind.LOG_SINK_BLOCKED, FaultKind.RATE_LIMIT_STORAGE_UNREACHABLE):
+            effect = self._effects.get(kind)
+            if effect is None:
+                raise FaultError(f"{kind.value}: not available in this process (nothing here to break)")
+            effect.start(valid, float(seconds))
         if kind is FaultKind.MEMORY_BALLAST:
             # Written, not just allocated: a zeroed allocation is not resident until touched.
             self._ballast = bytearray(b"\x01") * math.ceil(float(valid) * _MIB)
@@ -105,6 +142,9 @@ class FaultRegistry:
     def switch_off(self, kind: FaultKind) -> bool:
         """End a fault; False when it was not on."""
         fault = self._faults.pop(kind, None)
+        effect = self._effects.get(kind)
+        if fault is not None and effect is not None:
+            effect.stop()
         if kind is FaultKind.MEMORY_BALLAST:
             self._ballast = None
         if kind is FaultKind.CPU_BURN and self._burn is not None:

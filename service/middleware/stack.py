@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 
 from observability import HttpMetrics, RequestTracing, RouteResolver, StandardTracing, TelemetryMiddleware
 from service.errors import ErrorBoundaryMiddleware
+from service.faults import FaultInjection, FaultRegistry
 from service.metrics_port import MetricsPortMiddleware
 from service.security.body_limit import RequestSizeMiddleware
 from service.security.client_ip import ClientIPMiddleware
@@ -43,13 +44,15 @@ def build_middleware(
     resolver: RouteResolver,
     telemetry: Telemetry | None = None,
     metrics_app: ASGIApp | None = None,
+    faults: FaultRegistry | None = None,
 ) -> list[Middleware]:
     """The middleware stack for these settings, outermost first: the one place it is assembled.
 
     client IP -> telemetry -> security headers -> body size -> rate limit -> error boundary.
     The client is known before anything records it; the telemetry sees every answer,
     refusals and errors included; every answer leaves with the security headers.
-    Layers that would do nothing for these settings are left out.
+    Layers that would do nothing for these settings are left out; fault injection,
+    when enabled, sits innermost so everything above records an injected fault as a real one.
     """
     layers: list[Middleware] = []
     if settings.metrics_port is not None and metrics_app is not None:
@@ -82,4 +85,6 @@ def build_middleware(
         ),
         Middleware(ErrorBoundaryMiddleware),
     ]
+    if faults is not None:
+        layers.append(Middleware(FaultInjection, registry=faults))
     return layers

@@ -83,6 +83,9 @@ class RateLimiter:
         self._probing = False
         self._logged_at = -math.inf
         self._listeners: list[Callable[[bool], None]] = []
+        # Fault injection's "unreachable storage": until this clock time every hit and probe fails.
+        self._cut_until = 0.0
+        self._cut_local: list[MovingWindow] | None = None
 
     def add_listener(self, listener: Callable[[bool], None]) -> None:
         """Call `listener(healthy)` whenever the storage health changes."""
@@ -111,6 +114,9 @@ class RateLimiter:
 
     async def probe(self) -> bool:
         """Ask the storage whether it answers (bounded); updates `storage_healthy`."""
+        if self._cut_until and self._still_cut():
+            self._failed(ConnectionError("rate-limit storage unreachable (fault injection)"), "internal")
+            return False
         try:
             async with asyncio.timeout(self.timeout):
                 ok = await self.storage.check()
@@ -123,7 +129,36 @@ class RateLimiter:
             self._failed(ConnectionError("storage check failed"), "internal")
         return ok
 
+    def cut_off(self, seconds: float) -> None:
+        """Make the storage unreachable for `seconds` (fault injection): every hit and probe fails meanwhile.
+
+        The in-process windows are set aside, so requests take the same path a remote
+        storage's do (`local` is False) and fail-open or fail-closed applies as configured.
+        """
+        if not self._cut_until:
+            self._cut_local = self._local
+        self._local = None
+        self._cut_until = self._clock() + seconds
+        self._failed(ConnectionError("rate-limit storage unreachable (fault injection)"), "internal")
+
+    def reconnect(self) -> None:
+        """End `cut_off` early; the storage is asked again on the next hit or probe."""
+        if not self._cut_until:
+            return
+        self._cut_until = 0.0
+        self._local, self._cut_local = self._cut_local, None
+        self._retry_at = 0.0
+        if self._local is not None:  # in-process windows cannot fail: healthy again at once
+            self._set_healthy(True)
+
+    def _still_cut(self) -> bool:
+        if self._cut_until and self._clock() >= self._cut_until:
+            self.reconnect()
+        return bool(self._cut_until)
+
     async def _consume(self, key: str) -> Decision:
+        if self._cut_until and self._still_cut():
+            raise ConnectionError("rate-limit storage unreachable (fault injection)")
         if self._local is not None:
             return self._consume_local(key)
         tightest: Decision | None = None

@@ -11,6 +11,7 @@ import pytest
 
 from service.cli import COMMANDS, main
 from service.cli import prune_backups as prune_backups_command
+from service.drills import stack as drill_stack
 from tests.support.net import free_port
 from tests.support.processes import ROOT
 
@@ -60,6 +61,10 @@ def _failing_prune(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prune_backups_command, "prune", refuse)
 
 
+def _no_prometheus(_: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(drill_stack, "find_binary", lambda names: None)
+
+
 def _backups(tmp_path: Path) -> list[str]:
     backups = tmp_path / "backups"
     backups.mkdir()
@@ -99,6 +104,9 @@ CASES: dict[tuple[str, int], Case] = {
     ("logs", 1): Case(lambda tp: ["logs", "rotate", "--log-dir", str(tp / "missing")]),
     ("logs", 2): Case(lambda _: ["logs", "rotate"], {"AI_DIY_LOG_LEVEL": "loud"}),
     ("stack", 2): Case(lambda _: ["stack"], {"AI_DIY_PORT": "eighty"}),
+    ("drill", 0): Case(lambda _: ["drill", "--list"]),
+    ("drill", 1): Case(lambda tp: ["drill", "AiDiyAuthFailures:warning", "--workdir", str(tp)], arrange=_no_prometheus),
+    ("drill", 2): Case(lambda _: ["drill", "AiDiyNoSuchAlert"]),
 }
 # Cells whose case needs a running service or stack: the test that runs it.
 RUN_ELSEWHERE = {

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from service.cli import build_parser
-from service.cli.stack import alertmanager_pair, find_source, local_prometheus_config
+from service.cli.stack import alertmanager_pair, local_prometheus_config
+from service.ops.checkout import find_source
 from tests.support.binaries import require
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -85,3 +85,32 @@ def test_registry_cpu_burn_runs_a_burner_until_switched_off() -> None:
     assert registry.burning(), "a new share replaces the burner"
     registry.switch_off(FaultKind.CPU_BURN)
     assert not registry.burning()
+
+
+class Recorded:
+    def __init__(self) -> None:
+        self.calls: list[tuple[object, ...]] = []
+
+    def start(self, value: float | str, seconds: float) -> None:
+        self.calls.append(("start", value, seconds))
+
+    def stop(self) -> None:
+        self.calls.append(("stop",))
+
+
+def test_registry_starts_and_stops_an_effect_once_each() -> None:
+    clock = Clock()
+    effect = Recorded()
+    registry = FaultRegistry(effects={FaultKind.LOG_SINK_BLOCKED: effect}, clock=clock)
+    registry.switch_on(FaultKind.LOG_SINK_BLOCKED, 50, 20)
+    clock.now += 20
+    assert registry.active() == {}, "expired"
+    assert not registry.switch_off(FaultKind.LOG_SINK_BLOCKED)
+    assert effect.calls == [("start", 50.0, 20.0), ("stop",)]
+
+
+def test_registry_refuses_a_fault_with_nothing_to_act_on() -> None:
+    registry = FaultRegistry()
+    with pytest.raises(FaultError, match="rate_limit_storage_unreachable: not available in this process"):
+        registry.switch_on(FaultKind.RATE_LIMIT_STORAGE_UNREACHABLE, True, 10)
+    assert not registry.armed

@@ -64,6 +64,7 @@ def test_cli_every_command_module_is_registered() -> None:
         "check",
         "config",
         "data",
+        "drill",
         "logs",
         "prune-backups",
         "runbook",

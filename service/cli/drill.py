@@ -1,7 +1,6 @@
 """`ai-diy drill [ALERT ...]`: prove alerts end to end, each on a private stack, and print the table.
 
-The work is in the modules beside this one; this one parses the command line and prints,
-and `ai-diy` registers it like the commands of service/cli/. With
+The work is in service/drills; this module parses the command line and prints. With
 no ALERT every drill runs; `ALERT` runs each severity of it, `ALERT:severity` one.
 Progress goes to stderr when it is a terminal; the table (or `--json`, one object) to
 stdout. Exit 0 when every drill paged at its receiver and resolved, 1 otherwise.
@@ -15,11 +14,11 @@ import tempfile
 from pathlib import Path
 
 from service.cli._common import EXIT_OK, InputError
-from service.cli.stack import find_source
 from service.drills import report
 from service.drills.catalogue import UnknownDrill, select
 from service.drills.runner import DrillUnavailable, run_drill
 from service.drills.stack import StackError
+from service.ops.checkout import find_source
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from service.cli import drill
 from service.cli._common import InputError
-from service.drills import command as drill
 from service.drills.catalogue import DRILLS
 from tests.support.processes import ROOT
 
