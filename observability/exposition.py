@@ -53,20 +53,27 @@ class MetricsApp:
     per-worker process metrics.
     """
 
-    def __init__(self, registry: CollectorRegistry, *, namespace: str, process_metrics: bool = True) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        *,
+        namespace: str,
+        process_metrics: bool = True,
+        memory_budget: int | None = None,
+    ) -> None:
         directory = multiprocess_dir()
         self._reads_files = directory is not None
         if directory is None:
             self.registry = registry
             if process_metrics:
-                register_process_metrics(registry, namespace)
+                register_process_metrics(registry, namespace, memory_budget=memory_budget)
         else:
             self.registry = CollectorRegistry()
             # Every worker's values from the shared files, with every worker's exemplars.
             self.registry.register(ExemplarMerger(MultiProcessCollector(None, path=directory), directory))
             if process_metrics:
                 register_worker(directory)
-                self.registry.register(WorkerProcessCollector(directory, namespace))
+                self.registry.register(WorkerProcessCollector(directory, namespace, memory_budget=memory_budget))
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":

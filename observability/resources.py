@@ -47,9 +47,13 @@ def _own_cgroup_v2(proc_cgroup: Path) -> str:
     return "/"
 
 
-def memory_limit_bytes(cgroup_root: Path = CGROUP_ROOT, proc_cgroup: Path = Path("/proc/self/cgroup")) -> int:
-    """The memory limit of this process: cgroup v2, then cgroup v1, then host total."""
+def memory_limit_bytes(
+    cgroup_root: Path = CGROUP_ROOT, proc_cgroup: Path = Path("/proc/self/cgroup"), *, budget: int | None = None
+) -> int:
+    """The memory limit of this process: cgroup v2, then cgroup v1, then host total; `budget` when lower."""
     host_total = psutil.virtual_memory().total
+    if budget is not None:
+        host_total = min(host_total, budget)
     own = _own_cgroup_v2(proc_cgroup).strip("/")
     candidates = [cgroup_root / own / "memory.max"] if own else []
     candidates += [cgroup_root / "memory.max", cgroup_root / "memory" / "memory.limit_in_bytes"]
@@ -124,9 +128,9 @@ def snapshot() -> dict[str, Any]:
 class ProcessExtrasCollector(Collector):
     """`<ns>_process_threads` and `<ns>_process_memory_limit_bytes` of this process."""
 
-    def __init__(self, namespace: str) -> None:
+    def __init__(self, namespace: str, *, memory_budget: int | None = None) -> None:
         self._namespace = namespace
-        self._limit = memory_limit_bytes()
+        self._limit = memory_limit_bytes(budget=memory_budget)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield GaugeMetricFamily(
@@ -134,15 +138,15 @@ class ProcessExtrasCollector(Collector):
         )
         yield GaugeMetricFamily(
             f"{self._namespace}_process_memory_limit_bytes",
-            "cgroup memory limit when set, else host total memory.",
+            "cgroup memory limit when set, else host total memory; the configured budget when lower.",
             value=self._limit,
         )
 
 
-def register_process_metrics(registry: CollectorRegistry, namespace: str) -> None:
+def register_process_metrics(registry: CollectorRegistry, namespace: str, *, memory_budget: int | None = None) -> None:
     """Single-process resource metrics: prometheus-client's ProcessCollector plus extras."""
     ProcessCollector(registry=registry)
-    registry.register(ProcessExtrasCollector(namespace))
+    registry.register(ProcessExtrasCollector(namespace, memory_budget=memory_budget))
 
 
 class WorkerProcessCollector(Collector):
@@ -153,10 +157,10 @@ class WorkerProcessCollector(Collector):
     all of them with psutil.
     """
 
-    def __init__(self, directory: str | Path, namespace: str) -> None:
+    def __init__(self, directory: str | Path, namespace: str, *, memory_budget: int | None = None) -> None:
         self._workers = Path(directory) / "workers"
         self._namespace = namespace
-        self._limit = memory_limit_bytes()
+        self._limit = memory_limit_bytes(budget=memory_budget)
 
     def _live(self) -> Iterable[psutil.Process]:
         for entry in sorted(self._workers.glob("*")):
@@ -186,7 +190,9 @@ class WorkerProcessCollector(Collector):
         )
         threads = GaugeMetricFamily(f"{ns}_process_threads", "OS threads.", labels=["pid"])
         limit = GaugeMetricFamily(
-            f"{ns}_process_memory_limit_bytes", "cgroup memory limit when set, else host total memory.", labels=["pid"]
+            f"{ns}_process_memory_limit_bytes",
+            "cgroup memory limit when set, else host total memory; the configured budget when lower.",
+            labels=["pid"],
         )
         for process in self._live():
             pid = str(process.pid)

@@ -29,6 +29,7 @@ from observability import (
     configure_tracer_provider,
     explicit_sampler,
     export_endpoint,
+    memory_limit_bytes,
     request_tracing,
     sdk_disabled,
 )
@@ -67,6 +68,8 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
     """
     models_config, models_source = load_models_config(settings.models_config)
     registry = CollectorRegistry(auto_describe=True)
+    memory_budget = settings.memory_limit_mib * 1024 * 1024 if settings.memory_limit_mib else None
+    sampler = ResourceSampler(memory_limit=memory_limit_bytes(budget=memory_budget))
     service_metrics = ServiceMetrics(registry, namespace=NAMESPACE, version=__version__)
     tracer_provider = configure_tracer_provider("ai-diy", __version__)
     store = DocumentStore(settings.data_dir)
@@ -108,7 +111,9 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
         )
         routes += fault_admin.routes(faults, settings.admin_token.get_secret_value())
     health_checker = HealthChecker({}, on_result=service_metrics.set_health)
-    metrics_app = RefreshingMetricsApp(MetricsApp(registry, namespace=NAMESPACE), health_checker)
+    metrics_app = RefreshingMetricsApp(
+        MetricsApp(registry, namespace=NAMESPACE, memory_budget=memory_budget), health_checker
+    )
     if settings.metrics_port is None:
         routes.append(Route("/metrics", metrics_app, include_in_schema=False))
 
@@ -129,7 +134,14 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
         ),
         exception_handlers={HTTPException: http_exception_handler},
         lifespan=_lifespan(
-            settings, service_metrics, tracer_provider, configure_logs, metrics_app, StorageWatch(limiter), faults
+            settings,
+            service_metrics,
+            tracer_provider,
+            configure_logs,
+            metrics_app,
+            StorageWatch(limiter),
+            faults,
+            sampler,
         ),
     )
     context = ServiceContext(
@@ -143,7 +155,7 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
         security_events=events,
         rate_limiter=limiter,
         security_status=security,
-        resource_usage=ResourceSampler().recent,
+        resource_usage=sampler.recent,
         started_monotonic=time.monotonic(),
         tracing_exporting=export_endpoint() is not None,
         health=health_checker,
@@ -191,6 +203,7 @@ def _lifespan(
     metrics_app: RefreshingMetricsApp,
     storage_watch: StorageWatch,
     faults: FaultRegistry | None,
+    sampler: ResourceSampler,
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -206,7 +219,9 @@ def _lifespan(
         app.state.context.log_sink = sink
         # Leftovers of writes a crash interrupted; after logging starts, so the removal is logged.
         await run_in_threadpool(app.state.context.document_store.sweep)
-        resource_logger = ResourceLogger(logging.getLogger("ai_diy.resources"), settings.resource_log_interval)
+        resource_logger = ResourceLogger(
+            logging.getLogger("ai_diy.resources"), settings.resource_log_interval, sampler=sampler.snapshot
+        )
         resource_logger.start()
         metrics_app.start()
         storage_watch.start()

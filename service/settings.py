@@ -115,6 +115,12 @@ class Settings(BaseSettings):
         description="Serve `/metrics` on this separate port (on `AI_DIY_METRICS_HOST`) instead of the API port.",
     )
     metrics_host: str = Field("127.0.0.1", description="Address of the separate metrics listener.")
+    memory_limit_mib: int | None = Field(
+        None,
+        ge=16,
+        description="Memory (MiB) the memory gauges and alerts measure against when it is below the cgroup limit "
+        "or the host's memory (this service's share of a shared host); unset: the cgroup limit, else the host's.",
+    )
     resource_log_interval: float = Field(
         60.0, ge=0, description="Seconds between `resource_usage` log lines (0 disables them)."
     )

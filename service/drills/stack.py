@@ -124,42 +124,86 @@ def _ready(url: str) -> bool:
         return False
 
 
+class Managed:
+    """One process of the stack: started, waited for, and stopped by its PID (again and again, for the down drill)."""
+
+    def __init__(
+        self, name: str, argv: list[str], workdir: Path, ready_url: str, env: dict[str, str] | None = None
+    ) -> None:
+        self.name, self.argv, self.workdir, self.ready_url, self.env = name, argv, workdir, ready_url, env
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid if self._process is not None else 0
+
+    def start(self) -> int:
+        """Start it and wait until `ready_url` answers 200; StackError when it exits or stays silent."""
+        with (self.workdir / f"{self.name}.log").open("ab") as log:
+            self._process = subprocess.Popen(  # noqa: S603  # argv built by this module
+                self.argv, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.workdir
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _ready(self.ready_url):
+            if self._process.poll() is not None:
+                raise StackError(f"{self.name} exited with {self._process.returncode}; see {log.name}")
+            if time.monotonic() > deadline:
+                raise StackError(f"{self.name} did not answer {self.ready_url} within {START_TIMEOUT:g} s")
+            time.sleep(0.2)
+        return self._process.pid
+
+    def signal(self, signum: int) -> None:
+        """Send `signum` to the process this object started (Prometheus reloads its config on SIGHUP)."""
+        if self._process is not None and self._process.poll() is None:
+            os.kill(self._process.pid, signum)
+
+    def stop(self) -> None:
+        """SIGTERM by PID, SIGKILL when it does not end within STOP_TIMEOUT; nothing when it is not running."""
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(STOP_TIMEOUT)
+
+
 @contextmanager
 def started(
     name: str, argv: list[str], workdir: Path, ready_url: str, env: dict[str, str] | None = None
-) -> Iterator[int]:
-    """Start a process, wait until `ready_url` answers 200, stop it by PID on the way out; yields its PID."""
-    log = (workdir / f"{name}.log").open("wb")
-    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=workdir)  # noqa: S603
+) -> Iterator[Managed]:
+    """Start a process and wait until it is ready; it is stopped by its PID on the way out."""
+    process = Managed(name, argv, workdir, ready_url, env)
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _ready(ready_url):
-            if process.poll() is not None:
-                raise StackError(f"{name} exited with {process.returncode}; its output is in {log.name}")
-            if time.monotonic() > deadline:
-                raise StackError(f"{name} did not answer {ready_url} within {START_TIMEOUT:g} s")
-            time.sleep(0.2)
-        yield process.pid
+        process.start()
+        yield process
     finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait(STOP_TIMEOUT)
-        log.close()
+        process.stop()
 
 
 @dataclass(frozen=True)
 class Stack:
-    """Where a running drill stack answers."""
+    """Where a running drill stack answers, and its processes (the process drills act on them)."""
 
     service_url: str
     prometheus_url: str
     admin_token: str
     receiver: Receiver
-    service_pid: int
+    service: Managed
+    prometheus: Managed
+    prometheus_config: Path
+    """The config Prometheus runs; rewrite it and `reload_prometheus` to change what it scrapes."""
+
+    @property
+    def service_pid(self) -> int:
+        return self.service.pid
+
+    def reload_prometheus(self, config: dict[str, Any]) -> None:
+        """Write `config` and have Prometheus load it (SIGHUP), as an operator's change of targets would."""
+        self.prometheus_config.write_text(yaml.safe_dump(config, sort_keys=False))
+        self.prometheus.signal(signal.SIGHUP)
 
 
 def prometheus_config(source: Path, *, service: str, prometheus: str, alertmanager: str, rules: Path) -> dict[str, Any]:
@@ -222,7 +266,7 @@ def running(source: Path, workdir: Path, rules: Path, service_env: dict[str, str
             **(service_env or {}),
         )
         service = f"127.0.0.1:{service_port}"
-        pid = stack.enter_context(
+        service_process = stack.enter_context(
             started(
                 "service", [sys.executable, "-m", "service.cli", "serve"], workdir, f"http://{service}/health/live", env
             )
@@ -231,7 +275,7 @@ def running(source: Path, workdir: Path, rules: Path, service_env: dict[str, str
             source, service=service, prometheus=f"127.0.0.1:{prometheus_port}", alertmanager=alertmanager, rules=rules
         )
         (workdir / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-        stack.enter_context(
+        prometheus_process = stack.enter_context(
             started(
                 "prometheus",
                 [
@@ -244,4 +288,12 @@ def running(source: Path, workdir: Path, rules: Path, service_env: dict[str, str
                 f"http://127.0.0.1:{prometheus_port}/-/ready",
             )
         )
-        yield Stack(f"http://{service}", f"http://127.0.0.1:{prometheus_port}", token, sink, pid)
+        yield Stack(
+            f"http://{service}",
+            f"http://127.0.0.1:{prometheus_port}",
+            token,
+            sink,
+            service_process,
+            prometheus_process,
+            workdir / "prometheus.yml",
+        )

@@ -141,3 +141,11 @@ async def test_fault_values_out_of_bounds_get_a_400_naming_the_bound(drilled: ht
     refused = await _switch(drilled, "rate_limit_storage_unreachable", "yes")
     assert refused.status_code == 400 and "expected true" in refused.json()["error"]["message"]
     assert (await drilled.get("/admin/faults", headers=AUTH)).json() == {"faults": []}
+
+
+async def test_memory_budget_is_the_limit_the_memory_gauges_measure_against(
+    make_app: Callable[..., Starlette],
+) -> None:
+    async for http in _serving(make_app(memory_limit_mib=64)):
+        assert await _sample(http, "ai_diy_process_memory_limit_bytes") == 64 * 1024 * 1024
+        assert (await http.get("/api/env")).status_code == 200
