@@ -15,7 +15,7 @@ JSON_ROUTES := /api/env,/api/config/models
 # the log's last lines and its path, and fail.
 logged = $(1) >>$(2) 2>&1 || { status=$$?; tail -n 20 $(2) >&2; echo "failed: $(1)" >&2; echo "full output: $(2)" >&2; exit $$status; }
 
-.PHONY: run lint test test-heavy system-deps stack generate rules dashboards kubernetes readme bench deps-check lock clean
+.PHONY: run lint test test-heavy system-deps stack drill generate rules dashboards kubernetes readme bench deps-check lock clean
 
 $(RUN_STAMP): pyproject.toml
 	@test -x $(BIN)/python || { echo "creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
@@ -56,6 +56,10 @@ test-heavy: $(TEST_STAMP) system-deps
 ## stack: the service with a local Prometheus and Alertmanager (no Docker needed)
 stack: $(RUN_STAMP) system-deps
 	$(BIN)/ai-diy stack
+
+## drill: every fire drill, each on a private stack (about half an hour); ALERTS= to run some
+drill: $(RUN_STAMP) system-deps
+	$(BIN)/ai-diy drill $(ALERTS)
 
 ## generate: write every generated file from signals/, in order: alerts/*.rules.yml, grafana/dashboards/*.json,
 ## deploy/kubernetes/generated/, the runbook copy in the package, the drill rules (JOB=..., RUNBOOK_BASE_URL=...,

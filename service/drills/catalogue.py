@@ -61,6 +61,11 @@ class Drill:
         return f"{self.via.value} {self.action}={amount}"
 
     @property
+    def exclusive(self) -> bool:
+        """Whether it needs the machine to itself: a CPU drill must get a whole core to cross its threshold."""
+        return self.action == "cpu_burn"
+
+    @property
     def runbook(self) -> str:
         """The command that prints the alert's runbook section."""
         return f"ai-diy runbook {self.alert}"

@@ -13,6 +13,7 @@ How a drill fires its alert is its `Via`:
 
 from __future__ import annotations
 
+import concurrent.futures
 import copy
 import http.client
 import json
@@ -47,8 +48,10 @@ RESOLVE_TIMEOUT = 360.0
 SCRAPED_TIMEOUT = 30.0
 POLL = 0.5
 STEADY_CLIENTS = 4
-STEADY_PAUSE = 0.02
-"""Each steady client's pause between requests: at most about 200 requests a second in all."""
+STEADY_PAUSE = 0.04
+"""Each steady client's pause between requests: at most about 100 requests a second in all."""
+PARALLEL = 4
+"""Drills run side by side by default: each mostly waits for Prometheus' windows and Alertmanager."""
 STEADY_FAULTS = {"error_ratio", "latency", "log_sink_blocked"}
 """Faults whose alert counts requests: the drill sends steady requests while they are on."""
 _MIB = 1024 * 1024
@@ -56,6 +59,10 @@ _MIB = 1024 * 1024
 
 class DrillUnavailable(RuntimeError):
     """This drill cannot run here; the message is one line."""
+
+
+class DrillCancelled(Exception):
+    """The run was interrupted (Ctrl-C, SIGTERM): the drill stops waiting and its stack is stopped."""
 
 
 def rules_file(source: Path, drill: Drill) -> Path:
@@ -242,13 +249,17 @@ class _Cause:
             self._stand_in.close()
 
 
-def _wait(condition: Callable[[], object], timeout: float) -> float | None:
-    """Seconds until `condition()` is truthy, or None when `timeout` passes first."""
+_NEVER = threading.Event()
+
+
+def _wait(condition: Callable[[], object], timeout: float, cancelled: threading.Event = _NEVER) -> float | None:
+    """Seconds until `condition()` is truthy, or None when `timeout` passes first; DrillCancelled on `cancelled`."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if condition():
             return time.monotonic() - started
-        time.sleep(POLL)
+        if cancelled.wait(POLL):
+            raise DrillCancelled("interrupted")
     return None
 
 
@@ -269,13 +280,14 @@ def run_drill(
     progress: Callable[[str], None] = lambda _: None,
     page_timeout: float = PAGE_TIMEOUT,
     resolve_timeout: float = RESOLVE_TIMEOUT,
+    cancelled: threading.Event = _NEVER,
 ) -> Result:
     """Run one drill from start to resolution; its processes are stopped and its fault removed whatever happens."""
     rules = rules_file(source, drill)
     workdir.mkdir(parents=True, exist_ok=True)
     progress(f"{drill.name}: starting the service, Prometheus ({rules.name}) and Alertmanager")
     with stack.running(source, workdir, rules, service_env(drill)) as running:
-        if _wait(lambda: _scraped(running.prometheus_url), SCRAPED_TIMEOUT) is None:
+        if _wait(lambda: _scraped(running.prometheus_url), SCRAPED_TIMEOUT, cancelled) is None:
             raise stack.StackError(f"Prometheus did not scrape the service within {SCRAPED_TIMEOUT:g} s")
         cause = _Cause(drill, running, page_timeout + 30)
         started = time.monotonic()
@@ -285,7 +297,9 @@ def run_drill(
             try:
                 cause.fire()
                 progress(f"{drill.name}: waiting for the page at {drill.receiver}")
-                paged = _wait(lambda: running.receiver.seen(drill.alert, drill.severity, "firing"), page_timeout)
+                paged = _wait(
+                    lambda: running.receiver.seen(drill.alert, drill.severity, "firing"), page_timeout, cancelled
+                )
                 page = running.receiver.seen(drill.alert, drill.severity, "firing")
                 resolved = None
                 cause.remove()
@@ -293,7 +307,9 @@ def run_drill(
                 if paged is not None:
                     progress(f"{drill.name}: paged after {paged:.0f} s; cause removed, waiting for the resolution")
                     resolved = _wait(
-                        lambda: running.receiver.seen(drill.alert, drill.severity, "resolved"), resolve_timeout
+                        lambda: running.receiver.seen(drill.alert, drill.severity, "resolved"),
+                        resolve_timeout,
+                        cancelled,
                     )
             finally:
                 if not removed and drill.via is not Via.TRAFFIC:
@@ -309,3 +325,52 @@ def _undo_quietly(cause: _Cause) -> None:
         cause.remove()
     except (stack.StackError, OSError) as failed:  # the stack's stop ends every fault with the service
         print(f"{cause.drill.name}: could not remove the cause before stopping: {failed}", file=sys.stderr)
+
+
+def run_drills(
+    drills: list[Drill],
+    *,
+    source: Path,
+    workdir: Path,
+    parallel: int = PARALLEL,
+    progress: Callable[[str], None] = lambda _: None,
+    problem: Callable[[str], None] = lambda _: None,
+) -> list[Result]:
+    """Run `drills`, `parallel` at a time (those needing a core of their own after, alone); results in their order.
+
+    A drill that cannot start is a failed drill (`problem` hears why). On Ctrl-C every
+    running drill stops waiting, stops its stack, and KeyboardInterrupt goes on up.
+    """
+    cancelled = threading.Event()
+    results: dict[Drill, Result] = {}
+
+    def one(drill: Drill) -> Result:
+        try:
+            return run_drill(
+                drill,
+                source=source,
+                workdir=workdir / drill.name.replace(":", "-"),
+                progress=progress,
+                cancelled=cancelled,
+            )
+        except (DrillUnavailable, stack.StackError) as failed:
+            problem(f"{drill.name}: {failed}")
+            return Result(drill, None, None, None)
+
+    shared = [drill for drill in drills if not drill.exclusive]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="drill") as pool:
+        pending = {pool.submit(one, drill) for drill in shared}
+        try:
+            while pending:
+                done, pending = concurrent.futures.wait(pending, timeout=POLL)
+                for future in done:
+                    result = future.result()
+                    results[result.drill] = result
+        except BaseException:
+            cancelled.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    for drill in drills:
+        if drill.exclusive:
+            results[drill] = one(drill)
+    return [results[drill] for drill in drills]

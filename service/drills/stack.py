@@ -33,6 +33,7 @@ from service.ops.checkout import ALERTMANAGER_NAMES, PROMETHEUS_NAMES, find_bina
 
 SCRAPE_INTERVAL_MS = 500
 """The drill rules are compressed for this interval (alerts/drill.py says the same)."""
+LOOKBACK_SCRAPES = 20
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 SHIPPED_RECEIVER_URLS = {"pager": "http://127.0.0.1:5001/page", "ticket": "http://127.0.0.1:5001/ticket"}
@@ -283,6 +284,9 @@ def running(source: Path, workdir: Path, rules: Path, service_env: dict[str, str
                     f"--config.file={workdir / 'prometheus.yml'}",
                     f"--storage.tsdb.path={workdir / 'prometheus-data'}",
                     f"--web.listen-address=127.0.0.1:{prometheus_port}",
+                    # The 5m default spans 20 production scrapes; 20 of the drill's scrapes, compressed alike,
+                    # so a target that disappears is absent in seconds, as it would be in minutes.
+                    f"--query.lookback-delta={LOOKBACK_SCRAPES * SCRAPE_INTERVAL_MS}ms",
                 ],
                 workdir,
                 f"http://127.0.0.1:{prometheus_port}/-/ready",

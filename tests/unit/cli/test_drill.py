@@ -10,6 +10,7 @@ import pytest
 
 from service.cli import drill
 from service.cli._common import InputError
+from service.drills import stack
 from service.drills.catalogue import DRILLS
 from tests.support.processes import ROOT
 
@@ -41,11 +42,21 @@ def test_drill_unknown_name_is_an_input_error_naming_the_known_alerts() -> None:
 
 
 def test_drill_that_cannot_run_fails_the_table_and_the_exit_code(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(stack, "find_binary", lambda names: None)
     assert (
         drill.run(_args("--json", "--source", str(ROOT), "--workdir", str(tmp_path), "AiDiyHighErrorRate:warning")) == 1
     )
     captured = capsys.readouterr()
     assert json.loads(captured.out)["drills"][0]["passed"] is False
-    assert captured.err == "AiDiyHighErrorRate:warning: fault drills do not run yet; traffic drills do\n"
+    assert captured.err.splitlines() == [
+        "AiDiyHighErrorRate:warning: a drill needs prometheus and prometheus-alertmanager "
+        "(Debian: apt-get install both)",
+        f"configs and logs of the drills: {tmp_path}",
+    ]
+
+
+def test_drill_refuses_fewer_than_one_drill_at_a_time() -> None:
+    with pytest.raises(InputError, match="--parallel: expected 1 or more"):
+        drill.run(_args("--parallel", "0", "AiDiyAuthFailures"))

@@ -9,15 +9,26 @@ import yaml
 
 from service.drills import stack
 from service.drills.catalogue import select
-from service.drills.runner import DrillUnavailable, rules_file, run_drill
+from service.drills.runner import STEADY_RATE_LIMIT, DrillUnavailable, rules_file, run_drill, service_env
 from tests.support.processes import ROOT
 
 
-def test_runner_refuses_a_drill_it_cannot_run_yet(tmp_path: Path) -> None:
+def test_runner_refuses_a_drill_whose_rules_were_not_generated(tmp_path: Path) -> None:
     (drill,) = select(["AiDiyHealthCheckFailing"])
-    with pytest.raises(DrillUnavailable, match=r"^fault drills do not run yet; traffic drills do$"):
-        run_drill(drill, source=ROOT, workdir=tmp_path)
-    assert list(tmp_path.iterdir()) == [], "nothing was started"
+    (tmp_path / "alerts" / "drill").mkdir(parents=True)
+    (tmp_path / "alerts" / "drill" / "index.yml").write_text("{}\n")
+    with pytest.raises(DrillUnavailable, match=r"index.yml does not name it: run make generate$"):
+        run_drill(drill, source=tmp_path, workdir=tmp_path / "work")
+    assert not (tmp_path / "work").exists(), "nothing was started"
+
+
+def test_runner_service_env_turns_fault_injection_on_and_sets_what_the_drill_counts_on() -> None:
+    (traffic,) = select(["AiDiyPathTraversalAttempt"])
+    (fault,) = select(["AiDiyHighErrorRate:critical"])
+    assert service_env(traffic)["AI_DIY_RATE_LIMIT"] == "100/minute"
+    assert service_env(fault)["AI_DIY_RATE_LIMIT"] == STEADY_RATE_LIMIT
+    for drill in (traffic, fault):
+        assert service_env(drill)["AI_DIY_FAULT_INJECTION"] == "true"
 
 
 def test_runner_rules_file_is_the_alert_drill_rules_file() -> None:
