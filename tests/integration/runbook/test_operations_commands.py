@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from service.drills.catalogue import DRILLS
 from service.ops.backups import export_backup
 from tests.support.net import wait_for
 from tests.support.processes import ROOT
@@ -111,6 +112,18 @@ def _alerts(result: Result, _: Deployment) -> None:
 
 def _runbook_section(result: Result, _: Deployment) -> None:
     assert result.out.startswith("### Before any command\n") and "\n## AiDiyPathTraversalAttempt\n" in result.out
+
+
+def _drills_listed(result: Result, _: Deployment) -> None:
+    lines = result.out.splitlines()
+    assert lines[0].split()[:2] == ["alert", "severity"]
+    assert [tuple(line.split()[:2]) for line in lines[1:]] == [(d.alert, d.severity) for d in DRILLS]
+
+
+def _drill_passed(result: Result, _: Deployment) -> None:
+    rows = result.out.splitlines()
+    assert rows[-1] == "1 of 1 drills passed", result.out
+    assert rows[1].split()[:2] == ["AiDiyPathTraversalAttempt", "warning"] and "ticket pass" in " ".join(rows[1].split())
 
 
 def _archived(result: Result, deployment: Deployment) -> None:
@@ -264,6 +277,8 @@ CHECKS: dict[str, Check] = {
         _alerts
     ),
     "ai-diy runbook AiDiyPathTraversalAttempt": Check(_runbook_section),
+    "ai-diy drill --list": Check(_drills_listed),
+    "ai-diy drill AiDiyPathTraversalAttempt": Check(_drill_passed),
     'ai-diy logs archive -o "$BACKUPS/incident-$(date -u +%Y%m%dT%H%M).tar.gz"': Check(_archived),
     "ai-diy config list": Check(_config_copies),
     "cp /etc/ai-diy/ai-diy.env /etc/ai-diy/ai-diy.env.new": Check(_silent),
@@ -375,6 +390,10 @@ def test_operations_compliance_checks(deployment: Deployment) -> None:
     (deployment.logs / f"ai_diy_api_{OLD_DAY}.jsonl").write_text('{"event": "old"}\n')  # overdue for retention
     for title in ("Security headers", "Personal data in the logs (GDPR)", "Log retention"):
         _run_section(deployment, title)
+
+
+def test_operations_fire_drills(deployment: Deployment) -> None:
+    _run_section(deployment, "Fire drills")
 
 
 def test_operations_daily_check_and_log_monitoring(deployment: Deployment) -> None:
