@@ -123,7 +123,9 @@ def _drills_listed(result: Result, _: Deployment) -> None:
 def _drill_passed(result: Result, _: Deployment) -> None:
     rows = result.out.splitlines()
     assert rows[-1] == "1 of 1 drills passed", result.out
-    assert rows[1].split()[:2] == ["AiDiyPathTraversalAttempt", "warning"] and "ticket pass" in " ".join(rows[1].split())
+    assert rows[1].split()[:2] == ["AiDiyPathTraversalAttempt", "warning"] and "ticket pass" in " ".join(
+        rows[1].split()
+    )
 
 
 def _archived(result: Result, deployment: Deployment) -> None:
