@@ -57,7 +57,7 @@ test-heavy: $(TEST_STAMP) system-deps
 stack: $(RUN_STAMP) system-deps
 	$(BIN)/ai-diy stack
 
-## drill: every fire drill, each on a private stack (about half an hour); ALERTS= to run some
+## drill: every fire drill, each on a private stack, four at a time (about five minutes); ALERTS= to run some
 drill: $(RUN_STAMP) system-deps
 	$(BIN)/ai-diy drill $(ALERTS)
 

@@ -109,7 +109,7 @@ def create_app(settings: Settings, *, configure_logs: bool = True) -> Starlette:
                 FaultKind.RATE_LIMIT_STORAGE_UNREACHABLE: UnreachableStorage(limiter),
             }
         )
-        routes += fault_admin.routes(faults, settings.admin_token.get_secret_value())
+        routes += fault_admin.routes(faults, settings.admin_token.get_secret_value(), events=events)
     health_checker = HealthChecker({}, on_result=service_metrics.set_health)
     metrics_app = RefreshingMetricsApp(
         MetricsApp(registry, namespace=NAMESPACE, memory_budget=memory_budget), health_checker

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from service.errors import error_response
+from service.security.events import SecurityEvents
 
 from .registry import FaultError, FaultKind, FaultRegistry
 
@@ -40,8 +41,8 @@ def _kind(request: Request) -> FaultKind | Response:
         return error_response(404, "unknown_fault", f"no fault {name!r}: expected one of {known}")
 
 
-def routes(registry: FaultRegistry, token: str) -> list[Route]:
-    """The admin endpoint's routes, answering only requests bearing `token`."""
+def routes(registry: FaultRegistry, token: str, *, events: SecurityEvents | None = None) -> list[Route]:
+    """The admin endpoint's routes, answering only requests bearing `token`; refusals are `auth_failure` events."""
     if not token:
         raise ValueError("fault injection needs an admin token: its endpoint must not be open")
     expected = token.encode()
@@ -51,6 +52,15 @@ def routes(registry: FaultRegistry, token: str) -> list[Route]:
         # compare_digest on bytes: constant time whatever the token's characters.
         if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected):
             return None
+        if events is not None:  # counted and logged like a refused document write: AiDiyAuthFailures sees both
+            events.record(
+                "auth_failure",
+                "warning",
+                request.client.host if request.client else "unknown",
+                method=request.method,
+                path=request.url.path[:256],
+                reason="missing_token" if not given else "wrong_token",
+            )
         return error_response(
             401,
             "unauthorized",

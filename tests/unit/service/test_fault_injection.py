@@ -149,3 +149,12 @@ async def test_memory_budget_is_the_limit_the_memory_gauges_measure_against(
     async for http in _serving(make_app(memory_limit_mib=64)):
         assert await _sample(http, "ai_diy_process_memory_limit_bytes") == 64 * 1024 * 1024
         assert (await http.get("/api/env")).status_code == 200
+
+
+async def test_fault_endpoint_refuses_a_wrong_token_as_an_auth_failure(drilled: httpx.AsyncClient) -> None:
+    wrong = {"Authorization": "Bearer not-the-token"}
+    refused = await drilled.put("/admin/faults/error_ratio", headers=wrong, json={"value": 1, "seconds": 60})
+    assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Bearer")
+    assert (await drilled.get("/admin/faults")).status_code == 401
+    assert await _sample(drilled, "ai_diy_auth_failures_total") == 2
+    assert (await drilled.get("/api/env")).status_code == 200, "nothing was switched on"
