@@ -21,7 +21,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.heavy]
 RUN_TIMEOUT = 20 * 60
 
 
-def test_every_drill_pages_its_receiver_and_resolves(tmp_path: Path, record_property: Callable[[str, object], None]) -> None:
+def test_every_drill_pages_its_receiver_and_resolves(
+    tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
     binaries.require("prometheus")
     binaries.require("alertmanager")
     started = time.monotonic()
