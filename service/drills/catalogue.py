@@ -103,13 +103,13 @@ class UnknownDrill(LookupError):
 
 
 def select(names: list[str]) -> list[Drill]:
-    """The drills named (`ALERT` for every severity of it, `ALERT:severity` for one), all when none is."""
+    """The drills named (`ALERT` for every severity of it, `ALERT:severity` for one, in any case), all when none is."""
     if not names:
         return list(DRILLS)
     chosen: list[Drill] = []
     for name in names:
-        alert, _, severity = name.partition(":")
-        matched = [d for d in DRILLS if d.alert == alert and (not severity or d.severity == severity)]
+        alert, _, severity = name.strip().lower().partition(":")
+        matched = [d for d in DRILLS if d.alert.lower() == alert and severity in ("", d.severity)]
         if not matched:
             known = ", ".join(dict.fromkeys(d.alert for d in DRILLS))
             raise UnknownDrill(f"no drill {name!r}: expected ALERT or ALERT:critical|warning, ALERT one of {known}")

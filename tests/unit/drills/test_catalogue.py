@@ -49,8 +49,13 @@ def test_select_by_alert_takes_every_severity_and_by_name_one() -> None:
     assert select([]) == list(DRILLS)
 
 
-@pytest.mark.parametrize("name", ["AiDiyNope", "AiDiyHighErrorRate:info", "aidiyhigherrorrate"])
+@pytest.mark.parametrize("name", ["AiDiyNope", "AiDiyHighErrorRate:info", "AiDiyHighErrorRate:page"])
 def test_select_refuses_an_unknown_drill_naming_the_known_ones(name: str) -> None:
     with pytest.raises(UnknownDrill, match=f"no drill '{name}': expected ALERT or ALERT:critical|warning") as refused:
         select([name])
     assert "AiDiyServiceDown" in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_catalogue_select_takes_alert_names_in_any_case() -> None:
+    assert select(["aidiyauthfailures:WARNING"]) == select(["AiDiyAuthFailures:warning"])
+    assert len(select(["AIDIYAUTHFAILURES"])) == 2
