@@ -499,5 +499,6 @@ def test_operations_every_procedure_with_commands_is_run() -> None:
         "From a backup",
         "From an export",
         "The service does not start",
+        "Fire drills",
     }
     assert {snippet.section for snippet in markdown.commands(OPERATIONS)} == run_here
