@@ -1,6 +1,6 @@
 """TelemetryMiddleware: metrics, the trace keep decision and the access line of each request.
 
-Pure ASGI. Each request gets one `_Recorder`, in the style of Starlette's gzip
+Pure ASGI. Each request gets one `Recorder`, in the style of Starlette's gzip
 responder: its `receive` and `send` watch the request pass, `finish(error)` records
 it. Every request is measured and gets its access line (with its trace id);
 whether its trace is exported is decided in `finish`, by the keep rule
@@ -42,6 +42,7 @@ class TelemetryMiddleware:
 
     Each part can be left out: `metrics=None`, `tracing=None`, `access_log=None`.
     Paths in `exclude_tracing` (probes, scrapes) get metrics and access lines but no trace.
+    A service that fuses its own edge middleware uses `RequestTelemetry` directly.
     """
 
     def __init__(
@@ -56,18 +57,20 @@ class TelemetryMiddleware:
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.app = app
-        self.metrics = metrics
-        self.tracing = tracing
-        self.access_log = AccessLog(access_log) if access_log is not None else None
-        self.resolve_route = route_resolver or RouteResolver()
-        self.exclude_tracing = frozenset(exclude_tracing)
-        self.clock = clock
+        self.telemetry = RequestTelemetry(
+            metrics=metrics,
+            tracing=tracing,
+            access_log=access_log,
+            route_resolver=route_resolver,
+            exclude_tracing=exclude_tracing,
+            clock=clock,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        recorder = _Recorder(self, scope, receive, send)
+        recorder = self.telemetry.start(scope, receive, send)
         try:
             await self.app(scope, recorder.receive if recorder.counts_body else receive, recorder.send)
         except BaseException as exc:
@@ -76,8 +79,39 @@ class TelemetryMiddleware:
         recorder.finish(None)
 
 
-class _Recorder:
-    """One request on its way through: what it received and sent, and its trace."""
+class RequestTelemetry:
+    """What is recorded of each HTTP request (metrics, trace, access line): `start` gives its `Recorder`."""
+
+    def __init__(
+        self,
+        *,
+        metrics: HttpMetrics | None = None,
+        tracing: RequestTracing | None = None,
+        access_log: logging.Logger | None = None,
+        route_resolver: RouteResolver | None = None,
+        exclude_tracing: Iterable[str] = ("/health", "/metrics"),
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.metrics = metrics
+        self.tracing = tracing
+        self.access_log = AccessLog(access_log) if access_log is not None else None
+        self.resolve_route = route_resolver or RouteResolver()
+        self.exclude_tracing = frozenset(exclude_tracing)
+        self.clock = clock
+
+    def start(self, scope: Scope, receive: Receive, send: Send) -> Recorder:
+        """The recorder of one HTTP request, which starts now."""
+        return Recorder(self, scope, receive, send)
+
+
+class Recorder:
+    """One request on its way through: what it received and sent, and its trace.
+
+    As a middleware's own wrappers: `receive` (when `counts_body`) and `send`. A caller
+    with a `send` wrapper of its own calls `sending(message)` before passing each
+    message on and, when that says it was the last, `sent()` right after. Then
+    `finish(error)` once the app returned or raised.
+    """
 
     __slots__ = (
         "active",
@@ -100,7 +134,7 @@ class _Recorder:
         "upstream",
     )
 
-    def __init__(self, telemetry: TelemetryMiddleware, scope: Scope, receive: Receive, send: Send) -> None:
+    def __init__(self, telemetry: RequestTelemetry, scope: Scope, receive: Receive, send: Send) -> None:
         self.telemetry = telemetry
         self.scope = scope
         self.upstream = receive
@@ -143,6 +177,14 @@ class _Recorder:
 
     async def send(self, message: Message) -> None:
         """The app's `send`: notes the status, the body size and when the last byte left."""
+        if self.sending(message):
+            await self.downstream(message)
+            self.sent()
+        else:
+            await self.downstream(message)
+
+    def sending(self, message: Message) -> bool:
+        """Note a message about to be sent: its status or body size; True for the response's last one."""
         kind = message["type"]
         if kind == "http.response.start":
             self.status = message["status"]
@@ -156,13 +198,15 @@ class _Recorder:
                     error = scope.get(EXCEPTION_SCOPE_KEY)
                     route = self.telemetry.resolve_route(scope)
                     trace.complete(scope, RequestOutcome(self.method, route, self.status, error, True, 0, 0))
-                await self.downstream(message)
-                # The request ends with the last body byte; background tasks that
-                # run afterwards are not part of its duration.
-                self.end = self.telemetry.clock()
-                self.finished = True
-                return
-        await self.downstream(message)
+                return True
+        return False
+
+    def sent(self) -> None:
+        """The last body message has left."""
+        # The request ends with the last body byte; background tasks that
+        # run afterwards are not part of its duration.
+        self.end = self.telemetry.clock()
+        self.finished = True
 
     def finish(self, error: BaseException | None) -> None:
         """Record the request: metrics, the trace's fate, the access line."""
