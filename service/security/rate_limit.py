@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from limits import RateLimitItem
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,8 +20,8 @@ class RateLimit:
 
     Requests under `prefix` are counted per client IP (`scope["client"][0]`, as set by
     ClientIP); `exempt` paths and everything else are not `covered`. An allowed hit
-    gets `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`; one over the
-    limit the JSON 429 (with `Retry-After`). When the storage cannot answer the request
+    gets the `RateLimit` and `RateLimit-Policy` headers (`RateHeaders`); one over the
+    limit the JSON 429 (with `Retry-After` and the same two). When the storage cannot answer the request
     is allowed (or refused with 503 when `fail_closed`). The limiter is shared with the
     status report.
     """
@@ -35,6 +36,7 @@ class RateLimit:
         route_resolver: RouteResolver | None = None,
     ) -> None:
         self.limiter = limiter
+        self.rate_headers = RateHeaders(limiter.items)
         self.fail_closed = fail_closed
         self.events = limiter.events
         self.prefix = prefix
@@ -58,7 +60,7 @@ class RateLimit:
                 headers={"Retry-After": str(max(int(self.limiter.retry_interval), 1))},
             )
         if decision.allowed:
-            return rate_headers(decision)
+            return self.rate_headers.of(decision)
         return self._refusal(scope, decision, client_ip)
 
     def _refusal(self, scope: Scope, decision: Decision, client_ip: str) -> Response:
@@ -80,7 +82,7 @@ class RateLimit:
             headers={"Retry-After": str(decision.reset_after)},
         )
         # Appended raw so the names keep their canonical case on the wire.
-        response.raw_headers.extend(rate_headers(decision))
+        response.raw_headers.extend(self.rate_headers.of(decision))
         return response
 
 
@@ -130,7 +132,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send_with_headers)
 
 
-# The numbers of the headers as bytes, made once: formatting three per request costs more.
+# The numbers of the headers as bytes, made once: formatting them per request costs more.
 _NUMBERS = tuple(b"%d" % n for n in range(4096))
 
 
@@ -138,10 +140,31 @@ def _number(n: int) -> bytes:
     return _NUMBERS[n] if 0 <= n < 4096 else b"%d" % n
 
 
-def rate_headers(decision: Decision) -> Headers:
-    """The RateLimit response headers of an answered hit."""
-    return [
-        (b"RateLimit-Limit", _number(decision.limit)),
-        (b"RateLimit-Remaining", _number(decision.remaining)),
-        (b"RateLimit-Reset", _number(decision.reset_after)),
-    ]
+class RateHeaders:
+    """The IETF draft's two structured fields (draft-ietf-httpapi-ratelimit-headers):
+
+    `RateLimit-Policy: "default";q=100;w=60` (each limit: its quota and window in
+    seconds; the same on every answer, so made once) and `RateLimit: "default";r=99;t=60`
+    (the tightest limit of this hit: what remains and the seconds until a slot frees).
+    A single limit is named `default`; several are named after their windows
+    (`"per-1s"`, `"per-60s"`), and a hit is reported under the first of the same quota.
+    """
+
+    def __init__(self, items: Sequence[RateLimitItem]) -> None:
+        windows = [int(item.get_expiry()) for item in items]
+        names = ["default"] if len(items) == 1 else [_window_name(w, i, windows) for i, w in enumerate(windows)]
+        policy = ", ".join(f'"{n}";q={item.amount};w={w}' for n, item, w in zip(names, items, windows, strict=True))
+        self.policy = (b"RateLimit-Policy", policy.encode("ascii"))
+        self._prefixes: dict[int, bytes] = {}
+        for name, item in zip(names, items, strict=True):
+            self._prefixes.setdefault(item.amount, f'"{name}";r='.encode("ascii"))
+
+    def of(self, decision: Decision) -> Headers:
+        """The two headers of an answered hit."""
+        prefix = self._prefixes.get(decision.limit) or b'"default";r='
+        value = prefix + _number(decision.remaining) + b";t=" + _number(decision.reset_after)
+        return [(b"RateLimit", value), self.policy]
+
+
+def _window_name(window: int, index: int, windows: list[int]) -> str:
+    return f"per-{window}s" if windows.count(window) == 1 else f"per-{window}s-{index}"
