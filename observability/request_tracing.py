@@ -192,13 +192,16 @@ class RequestTrace(Protocol):
     def finish(self, scope: Scope, outcome: RequestOutcome) -> None:
         """End the request's trace; `outcome.kept` is the verdict of the keep rule (tail mode)."""
 
+    def discard(self) -> None:
+        """End a trace that is not kept and does not `complete_early`: no outcome needed."""
+
 
 class RequestTracing(Protocol):
     """Starts the trace of each request; `policy` is None when the sampler decides (standard mode)."""
 
     policy: KeepPolicy | None
 
-    def start(self, scope: Scope, headers: Mapping[str, str], method: str, start_ns: int) -> RequestTrace | None:
+    def start(self, scope: Scope, headers: Mapping[str, str], method: str) -> RequestTrace | None:
         """Ids and context for a request that begins now (None: not traced)."""
 
 
@@ -237,6 +240,9 @@ class _TailTrace:
 
     def complete(self, scope: Scope, outcome: RequestOutcome) -> None:
         """Nothing before the end: the span is built in `finish`."""
+
+    def discard(self) -> None:
+        otel_context.detach(self.token)
 
     def finish(self, scope: Scope, outcome: RequestOutcome) -> None:
         otel_context.detach(self.token)
@@ -283,7 +289,7 @@ class TailTracing:
         self.policy: KeepPolicy | None = policy
         self.propagator = propagator
 
-    def start(self, scope: Scope, headers: Mapping[str, str], method: str, start_ns: int) -> RequestTrace:
+    def start(self, scope: Scope, headers: Mapping[str, str], method: str) -> RequestTrace:
         return _TailTrace(self, headers)
 
 
@@ -317,6 +323,9 @@ class _CurrentTrace:
         # A request that ended without its last body byte: its span is still open.
         self.complete(scope, outcome)
 
+    def discard(self) -> None:
+        """Never called: a span of the instrumentation completes early."""
+
 
 class StandardTracing:
     """The standard OpenTelemetry way, when OTEL_TRACES_SAMPLER is set explicitly.
@@ -341,7 +350,7 @@ class StandardTracing:
             "excluded_urls": ",".join(f"^{re.escape(path)}$" for path in excluded_paths) or None,
         }
 
-    def start(self, scope: Scope, headers: Mapping[str, str], method: str, start_ns: int) -> RequestTrace | None:
+    def start(self, scope: Scope, headers: Mapping[str, str], method: str) -> RequestTrace | None:
         span = trace.get_current_span()
         context = span.get_span_context()
         if not context.is_valid:
