@@ -98,15 +98,19 @@ class KeepPolicy:
             raise ValueError(f"sample_ratio must be within [0, 1], got {sample_ratio!r}")
         if slow_seconds <= 0:
             raise ValueError(f"slow_seconds must be positive, got {slow_seconds!r}")
-        if max_ratio_kept_per_second is not None and max_ratio_kept_per_second < 0:
-            raise ValueError(f"max_ratio_kept_per_second must be 0 or more, got {max_ratio_kept_per_second!r}")
         self.sample_ratio = sample_ratio
         self.slow_seconds = slow_seconds
-        self.max_ratio_kept_per_second = max_ratio_kept_per_second
+        self.limit_ratio(max_ratio_kept_per_second)
         self._bound = TraceIdRatioBased.get_bound_for_rate(sample_ratio)
         self._clock = clock
         self._second = -1
         self._allowance = 0
+
+    def limit_ratio(self, per_second: int | None) -> None:
+        """Cap the traces the ratio keeps per second (None: no cap); see `max_ratio_kept_per_second`."""
+        if per_second is not None and per_second < 0:
+            raise ValueError(f"max_ratio_kept_per_second must be 0 or more, got {per_second!r}")
+        self.max_ratio_kept_per_second = per_second
 
     def in_ratio(self, trace_id: int) -> bool:
         """Whether the trace id falls within the keep ratio (TraceIdRatioBased's test), under the cap if any."""

@@ -66,6 +66,11 @@ def build_middleware(
         layers.append(Middleware(telemetry.tracing.asgi_middleware, **telemetry.tracing.asgi_options))
     recorder = None
     if telemetry is not None:
+        policy = telemetry.tracing.policy if telemetry.tracing is not None else None
+        if policy is not None:
+            # The per-process cap on ratio-kept traces bounds what the stack spends on
+            # export under load (docs/tracing.md); 0 in the settings means no cap.
+            policy.limit_ratio(settings.trace_max_kept_per_second or None)
         recorder = RequestTelemetry(
             metrics=telemetry.metrics,
             tracing=telemetry.tracing,

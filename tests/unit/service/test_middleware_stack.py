@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import ipaddress
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from observability import RequestTelemetry, RouteResolver, StandardTracing
@@ -75,3 +82,33 @@ def test_middleware_stack_standard_tracing_sees_the_real_client(tmp_path: Path) 
     layers = _stack(settings, Telemetry(tracing=tracing))
     assert [_cls(layer) for layer in layers] == [ClientIPMiddleware, OpenTelemetryMiddleware, EdgeMiddleware]
     assert _policies(layers[2])["client_ip"] is None
+
+
+async def _kept_of(app: Starlette, requests: int) -> tuple[int, int]:
+    """(server spans exported, one-second windows the requests spanned) for `requests` GETs of /api/env."""
+    spans = InMemorySpanExporter()
+    app.state.context.tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            first = time.monotonic()
+            for _ in range(requests):
+                assert (await http.get("/api/env")).status_code == 200
+            last = time.monotonic()
+    return len(spans.get_finished_spans()), int(last) - int(first) + 1
+
+
+@pytest.mark.anyio
+async def test_middleware_stack_caps_ratio_kept_traces_per_second(make_app: Callable[..., Starlette]) -> None:
+    app = make_app(trace_sample_ratio=1.0, trace_max_kept_per_second=3, rate_limit="1000/minute")
+    kept, windows = await _kept_of(app, 12)
+    # Every request is in the ratio; the cap lets 3 through in each second the requests took.
+    assert 3 <= kept <= 3 * windows
+    assert kept < 12 or windows >= 4
+
+
+@pytest.mark.anyio
+async def test_middleware_stack_zero_cap_keeps_the_whole_ratio(make_app: Callable[..., Starlette]) -> None:
+    app = make_app(trace_sample_ratio=1.0, trace_max_kept_per_second=0, rate_limit="1000/minute")
+    kept, _ = await _kept_of(app, 12)
+    assert kept == 12
