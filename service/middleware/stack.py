@@ -64,14 +64,14 @@ def build_middleware(
             layers.append(Middleware(ClientIPMiddleware, trusted_proxies=settings.trusted_proxies))
             client_ip = None
         layers.append(Middleware(telemetry.tracing.asgi_middleware, **telemetry.tracing.asgi_options))
-    recorder = None
+    request_telemetry = None
     if telemetry is not None:
         policy = telemetry.tracing.policy if telemetry.tracing is not None else None
         if policy is not None:
             # The per-process cap on ratio-kept traces bounds what the stack spends on
             # export under load (docs/tracing.md); 0 in the settings means no cap.
             policy.limit_ratio(settings.trace_max_kept_per_second or None)
-        recorder = RequestTelemetry(
+        request_telemetry = RequestTelemetry(
             metrics=telemetry.metrics,
             tracing=telemetry.tracing,
             access_log=telemetry.access_log,
@@ -82,7 +82,7 @@ def build_middleware(
         Middleware(
             EdgeMiddleware,
             client_ip=client_ip,
-            telemetry=recorder,
+            telemetry=request_telemetry,
             request_size=RequestSize(max_bytes=settings.max_request_bytes, events=limiter.events),
             rate_limit=RateLimit(
                 limiter, fail_closed=settings.rate_limit_fail_closed, exempt=UNTRACED, route_resolver=resolver

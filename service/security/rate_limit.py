@@ -21,9 +21,9 @@ class RateLimit:
     Requests under `prefix` are counted per client IP (`scope["client"][0]`, as set by
     ClientIP); `exempt` paths and everything else are not `covered`. An allowed hit
     gets the `RateLimit` and `RateLimit-Policy` headers (`RateHeaders`); one over the
-    limit the JSON 429 (with `Retry-After` and the same two). When the storage cannot answer the request
-    is allowed (or refused with 503 when `fail_closed`). The limiter is shared with the
-    status report.
+    limit the JSON 429 (with `Retry-After` and the same two). When the storage cannot
+    answer, the request is allowed (or refused with 503 when `fail_closed`). The
+    limiter is shared with the status report.
     """
 
     def __init__(
@@ -87,7 +87,7 @@ class RateLimit:
 
 
 async def hit(limiter: RateLimiter, client_ip: str) -> Decision | None:
-    """One hit of `client_ip`; the in-process storage answers without a coroutine (it cannot fail or wait)."""
+    """One hit of `client_ip`: the in-process storage answers in one synchronous call (it cannot fail or wait)."""
     return limiter.hit_local(client_ip) if limiter.local else await limiter.check(client_ip, client_ip)
 
 
