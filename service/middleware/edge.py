@@ -23,9 +23,11 @@ from service.security.rate_limit import Headers, RateLimit
 class EdgeMiddleware:
     """Applies the given policies to every HTTP request; any of them can be left out (None).
 
+    Every answer gets the security headers (service.security.headers), and an
+    answer the rate limit counted gets its two headers too.
+
     - `client_ip` puts the real client in the scope before anything records it;
     - `telemetry` records every answer, refusals and errors included;
-    - `secure` adds the security headers (and the rate-limit ones) to every answer;
     - `request_size` refuses oversized or ambiguously framed requests, and counts a
       body of undeclared length as the app reads it;
     - `rate_limit` answers 429 to a client over its limit;
@@ -38,7 +40,6 @@ class EdgeMiddleware:
         *,
         client_ip: ClientIP | None = None,
         telemetry: RequestTelemetry | None = None,
-        secure: bool = True,
         request_size: RequestSize | None = None,
         rate_limit: RateLimit | None = None,
         boundary: ErrorBoundary | None = None,
@@ -46,7 +47,6 @@ class EdgeMiddleware:
         self.app = app
         self.client_ip = client_ip
         self.telemetry = telemetry
-        self.secure = secure
         self.request_size = request_size
         self.rate_limit = rate_limit
         self.boundary = boundary
@@ -65,7 +65,6 @@ class EdgeMiddleware:
             self.client_ip.apply(scope)
         telemetry = self.telemetry
         recorder = telemetry.start(scope, receive, send) if telemetry is not None else None
-        secure = self.secure
         started = False
         extra: Headers | None = None
 
@@ -73,8 +72,7 @@ class EdgeMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                if secure:
-                    message["headers"] = secure_headers(message.get("headers", ()), extra)
+                message["headers"] = secure_headers(message.get("headers", ()), extra)
             if recorder is not None and recorder.sending(message):
                 await send(message)
                 recorder.sent()

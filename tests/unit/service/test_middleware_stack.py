@@ -47,7 +47,7 @@ def _cls(layer: Middleware) -> type:
 
 def _policies(layer: Middleware) -> dict[str, type | None]:
     options: dict[str, Any] = layer.kwargs
-    return {name: None if part is None else type(part) for name, part in options.items() if name != "secure"}
+    return {name: None if part is None else type(part) for name, part in options.items()}
 
 
 def test_middleware_stack_is_one_edge_with_every_policy(tmp_path: Path) -> None:
