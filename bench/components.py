@@ -167,16 +167,17 @@ def build_component(name: str) -> Stack:
         from service.errors import ErrorBoundaryMiddleware
 
         stack.app = _leaf([Middleware(ErrorBoundaryMiddleware)])
-    elif name in ("security", "full"):
+    elif name in ("security", "full", "full_unkept"):
         from observability.metrics import HttpMetrics
         from observability.routes import RouteResolver
         from service.middleware import Telemetry, build_middleware
 
         telemetry = None
-        if name == "full":
+        if name != "security":
             telemetry = Telemetry(
                 metrics=HttpMetrics(CollectorRegistry(), namespace="bench"),
-                tracing=_tracing(0.05, stack),
+                # Unkept: no trace kept, so no count moves with which requests the ratio picks.
+                tracing=_tracing(0.05 if name == "full" else 0.0, stack),
                 access_log=_access_log(stack, settings),
             )
         layers = build_middleware(settings, limiter=_limiter(settings), resolver=RouteResolver(), telemetry=telemetry)
@@ -201,7 +202,29 @@ COMPONENTS = (
     "error_boundary",
     "security",
     "full",
+    "full_unkept",
 )
+
+
+# Per-request budgets in µs under hypercorn (docs/performance.md, "CPU budget per
+# component"): each component measured beyond the telemetry frame it runs in, or a sum.
+BUDGETS: dict[str, tuple[tuple[str, ...], tuple[str, ...], float]] = {
+    "access line": (("access_line",), ("telemetry_frame",), 10.0),
+    "trace context (not kept)": (("trace_context",), ("telemetry_frame",), 8.0),
+    "metrics": (("metrics",), ("telemetry_frame",), 12.0),
+    "client IP + rate limit + body limit": (("client_ip", "rate_limit", "body_limit"), (), 20.0),
+}
+
+
+def budget_lines(added: dict[str, float], per_us: float) -> list[str]:
+    """The budgets whose components were measured: [met]/[MISSED], value in µs (added / `per_us`)."""
+    lines = []
+    for what, (parts, minus, limit) in BUDGETS.items():
+        if not all(name in added for name in (*parts, *minus)):
+            continue
+        value = (sum(added[name] for name in parts) - sum(added[name] for name in minus)) / per_us
+        lines.append(f"  [{'met' if value <= limit else 'MISSED'}] {what}: {value:.1f} µs (want <= {limit:g})")
+    return lines
 
 
 async def _drive(stack: Stack, caller: Caller, start: int, count: int) -> None:
@@ -316,6 +339,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repetitions", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--callgrind", action="store_true", help="instructions per request under callgrind")
+    parser.add_argument(
+        "--instructions-per-us",
+        type=float,
+        default=3300.0,
+        help="the machine's rate, to state instruction counts as µs for the budgets (default: %(default)s)",
+    )
     parser.add_argument("--callgrind-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.callgrind_child:
@@ -332,12 +361,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{'component':<18}{'instr/req':>12}{'added':>12}")
         for name, value in counts.items():
             print(f"{name:<18}{value:>12.0f}{value - counts['leaf']:>12.0f}")
+        added = {name: value - counts["leaf"] for name, value in counts.items()}
+        _print_budgets(budget_lines(added, args.instructions_per_us))
         return 0
     timed = _run(time_components(names, args.requests, args.repetitions, args.warmup))
     print(f"{'component':<18}{'µs/req':>10}{'added':>10}")
     for name, value in timed.items():
         print(f"{name:<18}{value:>10.2f}{value - timed['leaf']:>10.2f}")
+    _print_budgets(budget_lines({name: value - timed["leaf"] for name, value in timed.items()}, 1.0))
     return 0
+
+
+def _print_budgets(lines: list[str]) -> None:
+    if lines:
+        print("\nBudgets (µs per request)")
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -87,11 +87,14 @@ class StaticHeaders:
 
 def full_stack_headers() -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]:
     """The headers the full stack adds: to an allowed /api answer (a client's first hit), and to the rest."""
+    from limits import parse_many
+
     from service.security.headers import secure_headers
     from service.security.limiter import Decision
-    from service.security.rate_limit import rate_headers
+    from service.security.rate_limit import RateHeaders
 
-    return secure_headers((), rate_headers(Decision(True, 100, 99, 60))), secure_headers(())
+    rate_headers = RateHeaders(parse_many("100/minute")).of(Decision(True, 100, 99, 60))
+    return secure_headers((), rate_headers), secure_headers(())
 
 
 @dataclass

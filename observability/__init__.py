@@ -7,7 +7,8 @@ namespace, tracer, loggers, route resolver). What a service needs is exported he
 - tracing: `configure_tracer_provider` and the OTEL_* readers (observability.tracing),
   per-request tracing and its keep rule (observability.request_tracing);
 - logs: `configure_logging` and its `LogSink`; redaction lives in observability.redaction;
-- the middleware that records all three, `TelemetryMiddleware`, and the scope keys
+- the middleware that records all three, `TelemetryMiddleware` (its parts `RequestTelemetry`
+  and `Recorder` for a service's own edge middleware), and the scope keys
   an inner error boundary shares with it.
 """
 
@@ -17,7 +18,7 @@ from .errors import ConfigError
 from .exposition import MetricsApp, multiprocess_dir, prepare_multiprocess_dir
 from .logging import QUEUE_FULL, WRITE_ERROR, LogSink, configure_logging
 from .metrics import HttpMetrics
-from .middleware import CLIENT_CLOSED_REQUEST, EXCEPTION_SCOPE_KEY, TelemetryMiddleware
+from .middleware import CLIENT_CLOSED_REQUEST, EXCEPTION_SCOPE_KEY, Recorder, RequestTelemetry, TelemetryMiddleware
 from .outcome import RequestOutcome
 from .periodic import Periodic, ResourceLogger
 from .request_tracing import KeepPolicy, RequestTracing, StandardTracing, request_tracing
@@ -42,7 +43,9 @@ __all__ = [
     "LogSink",
     "MetricsApp",
     "Periodic",
+    "Recorder",
     "RequestOutcome",
+    "RequestTelemetry",
     "RequestTracing",
     "ResourceLogger",
     "ResourceSampler",

@@ -98,15 +98,19 @@ class KeepPolicy:
             raise ValueError(f"sample_ratio must be within [0, 1], got {sample_ratio!r}")
         if slow_seconds <= 0:
             raise ValueError(f"slow_seconds must be positive, got {slow_seconds!r}")
-        if max_ratio_kept_per_second is not None and max_ratio_kept_per_second < 0:
-            raise ValueError(f"max_ratio_kept_per_second must be 0 or more, got {max_ratio_kept_per_second!r}")
         self.sample_ratio = sample_ratio
         self.slow_seconds = slow_seconds
-        self.max_ratio_kept_per_second = max_ratio_kept_per_second
+        self.limit_ratio(max_ratio_kept_per_second)
         self._bound = TraceIdRatioBased.get_bound_for_rate(sample_ratio)
         self._clock = clock
         self._second = -1
         self._allowance = 0
+
+    def limit_ratio(self, per_second: int | None) -> None:
+        """Cap the traces the ratio keeps per second (None: no cap); see `max_ratio_kept_per_second`."""
+        if per_second is not None and per_second < 0:
+            raise ValueError(f"max_ratio_kept_per_second must be 0 or more, got {per_second!r}")
+        self.max_ratio_kept_per_second = per_second
 
     def in_ratio(self, trace_id: int) -> bool:
         """Whether the trace id falls within the keep ratio (TraceIdRatioBased's test), under the cap if any."""
@@ -192,13 +196,16 @@ class RequestTrace(Protocol):
     def finish(self, scope: Scope, outcome: RequestOutcome) -> None:
         """End the request's trace; `outcome.kept` is the verdict of the keep rule (tail mode)."""
 
+    def discard(self) -> None:
+        """End a trace that is not kept and does not `complete_early`: no outcome needed."""
+
 
 class RequestTracing(Protocol):
     """Starts the trace of each request; `policy` is None when the sampler decides (standard mode)."""
 
     policy: KeepPolicy | None
 
-    def start(self, scope: Scope, headers: Mapping[str, str], method: str, start_ns: int) -> RequestTrace | None:
+    def start(self, scope: Scope, headers: Mapping[str, str], method: str) -> RequestTrace | None:
         """Ids and context for a request that begins now (None: not traced)."""
 
 
@@ -237,6 +244,9 @@ class _TailTrace:
 
     def complete(self, scope: Scope, outcome: RequestOutcome) -> None:
         """Nothing before the end: the span is built in `finish`."""
+
+    def discard(self) -> None:
+        otel_context.detach(self.token)
 
     def finish(self, scope: Scope, outcome: RequestOutcome) -> None:
         otel_context.detach(self.token)
@@ -283,7 +293,7 @@ class TailTracing:
         self.policy: KeepPolicy | None = policy
         self.propagator = propagator
 
-    def start(self, scope: Scope, headers: Mapping[str, str], method: str, start_ns: int) -> RequestTrace:
+    def start(self, scope: Scope, headers: Mapping[str, str], method: str) -> RequestTrace:
         return _TailTrace(self, headers)
 
 
@@ -317,6 +327,9 @@ class _CurrentTrace:
         # A request that ended without its last body byte: its span is still open.
         self.complete(scope, outcome)
 
+    def discard(self) -> None:
+        """Never called: a span of the instrumentation completes early."""
+
 
 class StandardTracing:
     """The standard OpenTelemetry way, when OTEL_TRACES_SAMPLER is set explicitly.
@@ -341,7 +354,7 @@ class StandardTracing:
             "excluded_urls": ",".join(f"^{re.escape(path)}$" for path in excluded_paths) or None,
         }
 
-    def start(self, scope: Scope, headers: Mapping[str, str], method: str, start_ns: int) -> RequestTrace | None:
+    def start(self, scope: Scope, headers: Mapping[str, str], method: str) -> RequestTrace | None:
         span = trace.get_current_span()
         context = span.get_span_context()
         if not context.is_valid:

@@ -184,7 +184,13 @@ def _request_tracing(settings: Settings, provider: TracerProvider) -> RequestTra
     """How each request is traced: the keep rule unless OTEL_TRACES_SAMPLER says otherwise."""
     if sdk_disabled():
         return None
-    policy = KeepPolicy(settings.trace_sample_ratio, settings.trace_slow_ms / 1000.0)
+    # The per-process cap on ratio-kept traces bounds what export costs under load
+    # (docs/tracing.md); 0 in the settings means no cap.
+    policy = KeepPolicy(
+        settings.trace_sample_ratio,
+        settings.trace_slow_ms / 1000.0,
+        max_ratio_kept_per_second=settings.trace_max_kept_per_second or None,
+    )
     return request_tracing(
         provider,
         policy,

@@ -38,17 +38,11 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
 
 
 class ErrorBoundaryMiddleware:
-    """Turns an unhandled exception into the JSON 500, inside the middleware stack.
-
-    Starlette's own ServerErrorMiddleware sits outside every user middleware, so the
-    500 it sends would carry no security headers and no metrics; catching here keeps
-    the error an ordinary response for everything outside. The traceback goes to the
-    server log only. If the response had already started there is nothing to answer:
-    the exception propagates so the connection is aborted (and counted as such).
-    """
+    """`ErrorBoundary` as a middleware of its own (the edge middleware applies it in one frame with the rest)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.boundary = ErrorBoundary()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,9 +58,26 @@ class ErrorBoundaryMiddleware:
 
         try:
             await self.app(scope, receive, send_tracking)
-        except ClientDisconnect:
+        except Exception as exc:
             if started:
                 raise
+            await self.boundary.answer(exc, scope, receive, send)
+
+
+class ErrorBoundary:
+    """Turns an unhandled exception into the JSON 500, inside the middleware stack.
+
+    Starlette's own ServerErrorMiddleware sits outside every user middleware, so the
+    500 it sends would carry no security headers and no metrics; catching here keeps
+    the error an ordinary response for everything outside. The traceback goes to the
+    server log only. If the response had already started there is nothing to answer:
+    the caller lets the exception propagate so the connection is aborted (and counted
+    as such).
+    """
+
+    async def answer(self, exc: Exception, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer for `exc`, raised by the app before its response started."""
+        if isinstance(exc, ClientDisconnect):
             # The client left mid-request: nobody to answer and nothing wrong here.
             # 499 (as nginx names it) keeps it out of the 5xx error rate and the SLO,
             # while the access line and metrics still show it happened.
@@ -79,16 +90,15 @@ class ErrorBoundaryMiddleware:
             await error_response(CLIENT_CLOSED_REQUEST, "client_closed_request", "client closed the request")(
                 scope, receive, send
             )
-        except Exception as exc:
-            if started:
-                raise
-            log.exception(
-                "unhandled error on %s %s",
-                scope.get("method"),
-                scope.get("path"),
-                extra={"event": "unhandled_exception", "status": "error"},
-            )
-            # The telemetry outside records it on the request's span, if the trace is kept.
-            scope[EXCEPTION_SCOPE_KEY] = exc
-            response = error_response(500, "internal_error", "internal server error")
-            await response(scope, receive, send)
+            return
+        log.error(
+            "unhandled error on %s %s",
+            scope.get("method"),
+            scope.get("path"),
+            exc_info=exc,
+            extra={"event": "unhandled_exception", "status": "error"},
+        )
+        # The telemetry outside records it on the request's span, if the trace is kept.
+        scope[EXCEPTION_SCOPE_KEY] = exc
+        response = error_response(500, "internal_error", "internal server error")
+        await response(scope, receive, send)

@@ -223,7 +223,7 @@ _ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/
 API_RESPONSES = {
     "413": {"description": "Request body larger than AI_DIY_MAX_REQUEST_BYTES.", "content": _ERROR_CONTENT},
     "429": {
-        "description": "Rate limit exceeded (see the Retry-After and RateLimit-* headers).",
+        "description": "Rate limit exceeded (see the Retry-After, RateLimit and RateLimit-Policy headers).",
         "content": _ERROR_CONTENT,
     },
     "500": {"description": "Unexpected server error.", "content": _ERROR_CONTENT},

@@ -136,6 +136,12 @@ class Settings(BaseSettings):
         description="Requests at or over this many milliseconds keep their trace (the latency objective); "
         "failed and caller-sampled ones always do.",
     )
+    trace_max_kept_per_second: int = Field(
+        20,
+        ge=0,
+        description="Most traces the sample ratio keeps per second in one process (0: no cap); "
+        "failed, slow and caller-sampled ones are kept whatever the cap.",
+    )
     admin_token: SecretStr | None = Field(
         None, description="Bearer token for appdocs writes (PUT/DELETE); writes are disabled when unset."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .edge import EdgeMiddleware
 from .stack import UNTRACED, Telemetry, build_middleware
 
-__all__ = ["UNTRACED", "Telemetry", "build_middleware"]
+__all__ = ["UNTRACED", "EdgeMiddleware", "Telemetry", "build_middleware"]

@@ -4,6 +4,7 @@ before reading a body announced too large, or as soon as one grows too large."""
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import error_response
@@ -30,6 +31,28 @@ class RequestTooLarge(HTTPException):
 
 
 class RequestSizeMiddleware:
+    """`RequestSize` as a middleware of its own (the edge middleware applies it in one frame with the rest)."""
+
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, events: SecurityEvents, max_header_bytes: int = MAX_HEADER_BYTES
+    ) -> None:
+        self.app = app
+        self.request_size = RequestSize(max_bytes=max_bytes, events=events, max_header_bytes=max_header_bytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal, counts_body = self.request_size.screen(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+        elif counts_body:
+            await self.request_size.counted(self.app, scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+class RequestSize:
     """Refuses header blocks over `max_header_bytes` (JSON 431), request bodies framed two ways
     (JSON 400) or over `max_bytes` (JSON 413).
 
@@ -45,44 +68,37 @@ class RequestSizeMiddleware:
 
     A `Content-Length` over the limit is refused before any body byte is read
     (event `request_too_large`). A chunked body (never trusted for a length: one
-    declared beside it was refused above) is counted as the app reads it; when
-    it passes the limit the app's `receive` raises and whatever the app answers
+    declared beside it was refused above) is counted as the app reads it (`counted`);
+    when it passes the limit the app's `receive` raises and whatever the app answers
     is replaced by the 413, with the same event. If the app had
     already started its response there is no status left to change, so the
     exception propagates and the server aborts the connection.
     """
 
-    def __init__(
-        self, app: ASGIApp, *, max_bytes: int, events: SecurityEvents, max_header_bytes: int = MAX_HEADER_BYTES
-    ) -> None:
-        self.app = app
+    def __init__(self, *, max_bytes: int, events: SecurityEvents, max_header_bytes: int = MAX_HEADER_BYTES) -> None:
         self.max_bytes = max_bytes
         self.events = events
         self.max_header_bytes = max_header_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def screen(self, scope: Scope) -> tuple[Response | None, bool]:
+        """(the refusal to answer instead of the app, or None; whether the body must be `counted`)."""
         headers = scope["headers"]
         framing = body_framing(headers)
         declared, chunked, conflicting, _ = framing
         header_bytes = header_block_bytes(framing, len(headers))
         if header_bytes > self.max_header_bytes:
-            await self._refuse_headers(scope, receive, send, header_bytes)
-            return
+            return self._refuse_headers(scope, header_bytes), False
         if conflicting:
-            await self._refuse_framing(scope, receive, send)
-            return
+            return self._refuse_framing(scope), False
         if declared is not None and declared > self.max_bytes:
-            await self._refuse(scope, receive, send, declared=declared)
-            return
-        if declared is not None or (not chunked and scope.get("http_version") in ("1.0", "1.1")):
-            # The server holds the body to its Content-Length, and an HTTP/1 request
-            # with neither length nor chunked encoding has no body: nothing to count.
-            await self.app(scope, receive, send)
-            return
+            return self._refuse(scope, declared=declared), False
+        # The server holds the body to its Content-Length, and an HTTP/1 request
+        # with neither length nor chunked encoding has no body: nothing to count.
+        counts = declared is None and (chunked or scope.get("http_version") not in ("1.0", "1.1"))
+        return None, counts
 
+    async def counted(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run `app` with its body counted as it reads it, answering 413 once it passes the limit."""
         received = 0
         exceeded = False
         started = False
@@ -106,16 +122,16 @@ class RequestSizeMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, guarded_send)
+            await app(scope, limited_receive, guarded_send)
         except Exception:
             if not exceeded or started:
                 raise
         if exceeded and not started:
-            await self._refuse(scope, receive, send, declared=None, received=received)
+            await self._refuse(scope, declared=None, received=received)(scope, receive, send)
         elif exceeded:
             raise RequestTooLarge(self.max_bytes)
 
-    async def _refuse_headers(self, scope: Scope, receive: Receive, send: Send, header_bytes: int) -> None:
+    def _refuse_headers(self, scope: Scope, header_bytes: int) -> Response:
         client = scope.get("client")
         self.events.record(
             "request_too_large",
@@ -127,15 +143,14 @@ class RequestSizeMiddleware:
             header_bytes=header_bytes,
             max_header_bytes=self.max_header_bytes,
         )
-        response = error_response(
+        return error_response(
             431,
             HEADERS_TOO_LARGE,
             f"request headers larger than the limit of {self.max_header_bytes} bytes",
             headers={"Connection": "close"},
         )
-        await response(scope, receive, send)
 
-    async def _refuse_framing(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def _refuse_framing(self, scope: Scope) -> Response:
         client = scope.get("client")
         self.events.record(
             "suspicious_input",
@@ -145,15 +160,14 @@ class RequestSizeMiddleware:
             method=scope.get("method"),
             path=scope.get("path"),
         )
-        response = error_response(
+        return error_response(
             400,
             CONFLICTING_FRAMING,
             "a request must not carry both Content-Length and Transfer-Encoding, nor different Content-Length values",
             headers={"Connection": "close"},
         )
-        await response(scope, receive, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, **details: int | None) -> None:
+    def _refuse(self, scope: Scope, **details: int | None) -> Response:
         client = scope.get("client")
         self.events.record(
             "request_too_large",
@@ -164,10 +178,9 @@ class RequestSizeMiddleware:
             max_bytes=self.max_bytes,
             **{key: value for key, value in details.items() if value is not None},
         )
-        response = error_response(
+        return error_response(
             413,
             "request_too_large",
             f"request body larger than the limit of {self.max_bytes} bytes",
             headers={"Connection": "close"},
         )
-        await response(scope, receive, send)

@@ -15,6 +15,19 @@ _PEER_CACHE = 4096
 
 
 class ClientIPMiddleware:
+    """`ClientIP` as a middleware of its own (the edge middleware applies it in one frame with the rest)."""
+
+    def __init__(self, app: ASGIApp, *, trusted_proxies: Iterable[Network] = ()) -> None:
+        self.app = app
+        self.client_ip = ClientIP(trusted_proxies)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            self.client_ip.apply(scope)
+        await self.app(scope, receive, send)
+
+
+class ClientIP:
     """Rewrites `scope["client"]` to the real client, as uvicorn's ProxyHeadersMiddleware does.
 
     The socket peer is the client unless it is one of `trusted_proxies`; only then
@@ -23,8 +36,7 @@ class ClientIPMiddleware:
     by an untrusted peer is ignored, so it cannot change the client anyone sees.
     """
 
-    def __init__(self, app: ASGIApp, *, trusted_proxies: Iterable[Network] = ()) -> None:
-        self.app = app
+    def __init__(self, trusted_proxies: Iterable[Network] = ()) -> None:
         self.trusted: tuple[Network, ...] = tuple(trusted_proxies)
         # A canonical dotted quad, what nearly every hop is, is recognised by one
         # regular expression and checked against the trusted networks here: behind
@@ -37,17 +49,18 @@ class ClientIPMiddleware:
         # string, in a bounded cache: peers and proxies repeat.
         self._parsed = functools.lru_cache(maxsize=_PEER_CACHE)(self._parse_and_check)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.trusted and scope["type"] in ("http", "websocket"):
-            client = scope.get("client")
-            if client and self._is_trusted(client[0]):
-                hops = _forwarded_hops(scope.get("headers", ()))
-                if hops:
-                    real = self._real_client(client[0], hops)
-                    if real != client[0]:
-                        # The port of the far client is unknown; 0 says so.
-                        scope["client"] = (real, 0)
-        await self.app(scope, receive, send)
+    def apply(self, scope: Scope) -> None:
+        """Put the real client in `scope["client"]` (an HTTP or WebSocket scope)."""
+        if not self.trusted:
+            return
+        client = scope.get("client")
+        if client and self._is_trusted(client[0]):
+            hops = _forwarded_hops(scope.get("headers", ()))
+            if hops:
+                real = self._real_client(client[0], hops)
+                if real != client[0]:
+                    # The port of the far client is unknown; 0 says so.
+                    scope["client"] = (real, 0)
 
     def _parse_and_check(self, host: str) -> tuple[str, bool] | None:
         """(canonical address, whether a trusted proxy) for an address string; None when it is none."""
@@ -114,7 +127,8 @@ def _forwarded_hops(headers: Iterable[tuple[bytes, bytes]]) -> list[str]:
         if name == b"forwarded":
             forwarded.extend(_parse_forwarded(value.decode("latin-1")))
         elif name == b"x-forwarded-for":
-            x_forwarded_for.extend(part.strip() for part in value.decode("latin-1").split(","))
+            # map(), not a generator: no frame per request.
+            x_forwarded_for.extend(map(str.strip, value.decode("latin-1").split(",")))
     # Forwarded is the standard form; X-Forwarded-For is the common one.
     return forwarded or x_forwarded_for
 

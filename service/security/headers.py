@@ -19,9 +19,6 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 _REPLACED = frozenset(name.lower() for name, _ in SECURITY_HEADERS) | {b"server", b"x-powered-by"}
 _CACHE_CONTROL = (b"Cache-Control", b"no-store")
-# Inner middleware append their own response headers to this scope list (RateLimit-*)
-# instead of wrapping `send` once more: one wrapper per response instead of two.
-EXTRA_HEADERS = "ai_diy.extra_response_headers"
 
 
 class SecurityHeadersMiddleware:
@@ -30,8 +27,8 @@ class SecurityHeadersMiddleware:
     The policy is fixed, so any same-named header set by the app is replaced (this
     also drops a `Server` header an app might add; hypercorn's own one is turned off
     with its `include_server_header = False` setting). `Cache-Control: no-store`
-    is added only when the app chose no caching policy of its own. Headers that
-    inner middleware put in the `scope[EXTRA_HEADERS]` list are added too.
+    is added only when the app chose no caching policy of its own. The edge
+    middleware applies `secure_headers` in its own `send` wrapper.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -42,19 +39,16 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
-        extra: list[tuple[bytes, bytes]] = []
-        scope[EXTRA_HEADERS] = extra
-
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = secure_headers(message.get("headers", ()), extra)
+                message["headers"] = secure_headers(message.get("headers", ()))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
 def secure_headers(
-    headers: Iterable[tuple[bytes, bytes]], extra: list[tuple[bytes, bytes]] | None = None
+    headers: Iterable[tuple[bytes, bytes]], extra: Iterable[tuple[bytes, bytes]] | None = None
 ) -> list[tuple[bytes, bytes]]:
     """The response headers with the security headers set (one pass, no re-allocation per header)."""
     result: list[tuple[bytes, bytes]] = []

@@ -70,7 +70,7 @@ def _get(client: httpx.Client, path: str, ip: str) -> httpx.Response:
 
 def _counted(response: httpx.Response) -> bool:
     """The storage decided this request: only then does it carry the RateLimit headers."""
-    return "ratelimit-limit" in response.headers
+    return "ratelimit" in response.headers
 
 
 def _security_state(client: httpx.Client) -> str:

@@ -140,7 +140,8 @@ async def test_ratio_keeps_the_trace_ids_the_ratio_sampler_keeps(
     receiver: Receiver, served: Serve, caplog: pytest.LogCaptureFixture
 ) -> None:
     count, ratio = 10_000, 0.05
-    async with served(trace_sample_ratio=ratio) as http:
+    # The ratio alone: past the per-second cap an in-ratio trace would be left out.
+    async with served(trace_sample_ratio=ratio, trace_max_kept_per_second=0) as http:
         for _ in range(count):
             assert (await http.get("/api/env")).status_code == 200
     sampler = TraceIdRatioBased(ratio)

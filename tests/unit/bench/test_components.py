@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bench.components import COMPONENTS, time_components
+from bench.components import COMPONENTS, budget_lines, time_components
 from observability.logging import active_sink
 
 
@@ -24,3 +24,17 @@ def test_components_each_answer_200_and_get_a_time() -> None:
 def test_components_refuse_an_unknown_name() -> None:
     with pytest.raises(ValueError, match="unknown component 'nope'"):
         asyncio.run(time_components(["nope"], requests=1, repetitions=1, warmup=0))
+
+
+def test_components_budgets_subtract_the_frame_and_sum_the_security_parts() -> None:
+    added = {
+        "telemetry_frame": 3300.0 * 8,
+        "access_line": 3300.0 * 19,
+        "client_ip": 3300.0 * 6,
+        "rate_limit": 3300.0 * 9,
+        "body_limit": 3300.0 * 4,
+    }
+    assert budget_lines(added, 3300.0) == [
+        "  [MISSED] access line: 11.0 µs (want <= 10)",
+        "  [met] client IP + rate limit + body limit: 19.0 µs (want <= 20)",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -107,6 +108,28 @@ async def test_telemetry_duration_excludes_background_tasks(make_app: AppFactory
     labels = {"http_request_method": "GET", "http_route": "/", "http_response_status_code": "200", **OK}
     assert registry.get_sample_value(f"{DURATION}_sum", labels) == pytest.approx(0.2)
     assert now[0] == pytest.approx(100.2)
+
+
+async def test_telemetry_kept_span_lasts_the_measured_duration(
+    make_app: AppFactory, spans: InMemorySpanExporter
+) -> None:
+    now = [0.0]
+
+    def advance() -> None:
+        now[0] += 100.0  # after the last byte: neither the duration nor the span
+
+    async def with_task(request: Request) -> Response:
+        now[0] += 0.25
+        return PlainTextResponse("ok", background=BackgroundTask(advance))
+
+    async with client(make_app([Route("/", with_task)], clock=lambda: now[0])) as http:
+        await http.get("/")
+    [span] = spans.get_finished_spans()
+    assert span.start_time is not None and span.end_time is not None
+    assert span.end_time - span.start_time == pytest.approx(250_000_000, abs=2)
+    # Wall-clock times are derived at the end from the monotonic clock: the span ended
+    # when its last byte left, 100 "seconds" before the background task was done.
+    assert span.end_time <= time.time_ns() - 99_000_000_000
 
 
 async def test_telemetry_active_requests_counts_in_flight(make_app: AppFactory, registry: CollectorRegistry) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from pathlib import Path
 
 import anyio
@@ -18,6 +19,16 @@ from tests.support.security_stack import build_app
 pytestmark = pytest.mark.anyio
 
 
+_RATE = re.compile(r'"default";r=(\d+);t=(\d+)')
+
+
+def _rate(response: httpx.Response) -> tuple[int, int]:
+    """(remaining, seconds to reset) from the structured `RateLimit` header."""
+    match = _RATE.fullmatch(response.headers["RateLimit"])
+    assert match is not None, response.headers["RateLimit"]
+    return int(match[1]), int(match[2])
+
+
 def _client(app: Starlette, ip: str = "203.0.113.7") -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(ip, 5000)), base_url="http://testserver")
 
@@ -29,17 +40,21 @@ async def test_rate_limit_runbook_loop_gets_100_then_429(client: httpx.AsyncClie
 
 async def test_rate_limit_headers_on_allowed_and_refused(client: httpx.AsyncClient) -> None:
     first = await client.get("/api/env")
-    assert first.headers["RateLimit-Limit"] == "100"
-    assert first.headers["RateLimit-Remaining"] == "99"
-    assert 0 < int(first.headers["RateLimit-Reset"]) <= 60
+    assert first.headers["RateLimit-Policy"] == '"default";q=100;w=60'
+    remaining, reset = _rate(first)
+    assert remaining == 99
+    assert 0 < reset <= 60
+    assert "RateLimit-Limit" not in first.headers and "RateLimit-Remaining" not in first.headers
     for _ in range(99):
         await client.get("/api/env")
     refused = await client.get("/api/env")
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "rate_limit_exceeded"
-    assert refused.headers["RateLimit-Remaining"] == "0"
+    assert refused.headers["RateLimit-Policy"] == '"default";q=100;w=60'
+    remaining, reset = _rate(refused)
+    assert remaining == 0
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
-    assert refused.headers["Retry-After"] == refused.headers["RateLimit-Reset"]
+    assert int(refused.headers["Retry-After"]) == reset
 
 
 async def test_rate_limit_one_budget_per_client_across_routes(client: httpx.AsyncClient, app: Starlette) -> None:
@@ -57,8 +72,9 @@ async def test_rate_limit_exempt_and_non_api_paths_not_counted(client: httpx.Asy
         assert (await client.get("/health")).status_code == 200
     assert (await client.get("/metrics")).status_code == 200
     response = await client.get("/api/env")
-    assert response.headers["RateLimit-Remaining"] == "99"
-    assert "RateLimit-Limit" not in (await client.get("/health")).headers
+    assert _rate(response)[0] == 99
+    health = await client.get("/health")
+    assert "RateLimit" not in health.headers and "RateLimit-Policy" not in health.headers
 
 
 async def test_rate_limit_refusals_counted_by_route_template(
@@ -93,7 +109,8 @@ async def test_rate_limit_several_limits_report_the_tightest(docs_root: Path) ->
         codes = [(await client.get("/api/env")).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
         response = await client.get("/api/env")
-        assert response.headers["RateLimit-Limit"] == "3"
+        assert response.headers["RateLimit-Policy"] == '"per-1s";q=5;w=1, "per-60s";q=3;w=60'
+        assert response.headers["RateLimit"].startswith('"per-60s";r=0;t=')
 
 
 async def test_rate_limit_unreachable_storage_fails_open_and_degrades(
