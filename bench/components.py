@@ -94,7 +94,7 @@ def _limiter(settings: Any) -> Any:
     return RateLimiter(settings.rate_limit, settings.rate_limit_storage, events=SecurityEvents(CollectorRegistry()))
 
 
-def _tracing(ratio: float, stack: Stack) -> Any:
+def _tracing(ratio: float, stack: Stack, max_kept_per_second: int | None = None) -> Any:
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     from observability.request_tracing import KeepPolicy, TailTracing
@@ -105,7 +105,7 @@ def _tracing(ratio: float, stack: Stack) -> Any:
     provider = new_tracer_provider()
     provider.add_span_processor(BatchSpanProcessor(EncodingExporter()))
     stack.flushers.append(provider.force_flush)
-    return TailTracing(provider, KeepPolicy(ratio), name="bench")
+    return TailTracing(provider, KeepPolicy(ratio, max_ratio_kept_per_second=max_kept_per_second), name="bench")
 
 
 def _access_log(stack: Stack, settings: Any) -> logging.Logger:
@@ -177,7 +177,8 @@ def build_component(name: str) -> Stack:
             telemetry = Telemetry(
                 metrics=HttpMetrics(CollectorRegistry(), namespace="bench"),
                 # Unkept: no trace kept, so no count moves with which requests the ratio picks.
-                tracing=_tracing(0.05 if name == "full" else 0.0, stack),
+                # The service's default cap on ratio-kept traces, as create_app applies it.
+                tracing=_tracing(0.05 if name == "full" else 0.0, stack, settings.trace_max_kept_per_second or None),
                 access_log=_access_log(stack, settings),
             )
         layers = build_middleware(settings, limiter=_limiter(settings), resolver=RouteResolver(), telemetry=telemetry)
