@@ -7,9 +7,9 @@ one audit line: who switched what, to which value, for how long.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from service.errors import error_response
+from service.security.admin_token import bearer_refusal
 from service.security.events import SecurityEvents
 
 from .registry import FaultError, FaultKind, FaultRegistry
@@ -41,44 +42,25 @@ def _kind(request: Request) -> FaultKind | Response:
         return error_response(404, "unknown_fault", f"no fault {name!r}: expected one of {known}")
 
 
-def routes(registry: FaultRegistry, token: str, *, events: SecurityEvents | None = None) -> list[Route]:
+def routes(registry: FaultRegistry, token: str, *, events: SecurityEvents) -> list[Route]:
     """The admin endpoint's routes, answering only requests bearing `token`; refusals are `auth_failure` events."""
     if not token:
         raise ValueError("fault injection needs an admin token: its endpoint must not be open")
-    expected = token.encode()
 
-    def denied(request: Request) -> Response | None:
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        # compare_digest on bytes: constant time whatever the token's characters.
-        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected):
-            return None
-        if events is not None:  # counted and logged like a refused document write: AiDiyAuthFailures sees both
-            events.record(
-                "auth_failure",
-                "warning",
-                request.client.host if request.client else "unknown",
-                method=request.method,
-                path=request.url.path[:256],
-                reason="missing_token" if not given else "wrong_token",
-            )
-        return error_response(
-            401,
-            "unauthorized",
-            "a valid admin bearer token is required",
-            headers={"WWW-Authenticate": 'Bearer realm="ai-diy"'},
-        )
+    def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        async def checked(request: Request) -> Response:
+            return bearer_refusal(request, token, events) or await handler(request)
+
+        return checked
 
     def listing() -> JSONResponse:
         now = registry.now()
         return JSONResponse({"faults": [fault.as_json(now) for fault in registry.active().values()]})
 
     async def list_faults(request: Request) -> Response:
-        return denied(request) or listing()
+        return listing()
 
     async def switch_on(request: Request) -> Response:
-        refusal = denied(request)
-        if refusal is not None:
-            return refusal
         kind = _kind(request)
         if isinstance(kind, Response):
             return kind
@@ -96,9 +78,6 @@ def routes(registry: FaultRegistry, token: str, *, events: SecurityEvents | None
         return listing()
 
     async def switch_off(request: Request) -> Response:
-        refusal = denied(request)
-        if refusal is not None:
-            return refusal
         kind = _kind(request)
         if isinstance(kind, Response):
             return kind
@@ -107,16 +86,13 @@ def routes(registry: FaultRegistry, token: str, *, events: SecurityEvents | None
         return listing()
 
     async def switch_all_off(request: Request) -> Response:
-        refusal = denied(request)
-        if refusal is not None:
-            return refusal
         for kind in registry.clear():
             _audit(request, "fault switched off", {"fault": kind.value})
         return listing()
 
     return [
-        Route(PREFIX, list_faults, methods=["GET"]),
-        Route(PREFIX, switch_all_off, methods=["DELETE"]),
-        Route(PREFIX + "/{kind}", switch_on, methods=["PUT"]),
-        Route(PREFIX + "/{kind}", switch_off, methods=["DELETE"]),
+        Route(PREFIX, guarded(list_faults), methods=["GET"]),
+        Route(PREFIX, guarded(switch_all_off), methods=["DELETE"]),
+        Route(PREFIX + "/{kind}", guarded(switch_on), methods=["PUT"]),
+        Route(PREFIX + "/{kind}", guarded(switch_off), methods=["DELETE"]),
     ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from service.data import writes
 from service.data.etags import InvalidPrecondition, Preconditions
 from service.data.writes import PathConflict, PreconditionFailed
 from service.errors import error_response
+from service.security.admin_token import bearer_refusal
 from service.security.inspection import SuspiciousInput, input_rejection, parse_json_body
 from service.security.paths import PathRejected, path_rejection, resolve_document
 
@@ -33,24 +33,7 @@ def _authorize(request: Request) -> Response | None:
     expected = token.get_secret_value() if token is not None else ""
     if not expected:
         return error_response(403, "writes_disabled", "document writes are disabled: no admin token is configured")
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    # compare_digest on bytes: constant time whatever the token's characters.
-    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected.encode()):
-        return None
-    service_context(request).security_events.record(
-        "auth_failure",
-        "warning",
-        _client_ip(request),
-        method=request.method,
-        path=request.url.path[:256],
-        reason="missing_token" if not given else "wrong_token",
-    )
-    return error_response(
-        401,
-        "unauthorized",
-        "a valid admin bearer token is required",
-        headers={"WWW-Authenticate": 'Bearer realm="ai-diy"'},
-    )
+    return bearer_refusal(request, expected, service_context(request).security_events)
 
 
 async def _authorized_target(request: Request) -> Path | Response:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -16,6 +17,7 @@ from starlette.routing import Route
 from service.faults import admin
 from service.faults.hook import FaultInjection
 from service.faults.registry import FaultKind, FaultRegistry
+from service.security.events import SecurityEvents
 
 TOKEN = "drill-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -44,7 +46,11 @@ def registry() -> FaultRegistry:
 @pytest.fixture
 async def client(registry: FaultRegistry) -> AsyncIterator[httpx.AsyncClient]:
     app = Starlette(
-        routes=[Route("/api/env", _ok), Route("/health", _ok), *admin.routes(registry, TOKEN)],
+        routes=[
+            Route("/api/env", _ok),
+            Route("/health", _ok),
+            *admin.routes(registry, TOKEN, events=SecurityEvents(CollectorRegistry())),
+        ],
         middleware=[Middleware(FaultInjection, registry=registry)],
     )
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 5000))
@@ -129,7 +135,7 @@ async def test_admin_refuses_a_body_that_is_not_json(client: httpx.AsyncClient) 
 
 def test_admin_routes_need_a_token() -> None:
     with pytest.raises(ValueError, match="needs an admin token"):
-        admin.routes(FaultRegistry(), "")
+        admin.routes(FaultRegistry(), "", events=SecurityEvents(CollectorRegistry()))
 
 
 async def test_hook_fails_exactly_the_share_of_api_requests(client: httpx.AsyncClient, registry: FaultRegistry) -> None:
