@@ -81,7 +81,11 @@ def test_load_64_connections_answered_counted_and_bounded(tmp_path: Path, durati
         _assert_all_answered(warm)
         assert get(f"{base}/api/config/models", {"X-Forwarded-For": "198.51.100.1"})[0] == 200
         rss_warm = rss(proc.pid)
-        before = _counted(base)
+        # The service has answered exactly these requests so far (readiness only opens
+        # the port). Reading the counter once would race the last ones' observation.
+        before = warm.sent + 1
+        wait_for(lambda: _counted(base) >= before, timeout=5, what="warm-up counted")
+        assert _counted(base) == before
 
         first = load(
             port,
