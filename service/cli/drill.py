@@ -80,15 +80,20 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--source: no checkout found (alerts/, deploy/); run from one or pass --source")
     temporary = args.workdir is None
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="ai-diy-drill-"))
-    with _sigterm_interrupts():
-        results = run_drills(
-            drills,
-            source=source,
-            workdir=workdir,
-            parallel=args.parallel,
-            progress=_say if sys.stderr.isatty() else (lambda _: None),
-            problem=_say,
-        )
+    try:
+        with _sigterm_interrupts():
+            results = run_drills(
+                drills,
+                source=source,
+                workdir=workdir,
+                parallel=args.parallel,
+                progress=_say if sys.stderr.isatty() else (lambda _: None),
+                problem=_say,
+            )
+    except KeyboardInterrupt:
+        # run_drills has stopped every process it started by the time it lets this through.
+        _say(f"interrupted: every drill's processes are stopped; configs and logs of the drills: {workdir}")
+        raise
     print(report.results_json(results) if args.json else report.results_text(results))
     code = report.exit_code(results)
     if temporary and code == EXIT_OK:

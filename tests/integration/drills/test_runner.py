@@ -63,7 +63,8 @@ def test_runner_process_drill_stops_the_service_and_starts_it_again(tmp_path: Pa
     assert started == 2, "the drill started the service again to resolve the page"
 
 
-def test_drill_command_stops_every_process_on_sigterm(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_drill_command_stops_every_process_when_interrupted(tmp_path: Path, signum: signal.Signals) -> None:
     command = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "drill", "AiDiyAuthFailures:warning", "--workdir", str(tmp_path)],
         cwd=ROOT,
@@ -78,7 +79,7 @@ def test_drill_command_stops_every_process_on_sigterm(tmp_path: Path) -> None:
             what="the drill's Prometheus started",
         )
         started = wait_for(lambda: drill.children(recursive=True) or None, timeout=10, what="the drill's processes")
-        command.send_signal(signal.SIGTERM)
+        command.send_signal(signum)
         _, err = command.communicate(timeout=60)
     finally:
         if command.poll() is None:
@@ -86,6 +87,9 @@ def test_drill_command_stops_every_process_on_sigterm(tmp_path: Path) -> None:
             command.wait(10)
     assert command.returncode == 130, err
     assert [process.pid for process in started if process.is_running() and process.status() != "zombie"] == []
+    # The operator is told what happened and where the drill's files are.
+    told = f"interrupted: every drill's processes are stopped; configs and logs of the drills: {tmp_path}"
+    assert told in err.decode()
 
 
 def test_stack_stops_every_process_it_started_when_interrupted(tmp_path: Path) -> None:
