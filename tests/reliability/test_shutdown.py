@@ -17,7 +17,7 @@ from tests.support.net import wait_for
 from tests.support.processes import running_service
 
 from .loadgen import Result, load
-from .probes import get, get_json, log_records, server_errors
+from .probes import get, get_json, log_records, metric_sum, samples, server_errors
 
 pytestmark = pytest.mark.integration
 
@@ -121,7 +121,12 @@ def test_shutdown_sigterm_lets_a_slowly_sent_body_finish(tmp_path: Path) -> None
                 + body[:100]
             )
             clients.append(sock)
-        time.sleep(0.5)
+        # SIGTERM only once the service is handling all four (the scrape is in flight too).
+        wait_for(
+            lambda: metric_sum(samples(base), "http_server_active_requests") >= len(clients) + 1,
+            timeout=10,
+            what="the four uploads in flight",
+        )
         proc.signal(signal.SIGTERM)
         time.sleep(0.5)
         answers = []

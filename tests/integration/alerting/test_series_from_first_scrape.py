@@ -19,6 +19,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import alert_rules as r
+from tests.support.net import wait_for
 from tests.support.processes import ROOT, running_service
 
 pytestmark = pytest.mark.integration
@@ -109,9 +110,18 @@ def scrapes(tmp_path_factory: pytest.TempPathFactory) -> Scrapes:
     with running_service(tmp_path_factory.mktemp("first-scrape")) as (_, base_url):
         first = httpx.get(f"{base_url}/metrics", timeout=10)
         assert first.status_code == 200, first.text
-        # The scrape is a request: once answered, the request-labelled series exist.
-        second = httpx.get(f"{base_url}/metrics", timeout=10)
-    return Scrapes(first.text, second.text)
+        # The scrape is a request: its request-labelled series exist once it is recorded,
+        # just after its last byte, so a scrape sent at once may still miss them.
+        second = wait_for(
+            lambda: (
+                text
+                if set(AFTER_FIRST_REQUEST) <= _sample_names(text := httpx.get(f"{base_url}/metrics", timeout=10).text)
+                else None
+            ),
+            timeout=10,
+            what="the first scrape recorded",
+        )
+    return Scrapes(first.text, second)
 
 
 def test_every_read_series_has_a_sample_in_the_first_scrape(scrapes: Scrapes) -> None:

@@ -25,6 +25,15 @@ def samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
     ]
 
 
+def _route_count(text: str, route: str = "/pid") -> float:
+    [count] = [
+        value
+        for labels, value in samples(text, "http_server_request_duration_seconds_count")
+        if labels["http_route"] == route
+    ] or [0.0]
+    return count
+
+
 def test_two_workers_metrics_aggregate_requests_of_both(tmp_path: Path) -> None:
     multiproc = tmp_path / "prometheus-multiproc"
     multiproc.mkdir()
@@ -38,15 +47,17 @@ def test_two_workers_metrics_aggregate_requests_of_both(tmp_path: Path) -> None:
             if len(served_by) == 2 and sum(served_by.values()) >= 20:
                 break
         assert len(served_by) == 2, f"one worker served everything: {served_by}"
-        text = httpx.get(f"{base}/metrics", timeout=10).text
+        # Each request is counted (and leaves the in-flight gauge) just after its last
+        # byte, by its own worker: the scrape, maybe served by the other, waits for that.
+        total = sum(served_by.values())
+        text = wait_for(
+            lambda: scrape if _route_count(scrape := httpx.get(f"{base}/metrics", timeout=10).text) >= total else None,
+            timeout=10,
+            what=f"{total} /pid requests counted",
+        )
         workers = {child.pid for child in psutil.Process(proc.pid).children(recursive=True)}
     assert not (multiproc / "counter_99999.db").exists()
-    [(_labels, count)] = [
-        (labels, value)
-        for labels, value in samples(text, "http_server_request_duration_seconds_count")
-        if labels["http_route"] == "/pid"
-    ]
-    assert count == sum(served_by.values())
+    assert _route_count(text) == total
     rss_pids = {int(labels["pid"]) for labels, _ in samples(text, "process_resident_memory_bytes")}
     assert rss_pids == set(served_by) and set(served_by) <= workers
     assert {int(labels["pid"]) for labels, _ in samples(text, "process_cpu_seconds_total")} == set(served_by)
