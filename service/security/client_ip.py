@@ -83,8 +83,9 @@ class ClientIP:
         return host, False
 
     def _is_trusted(self, peer: str) -> bool:
-        # Peers repeat (the proxies themselves): the cached verdict.
-        verdict = self._parsed(peer)
+        # Without a proxy in front, or with clients that connect both directly and
+        # through it, each peer is a new client: the dotted-quad path, not a parse.
+        verdict = self._verdict(peer)
         return verdict is not None and verdict[1]
 
     def _real_client(self, peer: str, hops: Sequence[str]) -> str:

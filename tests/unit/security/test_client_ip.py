@@ -93,3 +93,21 @@ def test_client_ip_hand_read_ipv4_agrees_with_ipaddress(host: str) -> None:
     else:
         expected = (str(address), any(address in network for network in networks))
     assert client_ip._verdict(host) == expected
+
+
+@pytest.mark.parametrize(
+    ("peer", "believed"),
+    [
+        ("10.200.3.4", True),  # inside a trusted network: the dotted-quad path
+        ("127.0.0.1", True),  # an exact trusted address
+        ("::1", True),  # IPv6: parsed
+        ("::ffff:10.0.0.1", False),  # an IPv4-mapped IPv6 peer is a different address
+        ("192.0.2.1", False),
+        ("010.0.0.1", False),  # leading zeros: no address, so never a proxy
+        ("unix-socket", False),
+    ],
+)
+async def test_client_ip_peer_is_a_proxy_only_when_inside_the_trusted_networks(peer: str, believed: bool) -> None:
+    trusted = ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]
+    seen = await _client_seen(peer, [(b"x-forwarded-for", b"203.0.113.5")], trusted)
+    assert seen == (("203.0.113.5", 0) if believed else (peer, 40000))
