@@ -30,6 +30,7 @@ from starlette.routing import BaseRoute, Route
 from observability.tracing import new_tracer_provider
 from service.app import LOG_EXTRA_FILES, LOG_FILE_PREFIX, NAMESPACE, create_app
 from service.errors import http_exception_handler
+from service.security.headers import is_json, secure_headers
 from service.settings import Settings, load_settings
 
 from .workspace import Workspace
@@ -63,38 +64,49 @@ class StaticHeaders:
     `bare_headers` is the bare app behind this: the same bytes on the wire as the
     full stack (security headers, Cache-Control, RateLimit), with none of the work
     that decides them, so full / bare_headers is the stack's cost beyond its bytes.
+    As in the full stack, only /api answers carry the RateLimit headers and only
+    answers that are not JSON the two document-only security headers.
     """
 
-    def __init__(self, app: Any, api: Sequence[tuple[bytes, bytes]], other: Sequence[tuple[bytes, bytes]]) -> None:
+    def __init__(self, app: Any, headers: dict[tuple[bool, bool], list[tuple[bytes, bytes]]]) -> None:
         self.app = app
-        self.api = list(api)
-        self.other = list(other)
+        self.headers = headers
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # Only /api answers carry the RateLimit headers, as in the full stack.
-        headers = self.api if scope["path"].startswith("/api/") else self.other
+        api = scope["path"].startswith("/api/")
 
         async def send_with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *headers]
+                own = message.get("headers", ())
+                json_answer = False
+                for name, value in own:
+                    if name == b"content-type":
+                        json_answer = is_json(value)
+                message["headers"] = [*own, *self.headers[api, json_answer]]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
-def full_stack_headers() -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]:
-    """The headers the full stack adds: to an allowed /api answer (a client's first hit), and to the rest."""
+def full_stack_headers() -> dict[tuple[bool, bool], list[tuple[bytes, bytes]]]:
+    """The headers the full stack adds, by (an /api answer, a JSON answer); /api as for a client's first hit."""
     from limits import parse_many
 
-    from service.security.headers import secure_headers
     from service.security.limiter import Decision
     from service.security.rate_limit import RateHeaders
 
     rate_headers = RateHeaders(parse_many("100/minute")).of(Decision(True, 100, 99, 60))
-    return secure_headers((), rate_headers), secure_headers(())
+    json_type = (b"content-type", b"application/json")
+    return {
+        (api, json_answer): secure_headers([json_type] if json_answer else [], rate_headers if api else None)[
+            1 if json_answer else 0 :
+        ]
+        for api in (True, False)
+        for json_answer in (True, False)
+    }
 
 
 @dataclass
@@ -203,7 +215,7 @@ def _build_bare(settings: Settings, built: Built, space: Workspace) -> Any:
 
 
 def _build_bare_headers(settings: Settings, built: Built, space: Workspace) -> Any:
-    return StaticHeaders(_bare(settings), *full_stack_headers())
+    return StaticHeaders(_bare(settings), full_stack_headers())
 
 
 def _build_full(settings: Settings, built: Built, space: Workspace, sampler: str | None = None) -> Any:

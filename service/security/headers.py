@@ -8,21 +8,40 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Names are written in canonical case on purpose: h11 (hypercorn's HTTP/1.1) sends
 # header names exactly as given, and operators grep `curl -I` output case-sensitively.
-SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+#
+# Every answer: the runbook's three (X-Frame-Options, X-Content-Type-Options,
+# Strict-Transport-Security), the rest of OWASP's set for REST APIs (the CSP's
+# frame-ancestors; Cache-Control below) and Referrer-Policy.
+EVERY_ANSWER: tuple[tuple[bytes, bytes], ...] = (
     (b"X-Frame-Options", b"DENY"),
     (b"X-Content-Type-Options", b"nosniff"),
     (b"Strict-Transport-Security", b"max-age=31536000; includeSubDomains"),
     (b"Referrer-Policy", b"no-referrer"),
     (b"Content-Security-Policy", b"default-src 'none'; frame-ancestors 'none'"),
+)
+# Only answers a browser may render or embed as a document, script or image (the
+# documents, /metrics, anything not JSON). A JSON answer is never opened as a
+# document, and with `nosniff` browsers refuse JSON to cross-origin no-cors loads
+# (CORB/ORB), so these two would protect nothing there, while each header sent
+# costs hypercorn and h11 about as much as a rate-limit decision
+# (docs/performance.md).
+DOCUMENTS_ALSO: tuple[tuple[bytes, bytes], ...] = (
     (b"Cross-Origin-Opener-Policy", b"same-origin"),
     (b"Cross-Origin-Resource-Policy", b"same-origin"),
 )
+SECURITY_HEADERS = EVERY_ANSWER + DOCUMENTS_ALSO
 _REPLACED = frozenset(name.lower() for name, _ in SECURITY_HEADERS) | {b"server", b"x-powered-by"}
 _CACHE_CONTROL = (b"Cache-Control", b"no-store")
 
 
+def is_json(content_type: bytes) -> bool:
+    """True for `application/json` and any `+json` type, parameters and case aside."""
+    media = content_type.partition(b";")[0].strip().lower()
+    return media == b"application/json" or media.endswith(b"+json")
+
+
 class SecurityHeadersMiddleware:
-    """Adds the security headers to every HTTP response, errors and 429s included.
+    """Adds the security headers to every HTTP response, errors and 429s included (see `secure_headers`).
 
     The policy is fixed, so any same-named header set by the app is replaced (this
     also drops a `Server` header an app might add; hypercorn's own one is turned off
@@ -50,19 +69,26 @@ class SecurityHeadersMiddleware:
 def secure_headers(
     headers: Iterable[tuple[bytes, bytes]], extra: Iterable[tuple[bytes, bytes]] | None = None
 ) -> list[tuple[bytes, bytes]]:
-    """The response headers with the security headers set (one pass, no re-allocation per header)."""
+    """The response headers with the security headers set (one pass, no re-allocation per header).
+
+    A JSON answer gets EVERY_ANSWER; any other (no Content-Type included) gets
+    DOCUMENTS_ALSO too.
+    """
     result: list[tuple[bytes, bytes]] = []
     has_cache_control = False
+    json_answer = False
     for name, value in headers:
         lowered = name.lower()
         if lowered in _REPLACED:
             continue
         if lowered == b"cache-control":
             has_cache_control = True
+        elif lowered == b"content-type":
+            json_answer = is_json(value)
         result.append((name, value))
     if extra:
         result.extend(extra)
-    result.extend(SECURITY_HEADERS)
+    result.extend(EVERY_ANSWER if json_answer else SECURITY_HEADERS)
     if not has_cache_control:
         result.append(_CACHE_CONTROL)
     return result

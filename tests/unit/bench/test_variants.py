@@ -26,7 +26,7 @@ async def _headers(app: object, path: str) -> list[tuple[str, str]]:
     return [(k, v) for k, v in response.headers.multi_items() if k not in _PER_RESPONSE]
 
 
-@pytest.mark.parametrize("path", ["/api/env", "/health/live"])
+@pytest.mark.parametrize("path", ["/api/env", "/health/live", "/api/appdocs/guide.md"])
 async def test_bare_headers_sends_the_full_stacks_response_headers(tmp_path: Path, path: str) -> None:
     space = create_workspace(tmp_path / "ws")
     limit = build("bare_headers", space).app

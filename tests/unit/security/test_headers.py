@@ -4,7 +4,7 @@ import httpx
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from service.security.headers import SECURITY_HEADERS, SecurityHeadersMiddleware
+from service.security.headers import DOCUMENTS_ALSO, EVERY_ANSWER, SECURITY_HEADERS, SecurityHeadersMiddleware
 
 pytestmark = pytest.mark.anyio
 
@@ -71,11 +71,51 @@ async def _sent_headers(inner_headers: list[tuple[bytes, bytes]]) -> list[tuple[
 
 
 async def test_security_headers_names_sent_in_canonical_case() -> None:
-    headers = await _sent_headers([(b"content-type", b"application/json")])
+    headers = await _sent_headers([(b"content-type", b"text/markdown; charset=utf-8")])
     names = [name for name, _ in headers]
     for canonical, _ in SECURITY_HEADERS:
         assert canonical in names
     assert b"X-Frame-Options" in names and b"x-frame-options" not in names
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [b"application/json", b"Application/JSON; charset=utf-8", b"application/problem+json"],
+)
+async def test_security_headers_json_answer_gets_every_answer_set_only(content_type: bytes) -> None:
+    headers = await _sent_headers([(b"content-type", content_type)])
+    security = [header for header in headers if header[0].lower() != b"content-type"]
+    assert security == [*EVERY_ANSWER, (b"Cache-Control", b"no-store")]
+
+
+@pytest.mark.parametrize(
+    "inner_headers",
+    [
+        [(b"content-type", b"text/markdown; charset=utf-8")],
+        [(b"content-type", b"text/html")],
+        [(b"content-type", b"application/jsonp")],  # not JSON: a script
+        [],  # no type: the browser would sniff, so the full set
+    ],
+)
+async def test_security_headers_document_answers_also_get_the_cross_origin_policies(
+    inner_headers: list[tuple[bytes, bytes]],
+) -> None:
+    names = [name for name, _ in await _sent_headers(inner_headers)]
+    for canonical, _ in (*EVERY_ANSWER, *DOCUMENTS_ALSO):
+        assert names.count(canonical) == 1, canonical
+
+
+async def test_security_headers_cannot_be_shed_by_a_second_content_type() -> None:
+    # The last Content-Type decides, as a browser would read the answer; the app's own
+    # Cross-Origin headers are replaced, never kept beside the policy.
+    headers = await _sent_headers(
+        [
+            (b"content-type", b"application/json"),
+            (b"content-type", b"text/html"),
+            (b"cross-origin-resource-policy", b"cross-origin"),
+        ]
+    )
+    assert [value for name, value in headers if name.lower() == b"cross-origin-resource-policy"] == [b"same-origin"]
 
 
 async def test_security_headers_replace_app_values_and_keep_app_cache_policy() -> None:
