@@ -34,8 +34,13 @@ _REPLACED = frozenset(name.lower() for name, _ in SECURITY_HEADERS) | {b"server"
 _CACHE_CONTROL = (b"Cache-Control", b"no-store")
 
 
+_PLAIN_JSON = frozenset({b"application/json", b"application/json; charset=utf-8"})
+
+
 def is_json(content_type: bytes) -> bool:
     """True for `application/json` and any `+json` type, parameters and case aside."""
+    if content_type in _PLAIN_JSON:  # what the service's own answers say: one set lookup
+        return True
     media = content_type.partition(b";")[0].strip().lower()
     return media == b"application/json" or media.endswith(b"+json")
 
