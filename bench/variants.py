@@ -100,13 +100,13 @@ def full_stack_headers() -> dict[tuple[bool, bool], list[tuple[bytes, bytes]]]:
 
     rate_headers = RateHeaders(parse_many("100/minute")).of(Decision(True, 100, 99, 60))
     json_type = (b"content-type", b"application/json")
-    return {
-        (api, json_answer): secure_headers([json_type] if json_answer else [], rate_headers if api else None)[
-            1 if json_answer else 0 :
-        ]
-        for api in (True, False)
-        for json_answer in (True, False)
-    }
+    added: dict[tuple[bool, bool], list[tuple[bytes, bytes]]] = {}
+    for api in (True, False):
+        for json_answer in (True, False):
+            own = [json_type] if json_answer else []
+            sent = secure_headers(own, rate_headers if api else None)
+            added[api, json_answer] = [header for header in sent if header not in own]
+    return added
 
 
 @dataclass
